@@ -1,0 +1,5 @@
+import sys
+
+from ctct.cli import main
+
+sys.exit(main())

@@ -1,0 +1,305 @@
+"""`python -m ctct …`: the console's services from a shell, for consultants' scripts.
+
+Exit codes: 0 success, 1 error (one line on stderr naming what is wrong), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from ctct import lists
+from ctct.config import Settings
+from ctct.crm import demo, importer
+from ctct.crm.export import export_data
+from ctct.db import Database
+from ctct.errors import ConsoleError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class ProgressLine:
+    """A progress line on stderr: rewritten in place on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.last_decile = -1
+        self.started = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        line = f"{self.label}: {percent:3d}% {message}"
+        if self.stream.isatty():
+            self.stream.write("\r" + line.ljust(79))
+            if fraction >= 1:
+                self.stream.write("\n")
+        elif percent // 10 > self.last_decile:
+            self.last_decile = percent // 10
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _database(args: argparse.Namespace) -> Database:
+    return Database(args.db or Settings.load().database_url)
+
+
+# Commands
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    database = _database(args)
+    with database.session() as session:
+        summary = demo.load_demo_data(
+            session,
+            args.companies,
+            args.seed,
+            replace=args.replace,
+            progress=ProgressLine("demo data"),
+        )
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        print(f"loaded {summary.companies:,} companies, {summary.contacts:,} contacts, {summary.tags} marketing tags")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConsoleError(f"file not found: {path}")
+    frame, ignored = importer.read_import_file(path)
+    database = _database(args)
+    with database.session() as session:
+        plan = importer.plan_crm_import(
+            session,
+            frame,
+            source=path.name,
+            ignored_columns=ignored,
+            role_addresses=Settings.load().role_addresses,
+        )
+        if args.dry_run:
+            _report_plan(plan, args.json)
+            return EXIT_OK
+        summary = importer.commit_crm_import(
+            session,
+            plan,
+            skip_invalid=args.skip_invalid,
+            progress=ProgressLine("import"),
+        )
+    if args.json:
+        _print_json({**plan.to_json(row_limit=0), "result": summary.to_json()})
+    else:
+        _print_plan_notes(plan)
+        print(
+            f"imported: {summary.companies_created:,} companies and {summary.contacts_created:,} contacts created, "
+            f"{summary.companies_updated + summary.contacts_updated:,} filled in, "
+            f"{summary.tags_created} tags created, {summary.rows_rejected:,} rows skipped"
+        )
+    return EXIT_OK
+
+
+def _print_plan_notes(plan: importer.ImportPlan) -> None:
+    if plan.ignored_columns:
+        print(f"ignored columns: {', '.join(plan.ignored_columns)}")
+    for warning in plan.warnings:
+        print(f"warning: {warning.message}")
+
+
+def _report_plan(plan: importer.ImportPlan, as_json: bool) -> None:
+    if as_json:
+        _print_json(plan.to_json())
+        return
+    counts = plan.counts()
+    print(
+        f"dry run of {plan.source}: {counts['rows']:,} rows — "
+        f"{counts['companies_to_create']:,} companies to create, {counts['companies_matched']:,} matched; "
+        f"{counts['contacts_to_create']:,} contacts to create, {counts['contacts_matched']:,} matched; "
+        f"{counts['rejected']:,} rows rejected"
+    )
+    if plan.new_tags:
+        print(f"new tags: {', '.join(plan.new_tags)}")
+    _print_plan_notes(plan)
+    for row in plan.rejected.itertuples():
+        print(f"line {row.line}: rejected — {row.reason}")
+    print("nothing was changed (dry run)")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _database(args).session() as session:
+        _print_json(export_data(session))
+    return EXIT_OK
+
+
+def cmd_lists(args: argparse.Namespace) -> int:
+    with _database(args).session() as session:
+        rows = [
+            {
+                "name": email_list.name,
+                "ctct_list_id": email_list.ctct_list_id,
+                "members": members,
+            }
+            for email_list, members in lists.all_lists(session)
+        ]
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("no email lists")
+    else:
+        for row in rows:
+            linked = f" (CTCT {row['ctct_list_id']})" if row["ctct_list_id"] else ""
+            print(f"{row['name']}: {row['members']:,} members{linked}")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    database = _database(args)
+    roles = Settings.load().role_addresses
+    with database.session() as session:
+        if args.list_command == "create":
+            created = lists.create_list(session, args.name)
+            print(f"created list {created.name!r}")
+        elif args.list_command == "rename":
+            renamed = lists.rename_list(session, args.old, args.new)
+            print(f"renamed list {args.old!r} to {renamed.name!r}")
+        elif args.list_command == "delete":
+            lists.delete_list(session, args.name)
+            print(f"deleted list {args.name!r}")
+        elif args.list_command == "add":
+            return _list_add(session, args, roles)
+        elif args.list_command == "remove":
+            removed = lists.remove_members(session, args.name, args.emails)
+            print(f"removed {removed:,} contact(s) from {args.name!r}")
+    return EXIT_OK
+
+
+def _list_add(session: Any, args: argparse.Namespace, roles: frozenset[str]) -> int:
+    if args.all == bool(args.emails):
+        raise UsageError("list add takes either EMAIL... or --all, not both and not neither")
+    if not args.all and (args.type or args.tag or args.search):
+        raise UsageError("--type, --tag and --search go with --all")
+    if args.all:
+        contact_filter = lists.ContactFilter(
+            contact_type=lists.ContactType(args.type or "all"),
+            tags=tuple(args.tag or ()),
+            search=args.search or "",
+        )
+        result = lists.add_matching(session, args.name, contact_filter, roles)
+    else:
+        result = lists.add_members(session, args.name, args.emails, roles)
+    print(f"added {result.added:,} contact(s) to {args.name!r}; {result.already_members:,} already members")
+    for reason, count in sorted(result.skipped.items()):
+        print(f"skipped {count:,}: {reason}")
+    return EXIT_OK
+
+
+# Parser
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m ctct", description="Constant Contact list-sync console")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $CTCT_DATABASE_URL, else data/console.db)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo_parser = commands.add_parser("demo-data", help="load the deterministic demo CRM data")
+    demo_parser.add_argument("--companies", type=int, default=demo.DEFAULT_COMPANIES, metavar="N")
+    demo_parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, metavar="S")
+    demo_parser.add_argument("--replace", action="store_true", help="delete the CRM data and lists first")
+    demo_parser.add_argument("--json", action="store_true")
+    demo_parser.set_defaults(handler=cmd_demo_data)
+
+    import_parser = commands.add_parser("import", help="import companies and contacts from CSV or .xlsx")
+    import_parser.add_argument("file")
+    import_parser.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    import_parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid rows, skip rejected ones",
+    )
+    import_parser.add_argument("--json", action="store_true")
+    import_parser.set_defaults(handler=cmd_import)
+
+    export_parser = commands.add_parser("export", help="companies, contacts and lists as JSON")
+    export_parser.add_argument("--json", action="store_true", help="JSON output (the only format)")
+    export_parser.set_defaults(handler=cmd_export)
+
+    lists_parser = commands.add_parser("lists", help="email lists with member counts")
+    lists_parser.add_argument("--json", action="store_true")
+    lists_parser.set_defaults(handler=cmd_lists)
+
+    list_parser = commands.add_parser("list", help="create, rename, delete lists; add and remove members")
+    list_commands = list_parser.add_subparsers(dest="list_command", required=True, parser_class=_Parser)
+    list_commands.add_parser("create").add_argument("name")
+    rename = list_commands.add_parser("rename")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    list_commands.add_parser("delete").add_argument("name")
+    add = list_commands.add_parser("add", help="add contacts by email, or --all that match a filter")
+    add.add_argument("name")
+    add.add_argument("emails", nargs="*", metavar="EMAIL")
+    add.add_argument("--all", action="store_true", help="every eligible contact matching the filter")
+    add.add_argument("--type", choices=["customer", "prospect"])
+    add.add_argument(
+        "--tag",
+        action="append",
+        metavar="TAG",
+        help="marketing tag (repeat for any of several)",
+    )
+    add.add_argument("--search", metavar="TEXT")
+    remove = list_commands.add_parser("remove")
+    remove.add_argument("name")
+    remove.add_argument("emails", nargs="+", metavar="EMAIL")
+    list_parser.set_defaults(handler=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except BrokenPipeError:
+        # The reader (e.g. `head`) went away; nothing useful can still be printed.
+        sys.stderr.close()
+        return EXIT_OK
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except ConsoleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except ArgumentError as error:
+        print(f"error: the database URL is not valid: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OperationalError as error:
+        print(f"error: the database cannot be reached: {error.orig}", file=sys.stderr)
+        return EXIT_ERROR
+    except SQLAlchemyError as error:
+        print(f"error: database error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return EXIT_ERROR

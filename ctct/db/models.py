@@ -1,0 +1,271 @@
+"""The console's tables: the CRM, email lists, the CTCT connection, and the sync journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CompanyKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    PROSPECT = "prospect"
+
+
+class EmailStatus(enum.StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+def _enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint so both databases agree on the values.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+company_tags = Table(
+    "company_tags",
+    Base.metadata,
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("marketing_tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_company_tags_tag_id", "tag_id"),
+)
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # Normalized name (SPEC §4): the dedupe key. Not unique: a user may keep two on purpose.
+    name_key: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[CompanyKind] = mapped_column(_enum(CompanyKind, "company_kind"))
+    email: Mapped[str | None] = mapped_column(String(80))
+    email_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(255))
+    created_by_import: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="company", cascade="all, delete-orphan", passive_deletes=True
+    )
+    tags: Mapped[list[MarketingTag]] = relationship(secondary=company_tags, back_populates="companies")
+
+    def __repr__(self) -> str:
+        return f"Company(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
+
+
+class MarketingTag(Base):
+    __tablename__ = "marketing_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Case-insensitive uniqueness of tag names.
+    name_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    companies: Mapped[list[Company]] = relationship(secondary=company_tags, back_populates="tags")
+
+    def __repr__(self) -> str:
+        return f"MarketingTag(id={self.id!r}, name={self.name!r})"
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(80))
+    # Trimmed, lower-cased email: the match key. Not unique, because a shared email is a
+    # conflict the user resolves (SPEC §3 rule 5), not something the database forbids.
+    email_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    job_title: Mapped[str | None] = mapped_column(String(50))
+    email_status: Mapped[EmailStatus] = mapped_column(_enum(EmailStatus, "email_status"), default=EmailStatus.ACTIVE)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribe_source: Mapped[str | None] = mapped_column(String(40))
+    ctct_contact_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by_import: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    company: Mapped[Company] = relationship(back_populates="contacts")
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def __repr__(self) -> str:
+        return f"Contact(id={self.id!r}, email={self.email!r})"
+
+
+class EmailList(Base):
+    __tablename__ = "email_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255), unique=True)
+    ctct_list_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"EmailList(id={self.id!r}, name={self.name!r})"
+
+
+class ListMembership(Base):
+    __tablename__ = "list_memberships"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("email_lists.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_list_memberships_contact_id", "contact_id"),)
+
+
+class CtctConnection(Base):
+    """The activated Constant Contact account. Tokens are Fernet ciphertext, never plain text."""
+
+    __tablename__ = "ctct_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_name: Mapped[str | None] = mapped_column(String(255))
+    account_email: Mapped[str | None] = mapped_column(String(255))
+    encrypted_access_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    encrypted_refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    access_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    scopes: Mapped[str | None] = mapped_column(String(255))
+    activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"CtctConnection(id={self.id!r}, account_name={self.account_name!r})"
+
+
+class SyncRun(Base):
+    """One import, push or pull: the head of the journal."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    started_by: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    requests_used: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    steps: Mapped[list[SyncStep]] = relationship(back_populates="run", cascade="all, delete-orphan")
+
+
+class SyncStep(Base):
+    __tablename__ = "sync_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    activity_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    run: Mapped[SyncRun] = relationship(back_populates="steps")
+
+
+class RowChange(Base):
+    """One row of a run's change set, as previewed and as applied."""
+
+    __tablename__ = "sync_row_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("sync_steps.id", ondelete="SET NULL"))
+    change_kind: Mapped[str] = mapped_column(String(40))
+    list_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20), default="planned")
+
+
+class BaselineList(Base):
+    """Per linked list, what both sides agreed on at the end of the last successful sync."""
+
+    __tablename__ = "sync_baseline_lists"
+
+    ctct_list_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BaselineMember(Base):
+    __tablename__ = "sync_baseline_members"
+
+    ctct_list_id: Mapped[str] = mapped_column(
+        ForeignKey("sync_baseline_lists.ctct_list_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class BaselineContact(Base):
+    """The contact fields as last agreed, so a push knows what changed locally since."""
+
+    __tablename__ = "sync_baseline_contacts"
+
+    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(80))
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    company_name: Mapped[str | None] = mapped_column(String(255))
+    job_title: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str | None] = mapped_column(String(20))
