@@ -124,7 +124,8 @@ def company_name_key(name: str | None) -> str:
     """
     if not name:
         return ""
-    text = unicodedata.normalize("NFKC", name).casefold()
+    # Symbols go before NFKC too, or NFKC would spell them out ("™" → "TM").
+    text = unicodedata.normalize("NFKC", _strip_punctuation(name)).casefold()
     words = _strip_punctuation(text).split()
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
