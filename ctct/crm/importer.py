@@ -147,7 +147,8 @@ class ImportPlan:
 
 
 def _canonical_header(header: str) -> str:
-    words = re.sub(r"[\s_\-]+", " ", str(header).strip().lower()).strip()
+    words = re.sub(r"\be[\s_\-]?mail\b", "email", str(header).strip().lower())
+    words = re.sub(r"[\s_\-]+", " ", words).strip()
     return COLUMN_ALIASES.get(words, words)
 
 
@@ -156,7 +157,8 @@ def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd
     path = Path(path)
     data = path.read_bytes() if content is None else content
     frame = _read_excel(data) if path.suffix.lower() in {".xlsx", ".xlsm"} else _read_csv(data)
-    headers = [_canonical_header(column) for column in frame.columns]
+    originals = [str(column) for column in frame.columns]
+    headers = [_canonical_header(column) for column in originals]
     duplicated = sorted({h for h in headers if headers.count(h) > 1 and h in COLUMNS})
     if duplicated:
         raise ImportFileError(f"column {duplicated[0]!r} appears more than once in the header")
@@ -167,7 +169,7 @@ def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd
         raise ImportFileError(
             f"missing required column(s): {', '.join(missing)} (found {found}; expected {', '.join(COLUMNS)})"
         )
-    ignored = [original for original, h in zip(frame.columns, headers, strict=True) if h not in COLUMNS]
+    ignored = [original for original, h in zip(originals, headers, strict=True) if h not in COLUMNS]
     frame = frame[[column for column in COLUMNS if column in headers]].copy()
     for column in COLUMNS:
         if column not in frame:
@@ -192,27 +194,26 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     if not text.strip():
         raise ImportFileError("the file is empty")
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        delimiter = dialect.delimiter
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        return pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            sep=delimiter,
-            skip_blank_lines=True,
-            engine="c",
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise ImportFileError(f"the file is not well-formed CSV: line {reader.line_num}: {error}") from None
+    header, data = rows[0], rows[1:]
+    if not data:
+        raise ImportFileError("the file has a header but no data rows")
+    widths = pd.Series([len(row) for row in data], dtype="int64")
+    ragged = widths[widths != len(header)]
+    if not ragged.empty:
+        first = int(ragged.index[0])
+        raise ImportFileError(
+            f"the file is not well-formed CSV: line {first + 2} has {int(ragged.iloc[0])} cells "
+            f"but the header has {len(header)} ({len(ragged)} such row(s)); check quotes and delimiters"
         )
-    except (pd.errors.ParserError, ValueError) as error:
-        raise ImportFileError(f"the file is not well-formed CSV: {_parser_message(error)}") from None
-
-
-def _parser_message(error: Exception) -> str:
-    message = str(error).strip().splitlines()[-1]
-    # pandas counts the header as line 1, like a spreadsheet does: keep its numbers.
-    return message.replace("Error tokenizing data. C error: ", "")
+    return pd.DataFrame(data, columns=header, dtype=object)
 
 
 def _read_excel(data: bytes) -> pd.DataFrame:
@@ -613,7 +614,7 @@ def _assign_tags(
         for key, cell in tagged.itertuples(index=False)
         for tag in _split_tags(cell)
     }
-    existing = set(session.execute(select(company_tags.c.company_id, company_tags.c.tag_id)).tuples())
+    existing = set(session.execute(select(company_tags.c.company_id, company_tags.c.tag_id)).all())
     new_pairs = sorted(pairs - existing)
     if new_pairs:
         session.execute(insert(company_tags), [{"company_id": c, "tag_id": t} for c, t in new_pairs])
