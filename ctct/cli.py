@@ -23,6 +23,8 @@ from ctct.db import Database
 from ctct.errors import ConsoleError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+WARNINGS_SHOWN = 20
+REJECTS_SHOWN = 50
 
 
 class ProgressLine:
@@ -62,6 +64,9 @@ def _database(args: argparse.Namespace) -> Database:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     database = _database(args)
     with database.session() as session:
+        if args.if_empty and not demo.crm_is_empty(session):
+            print("the CRM already holds data; demo data not loaded again")
+            return EXIT_OK
         summary = demo.load_demo_data(
             session,
             args.companies,
@@ -114,8 +119,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _print_plan_notes(plan: importer.ImportPlan) -> None:
     if plan.ignored_columns:
         print(f"ignored columns: {', '.join(plan.ignored_columns)}")
-    for warning in plan.warnings:
+    for warning in plan.warnings[:WARNINGS_SHOWN]:
         print(f"warning: {warning.message}")
+    if len(plan.warnings) > WARNINGS_SHOWN:
+        print(f"... and {len(plan.warnings) - WARNINGS_SHOWN:,} more warnings (--json lists them all)")
 
 
 def _report_plan(plan: importer.ImportPlan, as_json: bool) -> None:
@@ -132,8 +139,10 @@ def _report_plan(plan: importer.ImportPlan, as_json: bool) -> None:
     if plan.new_tags:
         print(f"new tags: {', '.join(plan.new_tags)}")
     _print_plan_notes(plan)
-    for row in plan.rejected.itertuples():
+    for row in plan.rejected.head(REJECTS_SHOWN).itertuples():
         print(f"line {row.line}: rejected — {row.reason}")
+    if len(plan.rejected) > REJECTS_SHOWN:
+        print(f"... and {len(plan.rejected) - REJECTS_SHOWN:,} more rejected rows (--json lists them all)")
     print("nothing was changed (dry run)")
 
 
@@ -230,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--companies", type=int, default=demo.DEFAULT_COMPANIES, metavar="N")
     demo_parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, metavar="S")
     demo_parser.add_argument("--replace", action="store_true", help="delete the CRM data and lists first")
+    demo_parser.add_argument("--if-empty", action="store_true", help="load only into an empty CRM (demo start)")
     demo_parser.add_argument("--json", action="store_true")
     demo_parser.set_defaults(handler=cmd_demo_data)
 

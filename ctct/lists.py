@@ -231,8 +231,8 @@ def _insert_members(session: Session, email_list: EmailList, contact_ids: Sequen
     existing = set(session.scalars(select(ListMembership.contact_id).where(ListMembership.list_id == email_list.id)))
     new_ids = [contact_id for contact_id in dict.fromkeys(contact_ids) if contact_id not in existing]
     if new_ids:
-        session.execute(
-            insert(ListMembership),
+        session.connection().execute(
+            insert(ListMembership.__table__),
             [{"list_id": email_list.id, "contact_id": cid} for cid in new_ids],
         )
     return len(new_ids), len(contact_ids) - len(new_ids)

@@ -139,13 +139,12 @@ def load_demo_data(
     now = utcnow()
 
     tag_rows = [{"name": tag, "name_key": name_key(tag), "created_at": now} for tag in words["tags"]]
-    tag_ids = [
-        tag_id
-        for (tag_id,) in session.execute(
-            insert(MarketingTag).returning(MarketingTag.id, sort_by_parameter_order=True),
-            tag_rows,
-        )
-    ]
+    connection = session.connection()
+    # Plain executemany, then one read of the ids: far faster than RETURNING per row batch, and
+    # the keys are distinct in an empty CRM.
+    connection.execute(insert(MarketingTag.__table__), tag_rows)
+    id_of_tag = dict(connection.execute(select(MarketingTag.name_key, MarketingTag.id)).all())
+    tag_ids = [id_of_tag[row["name_key"]] for row in tag_rows]
     apparel_id = tag_ids[words["tags"].index(APPAREL_TAG)]
     other_tag_ids = [tag_id for tag_id in tag_ids if tag_id != apparel_id]
 
@@ -167,13 +166,9 @@ def load_demo_data(
                 "updated_at": now,
             }
         )
-    company_ids = [
-        company_id
-        for (company_id,) in session.execute(
-            insert(Company).returning(Company.id, sort_by_parameter_order=True),
-            company_rows,
-        )
-    ]
+    connection.execute(insert(Company.__table__), company_rows)
+    id_of_company = dict(connection.execute(select(Company.name_key, Company.id)).all())
+    company_ids = [id_of_company[row["name_key"]] for row in company_rows]
     report(0.3, f"{len(company_ids):,} companies")
 
     tag_pairs = []
@@ -183,12 +178,12 @@ def load_demo_data(
             chosen.add(apparel_id)
         tag_pairs += [{"company_id": company_id, "tag_id": tag_id} for tag_id in sorted(chosen)]
     if tag_pairs:
-        session.execute(insert(company_tags), tag_pairs)
+        session.connection().execute(insert(company_tags), tag_pairs)
 
     contact_rows = _contact_rows(words, company_rows, company_ids, rng, now)
     batch = 20_000
     for start in range(0, len(contact_rows), batch):
-        session.execute(insert(Contact), contact_rows[start : start + batch])
+        session.connection().execute(insert(Contact.__table__), contact_rows[start : start + batch])
         done = min(start + batch, len(contact_rows))
         report(
             0.3 + 0.7 * done / len(contact_rows),

@@ -66,6 +66,8 @@ def eligibility_reason(email: str | None, unsubscribed: bool, context: Eligibili
 
 def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> pd.Series:
     """Vectorized `eligibility_reason` over a frame with `email` and `unsubscribed` columns."""
+    if contacts.empty:
+        return pd.Series([], index=contacts.index, dtype=object)
     emails = contacts["email"].astype(object).where(contacts["email"].notna(), None)
     keys = emails.fillna("").astype(str).str.strip().str.lower()
     roles = context.role_addresses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -84,6 +85,8 @@ def email_syntax_error(email: str | None) -> str | None:
 
 def email_syntax_errors(emails: pd.Series) -> pd.Series:
     """Vectorized `email_syntax_error`: the reason per row, None where the email is valid."""
+    if emails.empty:
+        return pd.Series([], index=emails.index, dtype=object)
     stripped = emails.fillna("").astype(str).str.strip()
     plain = stripped.str.fullmatch(_PLAIN_EMAIL.pattern) & (stripped.str.len() <= MAX_EMAIL_LENGTH)
     domains = stripped.str.partition("@")[2].str.lower()
@@ -112,7 +115,13 @@ def role_local_part(email: str, role_addresses: Iterable[str]) -> str | None:
     return None
 
 
+# Every ASCII punctuation mark and symbol is in a Unicode P* or S* category.
+_ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
 def _strip_punctuation(text: str) -> str:
+    if text.isascii():
+        return text.translate(_ASCII_PUNCTUATION)
     return "".join(char for char in text if not unicodedata.category(char).startswith(("P", "S")))
 
 

@@ -73,3 +73,8 @@ def test_vectorized_reasons_equal_the_single_ones(size):
     frame = pd.DataFrame(CASES[:size], columns=["email", "unsubscribed"])
     expected = [eligibility_reason(email, unsubscribed, CONTEXT) for email, unsubscribed in CASES[:size]]
     assert eligibility_reasons(frame, CONTEXT).tolist() == expected
+
+
+def test_no_contacts_no_reasons():
+    frame = pd.DataFrame({"email": pd.Series([], dtype=object), "unsubscribed": pd.Series([], dtype=bool)})
+    assert eligibility_reasons(frame, CONTEXT).empty

@@ -1,0 +1,56 @@
+"""AppTest for each page, against a real SQLite database with demo data."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ctct.crm import demo
+from ctct.crm.services import create_company
+from ctct.db import Database
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app(sqlite_url, monkeypatch):
+    database = Database(sqlite_url)
+    with database.session() as session:
+        demo.load_demo_data(session, companies=12)
+        create_company(session, "<script>alert(1)</script>")
+    database.dispose()
+    monkeypatch.setenv("CTCT_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CTCT_DEMO_MODE", "1")
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+def test_email_lists_page_creates_a_list(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Email Lists"
+    assert "No email lists yet" in app.info[0].value
+    app.text_input(key="email_lists_new_name").input("Apparel Sports Wear")
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    assert app.dataframe[0].value["List"].tolist() == ["Apparel Sports Wear"]
+    app.text_input(key="email_lists_new_name").input("apparel sports wear")
+    app.button[0].click().run()
+    assert "already exists" in app.error[0].value
+
+
+def test_customers_page_filters_and_shows_reasons(app):
+    app.run()
+    app.switch_page("pages/customers.py").run()
+    assert not app.exception
+    frame = app.dataframe[0].value
+    assert frame["ineligible_reason"].dropna().str.contains("role address").any()
+    everyone = len(frame)
+    app.radio(key="customers_type").set_value("Prospect only").run()
+    prospects = app.dataframe[0].value
+    assert 0 < len(prospects) < everyone and set(prospects["company_kind"]) == {"prospect"}
+    app.multiselect(key="customers_tags").set_value(["Apparel Sports Wear"]).run()
+    assert app.dataframe[0].value["tags"].str.contains("Apparel Sports Wear").all()
+    app.radio(key="customers_type").set_value("All").run()
+    app.multiselect(key="customers_tags").set_value([]).run()
+    app.text_input(key="customers_search").input("zzz-nobody").run()
+    assert len(app.dataframe[0].value) == 0
