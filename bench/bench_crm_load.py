@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.crm import demo, importer  # noqa: E402
-from ctct.db import Database  # noqa: E402
+from ctct.crm import demo, importer
+from ctct.db import Database
 
 HEADER = ["Company", "Kind", "Company Email", "First Name", "Last Name", "Email", "Job Title", "Tags"]
 

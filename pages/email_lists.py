@@ -5,6 +5,7 @@ import streamlit as st
 from ctct import lists
 from ctct.errors import ConsoleError
 from ctct.ui.state import database
+from ctct.ui.text import plain
 
 st.title("Email Lists")
 
@@ -14,9 +15,9 @@ with st.form("email_lists_new", clear_on_submit=True):
         try:
             with database().session() as session:
                 created = lists.create_list(session, name)
-            st.toast(f"Created list '{created.name}'")
+            st.toast(f"Created list '{plain(created.name)}'")
         except ConsoleError as error:
-            st.error(str(error))
+            st.error(plain(error))
 
 with database().session() as session:
     overview = [(email_list.name, members) for email_list, members in lists.all_lists(session)]
@@ -24,16 +25,24 @@ with database().session() as session:
 if not overview:
     st.info("No email lists yet. Add one above.")
 else:
-    st.dataframe(
-        [{"List": name, "Members": members} for name, members in overview], hide_index=True, width="stretch"
-    )
+    st.dataframe([{"List": name, "Members": members} for name, members in overview], hide_index=True, width="stretch")
     chosen = st.selectbox("Members of", [name for name, _ in overview], key="email_lists_chosen")
     with database().session() as session:
         email_list = lists.get_list(session, chosen)
         frame = lists.contacts_frame(session, email_list=email_list)
     members = frame[frame["member"]]
-    st.dataframe(
-        members[["company", "first_name", "last_name", "email", "job_title"]],
-        hide_index=True,
-        width="stretch",
-    )
+    if members.empty:
+        st.caption("This list has no members yet.")
+    else:
+        st.dataframe(
+            members[["company", "first_name", "last_name", "email", "job_title"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "company": "Company",
+                "first_name": "First name",
+                "last_name": "Last name",
+                "email": "Email",
+                "job_title": "Job title",
+            },
+        )

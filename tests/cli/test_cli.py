@@ -115,7 +115,10 @@ def test_bad_database_url_is_a_clear_error(capsys):
 
 def test_python_dash_m_ctct_runs(sqlite_url):
     result = subprocess.run(
-        [sys.executable, "-m", "ctct", "--db", sqlite_url, "lists", "--json"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ctct", "--db", sqlite_url, "lists", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0 and json.loads(result.stdout) == []
     usage = subprocess.run([sys.executable, "-m", "ctct"], capture_output=True, text=True, check=False)

@@ -48,7 +48,11 @@ def test_contact_lifecycle_and_validation(database):
             session, company.id, email=" Ann.Lee@Acme.com ", first_name="Ann", last_name="Lee", job_title="Owner"
         )
         contact_id = contact.id
-        assert (contact.email, contact.email_key, contact.full_name) == ("Ann.Lee@Acme.com", "ann.lee@acme.com", "Ann Lee")
+        assert (contact.email, contact.email_key, contact.full_name) == (
+            "Ann.Lee@Acme.com",
+            "ann.lee@acme.com",
+            "Ann Lee",
+        )
     with database.session() as session:
         with pytest.raises(InvalidInput) as caught:
             services.update_contact(session, contact_id, email="ann@@acme")

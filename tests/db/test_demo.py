@@ -48,7 +48,7 @@ def test_demo_data_scales_and_keeps_names_distinct(database):
     assert summary.companies == 4000
     assert 2.7 <= summary.contacts / summary.companies <= 3.3
     emails = [contact["email"].lower() for contact in data["contacts"]]
-    assert len(emails) - len(set(emails)) == 4000 // 40 + (1 if 4000 % 40 > demo.SHARED_EMAIL_COMPANY else 0)
+    assert len(emails) - len(set(emails)) == 4000 // 40 + (1 if demo.SHARED_EMAIL_COMPANY < 4000 % 40 else 0)
 
 
 def test_demo_data_refuses_to_mix_with_existing_data(database):

@@ -97,10 +97,16 @@ def test_commit_creates_matches_and_fills_only_empty_fields(database):
     [
         ("Acme,customer,,Ann,Lee,ann@acme,,", "email is not valid"),
         ("Acme,customer,,Info,Desk,info@acme.com,,", "role address"),
-        ("Acme,customer,,Ann,Lee,ann@acme.com,,\nAcme,customer,,Ann,Twin,ANN@acme.com,,", "duplicate email: same as line 2"),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com,,\nAcme,customer,,Ann,Twin,ANN@acme.com,,",
+            "duplicate email: same as line 2",
+        ),
         ("Acme,customer,,Ann," + "L" * 51 + ",ann@acme.com,,", "last name is longer than 50"),
         ("Acme,customer,,Ann\x07,Lee,ann@acme.com,,", "first name contains control characters"),
-        ('Acme,customer,,"=HYPERLINK(""http://evil"")",Lee,ann@acme.com,,', "first name looks like a spreadsheet formula"),
+        (
+            'Acme,customer,,"=HYPERLINK(""http://evil"")",Lee,ann@acme.com,,',
+            "first name looks like a spreadsheet formula",
+        ),
         ("Acme,partner,,Ann,Lee,ann@acme.com,,", "kind must be"),
         (",customer,,Ann,Lee,ann@acme.com,,", "company is required"),
         ("Acme,customer,not-mail,Ann,Lee,ann@acme.com,,", "company email is not valid"),
@@ -118,7 +124,9 @@ def test_bad_rows_are_rejected_with_the_reason_and_nothing_is_imported(database,
 
 def test_skip_invalid_imports_the_good_rows(database):
     summary = run_import(
-        database, HEADER + "Acme,customer,,Ann,Lee,ann@acme,,\nGood Co,customer,,Gus,Good,gus@good.com,,\n", skip_invalid=True
+        database,
+        HEADER + "Acme,customer,,Ann,Lee,ann@acme,,\nGood Co,customer,,Gus,Good,gus@good.com,,\n",
+        skip_invalid=True,
     )
     assert (summary.contacts_created, summary.rows_rejected) == (1, 1)
 
@@ -132,13 +140,13 @@ def test_a_row_with_several_problems_lists_them_all(database):
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ("Company,Kind,First Name\nAcme,customer,Ann\n".encode(), "missing required column(s): email"),
-        ("Company,Email,email\nAcme,a@b.com,a@b.com\n".encode(), "appears more than once"),
+        (b"Company,Kind,First Name\nAcme,customer,Ann\n", "missing required column(s): email"),
+        (b"Company,Email,email\nAcme,a@b.com,a@b.com\n", "appears more than once"),
         (HEADER.encode() + "Café,customer,,Zoë,Lee,zoe@cafe.com,,\n".encode("cp1252"), "not UTF-8"),
         (b"", "empty"),
         (b"Company,Email\x00\n", "NUL"),
         (('Company,Email\n"Acme,ann@acme.com\n' + "x\n" * 3).encode(), "not well-formed CSV"),
-        ("Company,Email\nAcme,ann@acme.com\nBeta,bo@beta.com,extra,cells\n".encode(), "line 3 has 4 cells"),
+        (b"Company,Email\nAcme,ann@acme.com\nBeta,bo@beta.com,extra,cells\n", "line 3 has 4 cells"),
         (b"Company,Email\n", "no data rows"),
     ],
 )

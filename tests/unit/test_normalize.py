@@ -93,7 +93,9 @@ def test_role_local_part(email, role):
 # Company names
 
 
-@pytest.mark.parametrize("name", ["ACME, Inc.", "Acme Inc", "acme", "  Acme   Incorporated ", "ACME LLC", "Acme Co. Ltd."])
+@pytest.mark.parametrize(
+    "name", ["ACME, Inc.", "Acme Inc", "acme", "  Acme   Incorporated ", "ACME LLC", "Acme Co. Ltd."]
+)
 def test_company_name_variants_share_one_key(name):
     assert company_name_key(name) == "acme"
 
@@ -120,7 +122,9 @@ def test_near_names_stay_apart():
 
 
 words = st.lists(st.text(alphabet=string.ascii_letters + "éüßÅ", min_size=1, max_size=8), min_size=1, max_size=4)
-suffixes = st.sampled_from(["Inc", "Inc.", "LLC", "Ltd", "Limited", "Corp.", "Co", "Company", "PLC", "GmbH", "S.A.", "B.V."])
+suffixes = st.sampled_from(
+    ["Inc", "Inc.", "LLC", "Ltd", "Limited", "Corp.", "Co", "Company", "PLC", "GmbH", "S.A.", "B.V."]
+)
 
 
 @given(st.text(max_size=40))
@@ -166,7 +170,7 @@ def test_list_and_tag_name_key():
         ("x" * 51, "longer than 50"),
         ("Ann\x07", "control characters"),
         ("Line\nbreak", "control characters"),
-        ("=HYPERLINK(\"http://x\")", "formula"),
+        ('=HYPERLINK("http://x")', "formula"),
         ("+1+2", "formula"),
         ("@SUM(A1)", "formula"),
     ],

@@ -1,0 +1,124 @@
+"""Browser tests: `streamlit run app.py` on a free loopback port, driven by Playwright in
+Debian's headless Chromium. Skipped with a message when Chromium is not installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ctct.crm import demo
+from ctct.crm.services import create_company, create_contact
+from ctct.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = _chromium()
+    if path is None:
+        pytest.skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium; .ci/run does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def console_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'console.db'}"
+    database = Database(database_url)
+    with database.session() as session:
+        demo.load_demo_data(session)
+        company = create_company(session, "<script>alert(1)</script>", "prospect")
+        create_contact(session, company.id, email="xss@example.org", first_name="<img src=x onerror=alert(2)>")
+    database.dispose()
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("streamlit did not start") from None
+            time.sleep(0.3)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def page(chromium_path: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        browser_page = context.new_page()
+        browser_page.set_default_timeout(20_000)
+        yield browser_page
+        context.close()
+        browser.close()
+
+
+def wait_for_app(page: object) -> None:
+    """Streamlit is idle when its app root says the script is not running."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30_000)

@@ -1,0 +1,30 @@
+"""The console as a user meets it, in a real browser."""
+
+from tests.e2e.conftest import SCREENSHOTS, wait_for_app
+
+
+def test_create_a_list_and_browse_contacts(page, console_url):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(console_url)
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="Email Lists").is_visible()
+    page.get_by_placeholder("Email list title").fill("Apparel Sports Wear")
+    page.get_by_role("button", name="Add").click()
+    wait_for_app(page)
+    page.get_by_text("Members of").wait_for()
+    page.get_by_placeholder("Email list title").fill("<b>Bold</b> **list**")
+    page.get_by_role("button", name="Add").click()
+    wait_for_app(page)
+    page.get_by_text("Created list '<b>Bold</b> **list**'").wait_for()  # shown as typed
+    page.screenshot(path=str(SCREENSHOTS / "email-lists.png"), full_page=True)
+
+    page.get_by_role("link", name="Customers & Prospects").click()
+    wait_for_app(page)
+    page.get_by_text("can be put on email lists").wait_for()
+    page.get_by_placeholder("company, name, email, job title").fill("script")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    page.get_by_text("1 contacts").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "customers.png"), full_page=True)
+    assert dialogs == []  # names with HTML never run as script
