@@ -219,3 +219,18 @@ def test_plan_json_shape(database):
     assert data["rejected"] == [{"line": 2, "email": "ann@acme", "reason": data["rejected"][0]["reason"]}]
     assert set(data) >= {"counts", "warnings", "rows", "new_tags", "ignored_columns"}
     io.StringIO().write(str(data))
+
+
+def test_an_error_midway_rolls_the_whole_import_back(database, monkeypatch):
+    with database.session() as session:
+        services.create_company(session, "Acme")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer, "_fill_contact_fields", broken)  # runs after every insert
+    with pytest.raises(RuntimeError):
+        run_import(
+            database, HEADER + "Beta,customer,,Bo,Berg,bo@beta.com,,VIP\nAcme,customer,,Ann,Lee,ann@acme.com,,\n"
+        )
+    assert counts(database) == (1, 0, 0)
