@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
@@ -238,11 +239,19 @@ def _insert_members(session: Session, email_list: EmailList, contact_ids: Sequen
     return len(new_ids), len(contact_ids) - len(new_ids)
 
 
-def _contacts_by_email(session: Session, emails: Sequence[str]) -> pd.DataFrame:
-    keys = sorted({email_key(email) or "" for email in emails})
-    rows = session.execute(
-        select(Contact.id, Contact.email, Contact.email_key, Contact.email_status).where(Contact.email_key.in_(keys))
-    ).all()
+# Databases cap the bound parameters of one statement (SQLite 32,766, PostgreSQL 65,535).
+IN_CHUNK = 10_000
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start : start + IN_CHUNK])
+
+
+def _contacts_where(session: Session, column: Any, values: Sequence[Any]) -> pd.DataFrame:
+    """Contacts whose `column` is one of `values`, with what eligibility needs."""
+    query = select(Contact.id, Contact.email, Contact.email_key, Contact.email_status)
+    rows = [row for chunk in _chunks(values) for row in session.execute(query.where(column.in_(chunk)))]
     frame = pd.DataFrame(rows, columns=["contact_id", "email", "email_key", "status"])
     frame["unsubscribed"] = frame["status"] == EmailStatus.UNSUBSCRIBED
     return frame
@@ -256,7 +265,7 @@ def add_members(
 ) -> AddResult:
     """Adds the contacts with these emails; any unknown or ineligible one refuses them all."""
     email_list = get_list(session, list_name)
-    found = _contacts_by_email(session, emails)
+    found = _contacts_where(session, Contact.email_key, sorted({email_key(email) or "" for email in emails}))
     found["reason"] = eligibility_reasons(found, eligibility_context(session, role_addresses))
     known = set(found["email_key"])
     refused = [(email, "no contact has this email") for email in emails if email_key(email) not in known]
@@ -275,11 +284,7 @@ def add_contacts(
 ) -> AddResult:
     """Adds contacts picked by id (a grid row's checkbox); ineligible ones refuse them all."""
     email_list = get_list(session, list_name)
-    rows = session.execute(
-        select(Contact.id, Contact.email, Contact.email_key, Contact.email_status).where(Contact.id.in_(contact_ids))
-    ).all()
-    found = pd.DataFrame(rows, columns=["contact_id", "email", "email_key", "status"])
-    found["unsubscribed"] = found["status"] == EmailStatus.UNSUBSCRIBED
+    found = _contacts_where(session, Contact.id, sorted(set(contact_ids)))
     found["reason"] = eligibility_reasons(found, eligibility_context(session, role_addresses))
     missing = set(contact_ids) - set(found["contact_id"])
     refused = [(f"contact {contact_id}", "no such contact") for contact_id in sorted(missing)]
@@ -312,12 +317,15 @@ def add_matching(
 def remove_members(session: Session, list_name: str, emails: Sequence[str]) -> int:
     """Removes the contacts with these emails; an email that is not a member is an error."""
     email_list = get_list(session, list_name)
-    keys = {email_key(email) for email in emails}
-    member_rows = session.execute(
+    keys = {email_key(email) or "" for email in emails}
+    query = (
         select(Contact.id, Contact.email_key)
         .join(ListMembership, ListMembership.contact_id == Contact.id)
-        .where(ListMembership.list_id == email_list.id, Contact.email_key.in_(keys))
-    ).all()
+        .where(ListMembership.list_id == email_list.id)
+    )
+    member_rows = [
+        row for chunk in _chunks(sorted(keys)) for row in session.execute(query.where(Contact.email_key.in_(chunk)))
+    ]
     missing = keys - {key for _, key in member_rows}
     if missing:
         raise NotFound(f"not members of {email_list.name!r}: {', '.join(sorted(k or '' for k in missing))}")
@@ -326,13 +334,13 @@ def remove_members(session: Session, list_name: str, emails: Sequence[str]) -> i
 
 def remove_contacts(session: Session, list_name: str, contact_ids: Sequence[int]) -> int:
     email_list = get_list(session, list_name)
-    result = session.execute(
-        delete(ListMembership).where(
-            ListMembership.list_id == email_list.id,
-            ListMembership.contact_id.in_(list(contact_ids)),
+    removed = 0
+    for chunk in _chunks(sorted(set(contact_ids))):
+        result = session.execute(
+            delete(ListMembership).where(ListMembership.list_id == email_list.id, ListMembership.contact_id.in_(chunk))
         )
-    )
-    return int(result.rowcount or 0)
+        removed += int(result.rowcount or 0)
+    return removed
 
 
 def member_emails(session: Session, email_list: EmailList) -> list[str]:

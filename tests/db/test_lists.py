@@ -139,3 +139,17 @@ def test_remove_members(crm):
         assert lists.member_emails(session, email_list) == ["bo@beta.com"]
         frame = lists.contacts_frame(session, email_list=email_list).set_index("email")
         assert bool(frame.loc["bo@beta.com", "member"]) and not bool(frame.loc["ann@acme.com", "member"])
+
+
+def test_bulk_actions_beyond_the_parameter_limit(database):
+    from ctct.crm import demo
+
+    with database.session() as session:
+        demo.load_demo_data(session, companies=4000)
+        lists.create_list(session, "Everyone")
+        frame = lists.contacts_frame(session)
+        eligible = frame.loc[frame["eligible"], "contact_id"].astype(int).tolist()
+        assert len(eligible) > lists.IN_CHUNK
+        assert lists.add_contacts(session, "Everyone", eligible).added == len(eligible)
+        emails = frame.loc[frame["eligible"], "email"].tolist()
+        assert lists.remove_members(session, "Everyone", emails) == len(eligible)
