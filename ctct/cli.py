@@ -189,22 +189,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         elif args.list_command == "add":
             return _list_add(session, args, roles)
         elif args.list_command == "remove":
-            removed = lists.remove_members(session, args.name, args.emails)
+            contact_filter = _contact_filter(args)
+            if contact_filter is not None:
+                removed = lists.remove_matching(session, args.name, contact_filter)
+            else:
+                removed = lists.remove_members(session, args.name, args.emails)
             print(f"removed {removed:,} contact(s) from {args.name!r}")
     return EXIT_OK
 
 
 def _list_add(session: Any, args: argparse.Namespace, roles: frozenset[str]) -> int:
-    if args.all == bool(args.emails):
-        raise UsageError("list add takes either EMAIL... or --all, not both and not neither")
-    if not args.all and (args.type or args.tag or args.search):
-        raise UsageError("--type, --tag and --search go with --all")
-    if args.all:
-        contact_filter = lists.ContactFilter(
-            contact_type=lists.ContactType(args.type or "all"),
-            tags=tuple(args.tag or ()),
-            search=args.search or "",
-        )
+    contact_filter = _contact_filter(args)
+    if contact_filter is not None:
         result = lists.add_matching(session, args.name, contact_filter, roles)
     else:
         result = lists.add_members(session, args.name, args.emails, roles)
@@ -212,6 +208,19 @@ def _list_add(session: Any, args: argparse.Namespace, roles: frozenset[str]) -> 
     for reason, count in sorted(result.skipped.items()):
         print(f"skipped {count:,}: {reason}")
     return EXIT_OK
+
+
+def _contact_filter(args: argparse.Namespace) -> lists.ContactFilter | None:
+    """The filter of `list add|remove --all`, or None when EMAILs were given instead."""
+    if args.all == bool(args.emails):
+        raise UsageError(f"list {args.list_command} takes either EMAIL... or --all, not both and not neither")
+    if not args.all:
+        if args.type or args.tag or args.search:
+            raise UsageError("--type, --tag and --search go with --all")
+        return None
+    return lists.ContactFilter(
+        contact_type=lists.ContactType(args.type or "all"), tags=tuple(args.tag or ()), search=args.search or ""
+    )
 
 
 # Parser
@@ -224,6 +233,13 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_filter_options(parser: argparse.ArgumentParser, all_help: str) -> None:
+    parser.add_argument("--all", action="store_true", help=all_help)
+    parser.add_argument("--type", choices=["customer", "prospect"])
+    parser.add_argument("--tag", action="append", metavar="TAG", help="marketing tag (repeat for any of several)")
+    parser.add_argument("--search", metavar="TEXT")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,9 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="marketing tag (repeat for any of several)",
     )
     add.add_argument("--search", metavar="TEXT")
-    remove = list_commands.add_parser("remove")
+    remove = list_commands.add_parser("remove", help="remove members by email, or --all that match a filter")
     remove.add_argument("name")
-    remove.add_argument("emails", nargs="+", metavar="EMAIL")
+    remove.add_argument("emails", nargs="*", metavar="EMAIL")
+    _add_filter_options(remove, "every member matching the filter")
     list_parser.set_defaults(handler=cmd_list)
     return parser
 

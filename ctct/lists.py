@@ -314,6 +314,12 @@ def add_matching(
     )
 
 
+def remove_matching(session: Session, list_name: str, contact_filter: ContactFilter) -> int:
+    """Un-"select all": removes every member matching the filter, eligible or not."""
+    frame = contacts_frame(session, contact_filter, email_list=get_list(session, list_name))
+    return remove_contacts(session, list_name, frame.loc[frame["member"], "contact_id"].astype(int).tolist())
+
+
 def remove_members(session: Session, list_name: str, emails: Sequence[str]) -> int:
     """Removes the contacts with these emails; an email that is not a member is an error."""
     email_list = get_list(session, list_name)

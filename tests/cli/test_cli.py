@@ -47,6 +47,12 @@ def test_list_commands(cli):
     assert cli("list", "rename", "Apparel Sports Wear", "Sportswear")[0] == 0
     code, out, _ = cli("lists", "--json")
     assert json.loads(out)[0] == {"name": "Sportswear", "ctct_list_id": None, "members": len(members) - 1}
+    code, out, _ = cli("list", "remove", "Sportswear", "--all", "--type", "prospect")
+    assert code == 0 and "removed" in out
+    remaining = json.loads(cli("lists", "--json")[1])[0]["members"]
+    assert 0 < remaining < len(members) - 1
+    assert cli("list", "remove", "Sportswear", "--all")[0] == 0
+    assert json.loads(cli("lists", "--json")[1])[0]["members"] == 0
     assert cli("list", "delete", "Sportswear")[0] == 0
     assert json.loads(cli("lists", "--json")[1]) == []
 
@@ -86,6 +92,8 @@ def test_errors_are_one_line_exit_1(cli, args, fragment):
         ["list", "add", "News", "a@b.com", "--tag", "VIP"],
         ["list", "add", "News", "--all", "--type", "partner"],
         ["demo-data", "--companies", "many"],
+        ["list", "remove", "News"],
+        ["list", "remove", "News", "a@b.com", "--type", "prospect"],
     ],
 )
 def test_usage_errors_exit_2(cli, args):
