@@ -21,6 +21,7 @@ from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.db import Database
 from ctct.errors import ConsoleError
+from ctct.sandbox.config import SandboxAccount
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 WARNINGS_SHOWN = 20
@@ -223,6 +224,34 @@ def _contact_filter(args: argparse.Namespace) -> lists.ContactFilter | None:
     )
 
 
+def _sandbox_account(text: str) -> SandboxAccount:
+    username, _, rest = text.partition(":")
+    password, _, name = rest.partition(":")
+    if not username or not password:
+        raise argparse.ArgumentTypeError("an account is USER:PASSWORD[:Account Name]")
+    return SandboxAccount(username=username, password=password, name=name or f"{username} Company")
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ctct.sandbox import DEMO_ACCOUNT, SandboxConfig, create_app
+
+    config = SandboxConfig(
+        accounts=args.account or [DEMO_ACCOUNT],
+        client_ids=frozenset(args.client_id) if args.client_id else None,
+        redirect_uris=frozenset(args.redirect_uri or ()),
+        rate_limit=args.rate_limit,
+        daily_quota=args.daily_quota,
+        activity_seconds=args.activity_seconds,
+        state_file=Path(args.state) if args.state else None,
+    )
+    app = create_app(config)
+    print(f"CTCT sandbox on http://{args.host}:{args.port}  (API /v3, OAuth /oauth2/default/v1, controls /_sandbox)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
 # Parser
 
 
@@ -302,6 +331,24 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("emails", nargs="*", metavar="EMAIL")
     _add_filter_options(remove, "every member matching the filter")
     list_parser.set_defaults(handler=cmd_list)
+
+    sandbox = commands.add_parser("sandbox", help="run the CTCT sandbox (API + OAuth emulator)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--state", metavar="FILE", help="keep the sandbox's data in this file across restarts")
+    sandbox.add_argument("--rate-limit", type=float, default=4.0, metavar="PER_SECOND")
+    sandbox.add_argument("--daily-quota", type=int, default=10_000)
+    sandbox.add_argument("--activity-seconds", type=float, default=2.0, help="how long each bulk activity runs")
+    sandbox.add_argument(
+        "--account",
+        action="append",
+        type=_sandbox_account,
+        metavar="USER:PASSWORD[:NAME]",
+        help="an account (repeat for more; default demo:demo 'Demo Company')",
+    )
+    sandbox.add_argument("--client-id", action="append", metavar="ID", help="accept only these client ids")
+    sandbox.add_argument("--redirect-uri", action="append", metavar="URI", help="allow a non-loopback redirect URI")
+    sandbox.set_defaults(handler=cmd_sandbox)
     return parser
 
 

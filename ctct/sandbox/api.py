@@ -1,0 +1,529 @@
+"""The /v3 endpoints: request checking and JSON shapes, over the account model."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+from ctct.sandbox.model import (
+    ACTIVITY_CONTACT_DELETE,
+    ACTIVITY_IMPORT,
+    ACTIVITY_LIST_DELETE,
+    ACTIVITY_REMOVE,
+    CONTACT_FIELDS,
+    PERMISSIONS,
+    SOURCES,
+    Account,
+    Contact,
+    SandboxError,
+)
+
+MAX_IMPORT_CONTACTS = 40_000
+MAX_IMPORT_BYTES = 4 * 1024 * 1024
+MAX_CONTACT_IDS = 500
+MAX_LIST_IDS = 50
+MAX_LIST_DELETE_IDS = 100
+INCLUDES = frozenset({"custom_fields", "list_memberships", "phone_numbers", "street_addresses", "taggings", "notes"})
+CONTACT_STATUSES = frozenset(
+    {"all", "active", "deleted", "not_set", "pending_confirmation", "temp_hold", "unsubscribed"}
+)
+ACTIVITY_STATES = frozenset({"processing", "completed", "cancelled", "failed", "timed_out"})
+
+Query = dict[str, str]
+Reply = tuple[int, Any]
+
+
+def invalid(message: str, key: str = "contacts.api.validation.error") -> SandboxError:
+    return SandboxError(400, key, message)
+
+
+# Query parsing
+
+
+def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise invalid(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _bool(query: Query, name: str) -> bool:
+    raw = query.get(name, "false").lower()
+    if raw not in {"true", "false"}:
+        raise invalid(f"{name} must be true or false")
+    return raw == "true"
+
+
+def _csv(query: Query, name: str, allowed: frozenset[str] | None = None) -> frozenset[str] | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    values = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = values - allowed if allowed is not None else frozenset()
+    if unknown:
+        raise invalid(f"{name} does not have a valid value: {', '.join(sorted(unknown))}")
+    return values
+
+
+def _timestamp(query: Query, name: str) -> float | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(f"{name} must be an ISO-8601 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def encode_cursor(query: Query, after: int) -> str:
+    data = json.dumps({"q": query, "after": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Query, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return dict(data["q"]), int(data["after"])
+    except (ValueError, KeyError, TypeError):
+        raise invalid("cursor is not valid") from None
+
+
+def _paged_query(query: Query) -> tuple[Query, int]:
+    """The effective query and position: a `next` link carries the original query in its cursor."""
+    if "cursor" in query:
+        return decode_cursor(query["cursor"])
+    return query, 0
+
+
+# Bodies
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise invalid(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string")
+    if len(value) > max_length:
+        raise invalid(f"{name} must be at most {max_length} characters")
+    return value
+
+
+def _ids(body: dict[str, Any], name: str, limit: int, *, required: bool = False) -> list[str]:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise invalid(f"{name} is required", "activities.api.validation.error")
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid(f"{name} must be an array of ids", "activities.api.validation.error")
+    if required and not value:
+        raise invalid(f"{name} must not be empty", "activities.api.validation.error")
+    if len(value) > limit:
+        raise invalid(f"{name} accepts at most {limit} ids, not {len(value)}", "activities.api.validation.error")
+    return value
+
+
+def _valid_email(email: str) -> bool:
+    local, _, domain = email.partition("@")
+    return bool(local) and "." in domain and " " not in email and len(email) <= 80
+
+
+# Account
+
+
+def account_summary(account: Account, username: str, name: str, email: str, first: str, last: str) -> Reply:
+    return 200, {
+        "contact_email": email,
+        "first_name": first,
+        "last_name": last,
+        "organization_name": name,
+        "encoded_account_id": base64.b32encode(username.encode()).decode().rstrip("=").lower(),
+        "country_code": "US",
+        "state_code": "MA",
+        "time_zone_id": "US/Eastern",
+    }
+
+
+# Lists
+
+
+def get_lists(account: Account, query: Query, now: float) -> Reply:
+    query, after = _paged_query(query)
+    limit = _int(query, "limit", 50, 1, 1000)
+    counts = query.get("include_membership_count")
+    if counts not in {None, "all", "active"}:
+        raise invalid("include_membership_count does not have a valid value", "contact_lists.api.validation.error")
+    statuses = _csv(query, "status", frozenset({"all", "active", "deleted"})) or frozenset({"active"})
+    name = query.get("name")
+    chosen = [
+        item
+        for item in sorted(account.lists.values(), key=lambda item: item.seq)
+        if ("all" in statuses or ("deleted" in statuses) == (item.deleted_at is not None))
+        and (name is None or item.name == name)
+    ]
+    page = [item for item in chosen if item.seq > after][:limit]
+    body: dict[str, Any] = {"lists": [_list_json(account, item, counts) for item in page]}
+    if _bool(query, "include_count"):
+        body["lists_count"] = len(chosen)
+    if page and chosen[-1].seq > page[-1].seq:
+        body["_links"] = {"next": {"href": f"/v3/contact_lists?cursor={encode_cursor(query, page[-1].seq)}"}}
+    return 200, body
+
+
+def _list_json(account: Account, item: Any, counts: str | None) -> dict[str, Any]:
+    if counts is None:
+        return item.to_json()
+    members = item.members
+    if counts == "active":
+        members = [cid for cid in members if account.contacts[cid].permission != "unsubscribed"]
+    return item.to_json(membership_count=len(members))
+
+
+def _list_body(body: Any) -> tuple[str, str | None, bool]:
+    body = _object(body)
+    name = _text(body, "name", 255, required=True)
+    assert name is not None
+    if not name.strip():
+        raise invalid("name is required", "contact_lists.api.validation.error")
+    favorite = body.get("favorite", False)
+    if not isinstance(favorite, bool):
+        raise invalid("favorite must be true or false", "contact_lists.api.validation.error")
+    return name, _text(body, "description", 2000), favorite
+
+
+def create_list(account: Account, body: Any, now: float) -> Reply:
+    name, description, favorite = _list_body(body)
+    return 201, account.create_list(name, now, description, favorite).to_json()
+
+
+def get_list(account: Account, list_id: str, query: Query) -> Reply:
+    counts = query.get("include_membership_count")
+    if counts not in {None, "all", "active"}:
+        raise invalid("include_membership_count does not have a valid value", "contact_lists.api.validation.error")
+    return 200, _list_json(account, account.get_list(list_id), counts)
+
+
+def update_list(account: Account, list_id: str, body: Any, now: float) -> Reply:
+    account.get_list(list_id)
+    name, description, favorite = _list_body(body)
+    return 200, account.update_list(list_id, name, now, description, favorite).to_json()
+
+
+def delete_list(account: Account, list_id: str, now: float, fail: bool) -> Reply:
+    target = account.get_list(list_id)
+    target.deleting = True
+    activity = account.submit(ACTIVITY_LIST_DELETE, {"list_ids": [list_id]}, now, fail=fail)
+    body = activity.to_json()
+    return 202, {
+        key: body[key]
+        for key in ("activity_id", "state", "created_at", "updated_at", "percent_done", "activity_errors", "_links")
+    }
+
+
+# Contacts
+
+
+def get_contacts(account: Account, query: Query, now: float) -> Reply:
+    query, after = _paged_query(query)
+    limit = _int(query, "limit", 50, 1, 500)
+    statuses = _csv(query, "status", CONTACT_STATUSES)
+    include = _csv(query, "include", INCLUDES) or frozenset()
+    list_ids = _csv(query, "lists")
+    if list_ids is not None and len(list_ids) > 25:
+        raise invalid("lists accepts at most 25 list ids")
+    email = (query.get("email") or "").strip().lower() or None
+    bounds = {
+        name: _timestamp(query, name)
+        for name in (
+            "updated_after",
+            "updated_before",
+            "created_after",
+            "created_before",
+            "optout_after",
+            "optout_before",
+        )
+    }
+
+    def wanted(contact: Contact) -> bool:
+        return (
+            contact.status_matches(statuses)
+            and (email is None or contact.email.lower() == email)
+            and (bounds["updated_after"] is None or contact.updated_at > bounds["updated_after"])
+            and (bounds["updated_before"] is None or contact.updated_at < bounds["updated_before"])
+            and (bounds["created_after"] is None or contact.created_at > bounds["created_after"])
+            and (bounds["created_before"] is None or contact.created_at < bounds["created_before"])
+            and (bounds["optout_after"] is None or (contact.opt_out_date or 0) > bounds["optout_after"])
+            and (bounds["optout_before"] is None or 0 < (contact.opt_out_date or 0) < bounds["optout_before"])
+        )
+
+    if email is not None:
+        found = account.find_by_email(email)
+        candidates = iter([found] if found is not None and found.seq > after else [])
+    else:
+        candidates = account.iter_contacts_from(after, list_ids)
+    page: list[Contact] = []
+    more = False
+    for contact in candidates:
+        if not wanted(contact):
+            continue
+        if list_ids and not contact.lists & list_ids:
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append(contact)
+    body: dict[str, Any] = {"contacts": [contact.to_json(include) for contact in page]}
+    if _bool(query, "include_count"):
+        source = (
+            account.iter_contacts_from(0, list_ids)
+            if email is None
+            else iter([c for c in [account.find_by_email(email)] if c is not None])
+        )
+        body["contacts_count"] = sum(1 for contact in source if wanted(contact))
+    if more:
+        body["_links"] = {"next": {"href": f"/v3/contacts?cursor={encode_cursor(query, page[-1].seq)}"}}
+    return 200, body
+
+
+def _email_address(body: dict[str, Any]) -> tuple[str, str | None]:
+    raw = body.get("email_address")
+    if not isinstance(raw, dict):
+        raise invalid("email_address must be an object with an address")
+    address = raw.get("address")
+    if not isinstance(address, str) or not _valid_email(address.strip()):
+        raise invalid(f"email_address.address {address!r} is not a valid email address")
+    permission = raw.get("permission_to_send")
+    if permission is not None and permission not in PERMISSIONS:
+        raise invalid(f"email_address.permission_to_send {permission!r} is not valid")
+    return address.strip(), permission
+
+
+def _live_list_ids(account: Account, body: dict[str, Any]) -> list[str] | None:
+    if "list_memberships" not in body:
+        return None
+    ids = body["list_memberships"]
+    if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+        raise invalid("list_memberships must be an array of list ids")
+    if len(ids) > 50:
+        raise invalid("A contact can be a member of at most 50 lists")
+    for list_id in ids:
+        if not account._list_is_live(list_id):
+            raise invalid(f"list_memberships: list {list_id} does not exist")
+    return list(dict.fromkeys(ids))
+
+
+def _person_fields(body: dict[str, Any]) -> dict[str, str | None]:
+    return {name: _text(body, name, 50) for name in CONTACT_FIELDS}
+
+
+def create_contact(account: Account, body: Any, now: float) -> Reply:
+    body = _object(body)
+    source = body.get("create_source")
+    if source not in SOURCES:
+        raise invalid("create_source is required and must be Account or Contact")
+    email, permission = _email_address(body)
+    fields = _person_fields(body)
+    list_ids = _live_list_ids(account, body) or []
+    if account.find_by_email(email) is not None:
+        raise SandboxError(409, "contacts.api.conflict", "Validation failed: EmailAddress is not unique")
+    contact = account.new_contact(email, now, source, permission or "implicit")
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    if contact.permission == "unsubscribed":
+        account.unsubscribe(contact, source, now)
+    else:
+        account.set_memberships(contact, list_ids)
+    return 201, contact.to_json(frozenset({"list_memberships"}))
+
+
+def get_contact(account: Account, contact_id: str, query: Query) -> Reply:
+    include = _csv(query, "include", INCLUDES) or frozenset()
+    return 200, account.get_contact(contact_id).to_json(include)
+
+
+def update_contact(account: Account, contact_id: str, body: Any, now: float) -> Reply:
+    """Full replace of the core fields; PUT revives a deleted contact; unsubscribing clears lists."""
+    contact = account.get_contact(contact_id)
+    body = _object(body)
+    source = body.get("update_source")
+    if source not in SOURCES:
+        raise invalid("update_source is required and must be Account or Contact")
+    email, permission = _email_address(body)
+    fields = _person_fields(body)
+    list_ids = _live_list_ids(account, body)
+    if contact.unsubscribed_by_contact and permission not in {None, "unsubscribed"} and source != "Contact":
+        raise invalid(
+            "This contact unsubscribed themselves: only the contact can opt back in "
+            "(sign-up form or the resubscribe email)",
+            "contacts.api.unsubscribed",
+        )
+    account.change_email(contact, email, now)
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.update_source = source
+    contact.updated_at = now
+    account.revive(contact, now)
+    if permission == "unsubscribed":
+        account.unsubscribe(contact, source, now, _text(body["email_address"], "opt_out_reason", 255))
+    else:
+        if permission is not None and permission != contact.permission:
+            account.resubscribe(contact, permission, source, now)
+        if list_ids is not None and not contact.unsubscribed_by_contact:
+            account.set_memberships(contact, list_ids)
+    return 200, contact.to_json(frozenset({"list_memberships"}))
+
+
+def delete_contact(account: Account, contact_id: str, now: float) -> Reply:
+    contact = account.get_contact(contact_id)
+    if contact.deleted_at is None:
+        account.delete_contact(contact, now)
+    return 204, None
+
+
+def sign_up_form(account: Account, body: Any, now: float) -> Reply:
+    """Create-or-update as the contact: revives, re-subscribes and appends lists."""
+    body = _object(body)
+    email = body.get("email_address")
+    if not isinstance(email, str) or not _valid_email(email.strip()) or len(email) > 50:
+        raise invalid(f"email_address {email!r} is not a valid email address")
+    list_ids = _live_list_ids(account, body)
+    if not list_ids:
+        raise invalid("list_memberships must name between 1 and 50 lists")
+    fields = _person_fields(body)
+    contact = account.find_by_email(email)
+    created = contact is None
+    if contact is None:
+        contact = account.new_contact(email, now, "Contact", "explicit")
+    else:
+        account.revive(contact, now)
+        account.resubscribe(contact, "explicit", "Contact", now)
+        contact.update_source = "Contact"
+    for name, value in fields.items():
+        if value:
+            setattr(contact, name, value)
+    contact.updated_at = now
+    for list_id in list_ids:
+        if not account.add_membership(contact, list_id):
+            raise invalid("A contact can be a member of at most 50 lists")
+    return (201 if created else 200), {"contact_id": contact.contact_id, "action": "created" if created else "updated"}
+
+
+# Activities
+
+
+def import_contacts(account: Account, body: Any, raw_size: int, now: float, fail: bool) -> Reply:
+    if raw_size >= MAX_IMPORT_BYTES:
+        raise invalid(f"The import payload must be smaller than 4 MB ({raw_size:,} bytes)", "activities.api.limit")
+    body = _object(body)
+    rows = body.get("import_data")
+    if not isinstance(rows, list) or not rows:
+        raise invalid("import_data must be a non-empty array", "activities.api.validation.error")
+    if len(rows) > MAX_IMPORT_CONTACTS:
+        raise invalid(
+            f"import_data accepts at most {MAX_IMPORT_CONTACTS:,} contacts, not {len(rows):,}", "activities.api.limit"
+        )
+    for position, row in enumerate(rows, start=1):
+        if not isinstance(row, dict) or not (row.get("email") or row.get("sms_number")):
+            raise invalid(f"import_data[{position}] needs an email", "activities.api.validation.error")
+    list_ids = _ids(body, "list_ids", MAX_LIST_IDS, required=True)
+    _require_lists(account, list_ids, 400)
+    activity = account.submit(ACTIVITY_IMPORT, {"import_data": rows, "list_ids": list_ids}, now, fail=fail)
+    return 201, activity.to_json()
+
+
+def _require_lists(account: Account, list_ids: list[str], status: int) -> None:
+    for list_id in list_ids:
+        if not account._list_is_live(list_id):
+            raise SandboxError(status, "activities.api.not_found", f"List {list_id} not found")
+
+
+def membership_activity(account: Account, kind: str, body: Any, now: float, fail: bool) -> Reply:
+    body = _object(body)
+    source = body.get("source")
+    if not isinstance(source, dict):
+        raise invalid("source is required", "activities.api.validation.error")
+    given = [
+        key
+        for key in ("list_ids", "contact_ids", "all_active_contacts", "tag_ids", "segment_id", "engagement_level")
+        if source.get(key)
+    ]
+    if len(given) != 1:
+        raise invalid(
+            "source must name exactly one of list_ids, contact_ids, all_active_contacts",
+            "activities.api.validation.error",
+        )
+    if given[0] not in {"list_ids", "contact_ids", "all_active_contacts"}:
+        raise invalid(f"source {given[0]} is not supported by the sandbox", "activities.api.validation.error")
+    _ids(source, "contact_ids", MAX_CONTACT_IDS)
+    source_lists = _ids(source, "list_ids", MAX_LIST_IDS)
+    targets = _ids(body, "list_ids", MAX_LIST_IDS, required=True)
+    missing_status = 404 if kind == ACTIVITY_REMOVE else 400
+    _require_lists(account, targets + source_lists, missing_status)
+    exclude = body.get("exclude") or {}
+    if exclude and given[0] == "contact_ids":
+        raise invalid("exclude goes only with list_ids or all_active_contacts", "activities.api.validation.error")
+    payload = {"source": source, "list_ids": targets, "exclude": exclude}
+    return 201, account.submit(kind, payload, now, fail=fail).to_json()
+
+
+def delete_contacts_activity(account: Account, body: Any, now: float, fail: bool) -> Reply:
+    body = _object(body)
+    contact_ids = _ids(body, "contact_ids", MAX_CONTACT_IDS)
+    list_ids = _ids(body, "list_ids", MAX_LIST_IDS)
+    if bool(contact_ids) == bool(list_ids):
+        raise invalid("give either contact_ids or list_ids", "activities.api.validation.error")
+    activity = account.submit(
+        ACTIVITY_CONTACT_DELETE, {"contact_ids": contact_ids, "list_ids": list_ids}, now, fail=fail
+    )
+    return 201, activity.to_json()
+
+
+def delete_lists_activity(account: Account, body: Any, now: float, fail: bool) -> Reply:
+    body = _object(body)
+    list_ids = _ids(body, "list_ids", MAX_LIST_DELETE_IDS, required=True)
+    _require_lists(account, list_ids, 400)
+    for list_id in list_ids:
+        account.lists[list_id].deleting = True
+    return 201, account.submit(ACTIVITY_LIST_DELETE, {"list_ids": list_ids}, now, fail=fail).to_json()
+
+
+def get_activities(account: Account, query: Query) -> Reply:
+    query, after = _paged_query(query)
+    limit = _int(query, "limit", 50, 1, 500)
+    state = query.get("state")
+    if state is not None and state not in ACTIVITY_STATES:
+        raise invalid("state does not have a valid value", "activities.api.validation.error")
+    newest_first = sorted(account.activities.values(), key=lambda activity: activity.created_at, reverse=True)
+    chosen = [activity for activity in newest_first if state is None or activity.state == state]
+    page = chosen[after : after + limit]
+    body: dict[str, Any] = {"activities": [activity.to_json() for activity in page]}
+    if after + limit < len(chosen):
+        body["_links"] = {"next": {"href": f"/v3/activities?cursor={encode_cursor(query, after + limit)}"}}
+    return 200, body
+
+
+def get_activity(account: Account, activity_id: str) -> Reply:
+    activity = account.activities.get(activity_id)
+    if activity is None:
+        raise SandboxError(404, "activities.api.not_found", f"Activity {activity_id} not found")
+    return 200, activity.to_json()

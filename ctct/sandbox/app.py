@@ -1,0 +1,323 @@
+"""The sandbox as one ASGI app: OAuth server, /v3 API and /_sandbox controls.
+
+Run it with `python -m ctct sandbox`, or in-process through `httpx.ASGITransport(app=create_app())`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from ctct.sandbox import api, oauth
+from ctct.sandbox.config import SandboxConfig
+from ctct.sandbox.model import ACTIVITY_ADD, ACTIVITY_REMOVE, Account, SandboxError
+from ctct.sandbox.state import Sandbox
+
+_ID_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
+_OBJECT_ERRORS = frozenset({401, 403, 429})
+
+Handler = Callable[[Sandbox, Account, Request, Any, int], "api.Reply"]
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """The sandbox hung up mid-response (fault injection). Over real HTTP the client sees the
+    same thing: a response cut short."""
+
+
+def endpoint_key(method: str, path: str) -> str:
+    """`GET /v3/contacts/{id}` for `GET /v3/contacts/1b0…`: the key of /_sandbox/stats."""
+    return f"{method} {_ID_SEGMENT.sub('/{id}', path)}"
+
+
+def error_response(status: int, error_key: str, message: str) -> JSONResponse:
+    # CTCT answers auth and rate-limit errors with one object, every other error with an array.
+    body: Any = {"error_key": error_key, "error_message": message}
+    return JSONResponse(body if status in _OBJECT_ERRORS else [body], status_code=status)
+
+
+async def _json_body(request: Request) -> tuple[Any, int]:
+    raw = await request.body()
+    return raw, len(raw)
+
+
+def v3(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wraps a /v3 handler in what every CTCT request goes through, in CTCT's order."""
+
+    async def endpoint(request: Request) -> Response:
+        sandbox: Sandbox = request.app.state.sandbox
+        with sandbox.lock:
+            sandbox.count(endpoint_key(request.method, request.url.path))
+            latency = sandbox.faults.latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        raw, size = await _json_body(request)
+        with sandbox.lock:
+            faults = sandbox.faults
+            if faults.server_errors > 0:
+                faults.server_errors -= 1
+                return error_response(503, "server_error", "Service Unavailable (injected by the sandbox)")
+            if faults.throttle_burst > 0:
+                faults.throttle_burst -= 1
+                return error_response(429, "throttled", "Too Many Requests")
+            authorization = request.headers.get("authorization", "")
+            grant = None
+            if authorization.lower().startswith("bearer "):
+                grant = sandbox.tokens.grant_for(authorization[7:].strip(), sandbox.now())
+            if grant is None:
+                return error_response(401, "unauthorized", "Unauthorized")
+            if "contact_data" not in grant.scope.split():
+                return error_response(403, "forbidden", "The access token lacks the contact_data scope")
+            refusal = sandbox.admit(grant.client_id)
+            if refusal == "quota_exceeded":
+                return error_response(429, "quota_exceeded", "Limit Exceeded")
+            if refusal == "throttled":
+                return error_response(429, "throttled", "Too Many Requests")
+            body: Any = None
+            if request.method in {"POST", "PUT"}:
+                media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                if media_type != "application/json":
+                    return error_response(415, "unsupported_media_type", "Content-Type must be application/json")
+                try:
+                    body = json.loads(raw or b"null")
+                except ValueError:
+                    return error_response(400, "malformed_json", "The request body is not valid JSON")
+            account = sandbox.account(grant.username)
+            account.advance(sandbox.now())
+            try:
+                status, reply = handler(sandbox, account, request, body, size)
+            except SandboxError as error:
+                return error_response(error.status, error.error_key, error.message)
+            if request.method != "GET":
+                sandbox.dirty = True
+        if status == 204:
+            return Response(status_code=204)
+        return JSONResponse(reply, status_code=status)
+
+    return endpoint
+
+
+def _query(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+def _take_fail(sandbox: Sandbox) -> bool:
+    fail, sandbox.faults.fail_next_activity = sandbox.faults.fail_next_activity, False
+    return fail
+
+
+def _summary(sandbox: Sandbox, account: Account, request: Request, body: Any, size: int) -> api.Reply:
+    owner = sandbox.accounts_by_username[account.username]
+    return api.account_summary(
+        account, owner.username, owner.name, owner.contact_email, owner.first_name, owner.last_name
+    )
+
+
+def _path(request: Request, name: str) -> str:
+    return str(request.path_params[name])
+
+
+ROUTES_V3: list[tuple[str, str, Handler]] = [
+    ("/v3/account/summary", "GET", _summary),
+    ("/v3/contact_lists", "GET", lambda s, a, r, b, n: api.get_lists(a, _query(r), s.now())),
+    ("/v3/contact_lists", "POST", lambda s, a, r, b, n: api.create_list(a, b, s.now())),
+    ("/v3/contact_lists/{list_id}", "GET", lambda s, a, r, b, n: api.get_list(a, _path(r, "list_id"), _query(r))),
+    ("/v3/contact_lists/{list_id}", "PUT", lambda s, a, r, b, n: api.update_list(a, _path(r, "list_id"), b, s.now())),
+    (
+        "/v3/contact_lists/{list_id}",
+        "DELETE",
+        lambda s, a, r, b, n: api.delete_list(a, _path(r, "list_id"), s.now(), _take_fail(s)),
+    ),
+    ("/v3/contacts", "GET", lambda s, a, r, b, n: api.get_contacts(a, _query(r), s.now())),
+    ("/v3/contacts", "POST", lambda s, a, r, b, n: api.create_contact(a, b, s.now())),
+    ("/v3/contacts/sign_up_form", "POST", lambda s, a, r, b, n: api.sign_up_form(a, b, s.now())),
+    ("/v3/contacts/{contact_id}", "GET", lambda s, a, r, b, n: api.get_contact(a, _path(r, "contact_id"), _query(r))),
+    (
+        "/v3/contacts/{contact_id}",
+        "PUT",
+        lambda s, a, r, b, n: api.update_contact(a, _path(r, "contact_id"), b, s.now()),
+    ),
+    (
+        "/v3/contacts/{contact_id}",
+        "DELETE",
+        lambda s, a, r, b, n: api.delete_contact(a, _path(r, "contact_id"), s.now()),
+    ),
+    (
+        "/v3/activities/contacts_json_import",
+        "POST",
+        lambda s, a, r, b, n: api.import_contacts(a, b, n, s.now(), _take_fail(s)),
+    ),
+    (
+        "/v3/activities/add_list_memberships",
+        "POST",
+        lambda s, a, r, b, n: api.membership_activity(a, ACTIVITY_ADD, b, s.now(), _take_fail(s)),
+    ),
+    (
+        "/v3/activities/remove_list_memberships",
+        "POST",
+        lambda s, a, r, b, n: api.membership_activity(a, ACTIVITY_REMOVE, b, s.now(), _take_fail(s)),
+    ),
+    (
+        "/v3/activities/contact_delete",
+        "POST",
+        lambda s, a, r, b, n: api.delete_contacts_activity(a, b, s.now(), _take_fail(s)),
+    ),
+    (
+        "/v3/activities/list_delete",
+        "POST",
+        lambda s, a, r, b, n: api.delete_lists_activity(a, b, s.now(), _take_fail(s)),
+    ),
+    ("/v3/activities", "GET", lambda s, a, r, b, n: api.get_activities(a, _query(r))),
+    ("/v3/activities/{activity_id}", "GET", lambda s, a, r, b, n: api.get_activity(a, _path(r, "activity_id"))),
+]
+
+
+# /_sandbox controls (never under /v3)
+
+FAULT_FIELDS = {
+    "latency_ms": int,
+    "throttle_burst": int,
+    "server_errors": int,
+    "drop_connections": int,
+    "fail_next_activity": bool,
+}
+
+
+async def stats(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    with sandbox.lock:
+        return JSONResponse(sandbox.stats_json())
+
+
+async def reset(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    raw = await request.body()
+    what = (json.loads(raw) if raw else {}).get("what", "all")
+    if what not in {"all", "stats"}:
+        return JSONResponse({"error": "what must be 'all' or 'stats'"}, status_code=400)
+    with sandbox.lock:
+        if what == "all":
+            sandbox.reset()
+        else:
+            sandbox.reset_stats()
+        return JSONResponse({"reset": what, **sandbox.stats_json()})
+
+
+async def faults(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    if request.method == "POST":
+        try:
+            changes = json.loads(await request.body() or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("a JSON object is expected")
+        except ValueError as error:
+            return JSONResponse({"error": f"body is not valid: {error}"}, status_code=400)
+        unknown = set(changes) - set(FAULT_FIELDS) - {"expire_tokens", "clear"}
+        if unknown:
+            return JSONResponse({"error": f"unknown fault(s): {', '.join(sorted(unknown))}"}, status_code=400)
+        with sandbox.lock:
+            if changes.get("clear"):
+                sandbox.faults = type(sandbox.faults)()
+            for name, kind in FAULT_FIELDS.items():
+                if name in changes:
+                    setattr(sandbox.faults, name, kind(changes[name]))
+            if changes.get("expire_tokens"):
+                sandbox.tokens.expire_all(sandbox.now())
+                sandbox.dirty = True
+    with sandbox.lock:
+        return JSONResponse(sandbox.faults.to_json())
+
+
+async def save(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    if sandbox.config.state_file is None:
+        return JSONResponse({"error": "the sandbox was started without --state"}, status_code=400)
+    sandbox.save()
+    return JSONResponse({"saved": str(sandbox.config.state_file)})
+
+
+async def index(request: Request) -> Response:
+    return JSONResponse(
+        {
+            "service": "Constant Contact v3 sandbox",
+            "api": "/v3",
+            "oauth": "/oauth2/default/v1/authorize",
+            "controls": ["/_sandbox/stats", "/_sandbox/reset", "/_sandbox/faults", "/_sandbox/save"],
+        }
+    )
+
+
+class DroppingConnections:
+    """Outermost layer: hangs up on /v3 requests while the drop_connections fault is armed."""
+
+    def __init__(self, app: Starlette, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v3"):
+            with self.sandbox.lock:
+                drop = self.sandbox.faults.drop_connections > 0
+                if drop:
+                    self.sandbox.faults.drop_connections -= 1
+                    self.sandbox.count(endpoint_key(scope["method"], scope["path"]))
+            if drop:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b'{"contacts": [', "more_body": True})
+                raise ConnectionDropped("the sandbox dropped the connection (injected fault)")
+        await self.app(scope, receive, send)
+
+
+def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
+    sandbox = Sandbox(config or SandboxConfig())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        saver = asyncio.create_task(_save_periodically(sandbox)) if sandbox.config.state_file else None
+        try:
+            yield
+        finally:
+            if saver is not None:
+                saver.cancel()
+            sandbox.save()
+
+    routes = [Route(path, v3(handler), methods=[method]) for path, method, handler in ROUTES_V3]
+    routes += [
+        Route("/", index),
+        Route("/oauth2/default/v1/authorize", oauth.authorize_page, methods=["GET"]),
+        Route("/oauth2/default/v1/authorize", oauth.authorize_submit, methods=["POST"]),
+        Route("/oauth2/default/v1/token", oauth.token, methods=["POST"]),
+        Route("/oauth2/default/v1/revoke", oauth.revoke, methods=["POST"]),
+        Route("/_sandbox/stats", stats),
+        Route("/_sandbox/reset", reset, methods=["POST"]),
+        Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
+        Route("/_sandbox/save", save, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.sandbox = sandbox
+    wrapped = DroppingConnections(app, sandbox)
+    wrapped.state = app.state  # type: ignore[attr-defined]
+    return wrapped
+
+
+async def _save_periodically(sandbox: Sandbox) -> None:
+    while True:
+        await asyncio.sleep(sandbox.config.save_every)
+        if sandbox.dirty:
+            await asyncio.to_thread(sandbox.save)
