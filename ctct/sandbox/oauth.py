@@ -43,7 +43,7 @@ LOGIN_PAGE = """<!doctype html>
  input:focus {{ outline: 2px solid #1856c6; border-color: #1856c6; }}
  .error {{ background: #fdecec; color: #a12020; border-radius: 6px; padding: 10px 12px; font-size: 14px;
           margin-top: 16px; }}
- .actions {{ display: flex; gap: 10px; margin-top: 24px; }}
+ .actions {{ display: flex; flex-direction: row-reverse; gap: 10px; margin-top: 24px; }}
  button {{ flex: 1; padding: 11px; font-size: 15px; font-weight: 600; border-radius: 6px; cursor: pointer; }}
  button.primary {{ background: #1856c6; color: #fff; border: 0; }}
  button.secondary {{ background: #fff; color: #1d2433; border: 1px solid #c9d0db; }}
@@ -61,8 +61,9 @@ LOGIN_PAGE = """<!doctype html>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <div class="actions">
-   <button class="secondary" type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+   <!-- "Log in" comes first so that Enter in a field logs in; the row is drawn reversed. -->
    <button class="primary" type="submit" name="decision" value="allow">Log in</button>
+   <button class="secondary" type="submit" name="decision" value="deny" formnovalidate>Deny</button>
   </div>
  </form>
  <p class="scopes">Requested access: {scopes}</p>
