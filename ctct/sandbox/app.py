@@ -309,11 +309,23 @@ def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/_sandbox/save", save, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+    )
     app.state.sandbox = sandbox
     wrapped = DroppingConnections(app, sandbox)
     wrapped.state = app.state  # type: ignore[attr-defined]
     return wrapped
+
+
+async def _not_found(request: Request, _error: Exception) -> Response:
+    return error_response(404, "not_found", f"No resource at {request.url.path}")
+
+
+async def _method_not_allowed(request: Request, _error: Exception) -> Response:
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
 
 
 async def _save_periodically(sandbox: Sandbox) -> None:
