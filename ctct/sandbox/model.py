@@ -242,6 +242,8 @@ class Account:
         # Contacts in creation order, for cursor paging: parallel lists of seq and id.
         self.order_seq: list[int] = []
         self.order_id: list[str] = []
+        self.membership_version = 0
+        self._member_order: dict[frozenset[str], tuple[int, list[int], list[str]]] = {}
         self.create_list(DEFAULT_LIST_NAME, now)
 
     # Lists
@@ -285,6 +287,7 @@ class Account:
         for contact_id in target.members:
             self.contacts[contact_id].lists.discard(target.list_id)
         target.members = set()
+        self.membership_version += 1
         target.deleted_at = now
         target.deleting = False
         target.updated_at = now
@@ -328,6 +331,7 @@ class Account:
         for list_id in contact.lists - set(list_ids):
             self.lists[list_id].members.discard(contact.contact_id)
         contact.lists = set()
+        self.membership_version += 1
         for list_id in list_ids:
             self.add_membership(contact, list_id)
 
@@ -339,6 +343,7 @@ class Account:
             return False
         contact.lists.add(list_id)
         self.lists[list_id].members.add(contact.contact_id)
+        self.membership_version += 1
         return True
 
     def remove_membership(self, contact: Contact, list_id: str) -> bool:
@@ -346,6 +351,7 @@ class Account:
             return False
         contact.lists.discard(list_id)
         self.lists[list_id].members.discard(contact.contact_id)
+        self.membership_version += 1
         return True
 
     def unsubscribe(self, contact: Contact, source: str, now: float, reason: str | None = None) -> None:
@@ -375,15 +381,21 @@ class Account:
 
     def iter_contacts_from(self, after_seq: int, list_ids: frozenset[str] | None) -> Iterator[Contact]:
         """Contacts in creation order after `after_seq`, only members of `list_ids` when given."""
-        if list_ids:
-            members = set().union(*(self.lists[list_id].members for list_id in list_ids if list_id in self.lists))
-            chosen = sorted((self.contacts[cid] for cid in members), key=lambda contact: contact.seq)
-            start = bisect.bisect_right([contact.seq for contact in chosen], after_seq)
-            yield from chosen[start:]
-            return
-        start = bisect.bisect_right(self.order_seq, after_seq)
-        for contact_id in self.order_id[start:]:
+        seqs, ids = self._members_in_order(list_ids) if list_ids else (self.order_seq, self.order_id)
+        start = bisect.bisect_right(seqs, after_seq)
+        for contact_id in ids[start:]:
             yield self.contacts[contact_id]
+
+    def _members_in_order(self, list_ids: frozenset[str]) -> tuple[list[int], list[str]]:
+        # Paging a list asks for the same ordering page after page: sort once per membership change.
+        cached = self._member_order.get(list_ids)
+        if cached is not None and cached[0] == self.membership_version:
+            return cached[1], cached[2]
+        members = set().union(*(self.lists[list_id].members for list_id in list_ids if list_id in self.lists))
+        ordered = sorted((self.contacts[cid] for cid in members), key=lambda contact: contact.seq)
+        seqs, ids = [contact.seq for contact in ordered], [contact.contact_id for contact in ordered]
+        self._member_order = {list_ids: (self.membership_version, seqs, ids)}
+        return seqs, ids
 
     # Activities
 
@@ -441,6 +453,9 @@ class Account:
             activity.state = "failed" if activity.state == "failed" else "completed"
         activity.percent_done = 100
         activity.completed_at = activity.updated_at = at
+        # What was imported now lives in the contacts; keeping 40,000 rows per activity would only
+        # bloat the state file.
+        activity.payload = {key: value for key, value in activity.payload.items() if key != "import_data"}
 
     def _apply_import(self, activity: Activity, at: float) -> None:
         rows: list[dict[str, Any]] = activity.payload["import_data"]
@@ -600,6 +615,8 @@ class Account:
             account.by_email[contact.email.lower()] = contact.contact_id
         account.order_seq = [contact.seq for contact in account.contacts.values()]
         account.order_id = list(account.contacts)
+        account.membership_version = 0
+        account._member_order = {}
         account.activities = {row["activity_id"]: Activity(**row) for row in data["activities"]}
         account.queue = list(data["queue"])
         return account

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import threading
@@ -141,3 +142,7 @@ class Sandbox:
         self.quota_day = data.get("quota_day", "")
         self.quota_used = Counter(data.get("quota_used", {}))
         self.dirty = False
+        # A loaded state is long-lived: keep the collector from re-scanning it (a 200,000-contact
+        # state otherwise costs a ~0.2 s pause on some later request).
+        gc.collect()
+        gc.freeze()

@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from tests.sandbox.conftest import authorize_params, pkce_pair
 
@@ -78,6 +79,10 @@ def test_login_form_token_and_paging_over_http(tmp_path):
             assert names == ["General Interest", "List 0", "List 1", "List 2"]
             stats = client.get("/_sandbox/stats").json()
             assert stats["requests_by_endpoint"]["GET /v3/contact_lists"] == 2
+            client.post("/_sandbox/faults", json={"drop_connections": 1})
+            with pytest.raises(httpx.RemoteProtocolError):
+                client.get("/v3/contacts")  # cut mid-response, as a lost network would
+            assert client.get("/v3/contacts").status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=10)
