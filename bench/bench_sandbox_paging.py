@@ -21,9 +21,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.sandbox import SandboxConfig, create_app  # noqa: E402
-from ctct.sandbox.inprocess import SandboxTransport  # noqa: E402
-from ctct.sandbox.tokens import Grant  # noqa: E402
+from ctct.sandbox import SandboxConfig, create_app
+from ctct.sandbox.inprocess import SandboxTransport
+from ctct.sandbox.tokens import Grant
 
 
 def time_pages(client: httpx.Client, params: dict[str, object] | None, pages: int) -> list[float]:
