@@ -15,7 +15,9 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from ctct import lists
+from ctct import activation, lists
+from ctct.api.client import CtctClient
+from ctct.api.errors import CtctError
 from ctct.config import Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
@@ -224,6 +226,81 @@ def _contact_filter(args: argparse.Namespace) -> lists.ContactFilter | None:
     )
 
 
+def _client(args: argparse.Namespace) -> CtctClient:
+    return CtctClient.from_settings(Settings.load(), _database(args))
+
+
+def cmd_activate(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    client = CtctClient.from_settings(settings, _database(args))
+    authorize_url = client.authorization.start()
+    if settings.is_real_ctct and not args.username:
+        print("Open this address in a browser, log in to Constant Contact and allow access:\n")
+        print(f"  {authorize_url}\n")
+        print(
+            f"Then paste the address the browser was sent to (it starts with {settings.redirect_uri}) and press Enter:"
+        )
+        redirected = sys.stdin.readline().strip()
+        if not redirected:
+            raise ConsoleError("no address was pasted: nothing was connected")
+    else:
+        username, password = args.username or "demo", args.password or "demo"
+        redirected = activation.sign_in_to_sandbox(client.http, authorize_url, username, password)
+    status = activation.complete_activation(client, redirected)
+    if args.json:
+        _print_json(status.to_json())
+    else:
+        print(
+            f"Connected to Constant Contact account {status.account_name!r} ({status.account_email}); "
+            f"{activation.describe_expiry(status)}."
+        )
+        print("The initial import of CTCT's lists comes with the sync engine; the connection is stored.")
+    return EXIT_OK
+
+
+def cmd_deactivate(args: argparse.Namespace) -> int:
+    database = _database(args)
+    client = CtctClient.from_settings(Settings.load(), database)
+    if not args.yes:
+        lists_held = activation.list_count(database)
+        if not sys.stdin.isatty():
+            raise ConsoleError(f"deactivating deletes all {lists_held:,} email lists here: confirm with --yes")
+        answer = input(
+            f"Deactivate Constant Contact and delete all {lists_held:,} email lists here "
+            "(companies and contacts stay)? [y/N] "
+        )
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing was changed")
+            return EXIT_OK
+    summary = activation.deactivate(client)
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        print(
+            f"Deactivated: token revoked; {summary.lists_deleted:,} lists and {summary.memberships_deleted:,} "
+            f"memberships deleted; companies and contacts kept."
+        )
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = activation.connection_status(_client(args))
+    if args.json:
+        _print_json(status.to_json())
+        return EXIT_OK
+    if status.active:
+        print(f"Active: {status.account_name} ({status.account_email}); {activation.describe_expiry(status)}")
+    elif status.reauthorization_required:
+        print(f"Inactive: {status.account_name} needs to be activated again (python -m ctct activate)")
+    else:
+        print("Not connected to Constant Contact (python -m ctct activate)")
+    print(
+        f"Requests today: {status.requests_used_today:,} used, {status.requests_remaining_today:,} "
+        f"of {status.daily_quota:,} left"
+    )
+    return EXIT_OK
+
+
 def _sandbox_account(text: str) -> SandboxAccount:
     username, _, rest = text.partition(":")
     password, _, name = rest.partition(":")
@@ -332,6 +409,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filter_options(remove, "every member matching the filter")
     list_parser.set_defaults(handler=cmd_list)
 
+    activate = commands.add_parser("activate", help="connect a Constant Contact account (OAuth2 + PKCE)")
+    activate.add_argument("--username", help="sandbox only: sign in with this username (default demo)")
+    activate.add_argument("--password", help="sandbox only: and this password (default demo)")
+    activate.add_argument("--yes", action="store_true", help="commit the initial import without review")
+    activate.add_argument("--json", action="store_true")
+    activate.set_defaults(handler=cmd_activate)
+
+    deactivate = commands.add_parser("deactivate", help="revoke the token and delete all email lists here")
+    deactivate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    deactivate.add_argument("--json", action="store_true")
+    deactivate.set_defaults(handler=cmd_deactivate)
+
+    status = commands.add_parser("status", help="connection state and requests used today")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
     sandbox = commands.add_parser("sandbox", help="run the CTCT sandbox (API + OAuth emulator)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -365,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    except ConsoleError as error:
+    except (ConsoleError, CtctError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except ArgumentError as error:

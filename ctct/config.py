@@ -69,11 +69,31 @@ def _secrets_file_settings(path: Path) -> dict[str, str]:
     return {str(key).upper(): str(value) for key, value in section.items()}
 
 
+DEFAULT_API_BASE = "https://api.cc.email/v3"
+DEFAULT_AUTH_BASE = "https://authz.constantcontact.com/oauth2/default/v1"
+DEFAULT_REDIRECT_URI = "http://localhost:8501/"
+SCOPES = "contact_data offline_access"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     role_addresses: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_ROLE_ADDRESSES))
     demo_mode: bool = False
+    api_base: str = DEFAULT_API_BASE
+    auth_base: str = DEFAULT_AUTH_BASE
+    client_id: str = ""
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str = DEFAULT_REDIRECT_URI
+    rate_limit: float = 4.0
+    daily_quota: int = 10_000
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: Path = DATA_DIR / "secret.key"
+
+    @property
+    def is_real_ctct(self) -> bool:
+        """True when OAuth points at Constant Contact itself rather than a sandbox."""
+        return self.auth_base.rstrip("/") == DEFAULT_AUTH_BASE
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, secrets_path: Path | None = None) -> Settings:
@@ -92,4 +112,13 @@ class Settings:
                 else frozenset(DEFAULT_ROLE_ADDRESSES)
             ),
             demo_mode=(value("CTCT_DEMO_MODE") or "").lower() in {"1", "true", "yes"},
+            api_base=(value("CTCT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
+            auth_base=(value("CTCT_AUTH_BASE") or DEFAULT_AUTH_BASE).rstrip("/"),
+            client_id=value("CTCT_CLIENT_ID") or "customer-focus-console",
+            client_secret=value("CTCT_CLIENT_SECRET"),
+            redirect_uri=value("CTCT_REDIRECT_URI") or DEFAULT_REDIRECT_URI,
+            rate_limit=float(value("CTCT_RATE_LIMIT") or 4),
+            daily_quota=int(value("CTCT_DAILY_QUOTA") or 10_000),
+            secret_key=value("CTCT_SECRET_KEY"),
+            secret_key_file=Path(value("CTCT_SECRET_KEY_FILE") or DATA_DIR / "secret.key"),
         )

@@ -178,6 +178,8 @@ class CtctConnection(Base):
     encrypted_refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     access_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     scopes: Mapped[str | None] = mapped_column(String(255))
+    # Set when CTCT stopped accepting the stored authorization: the user must activate again.
+    reauthorization_required: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -269,3 +271,23 @@ class BaselineContact(Base):
     company_name: Mapped[str | None] = mapped_column(String(255))
     job_title: Mapped[str | None] = mapped_column(String(50))
     status: Mapped[str | None] = mapped_column(String(20))
+
+
+class OAuthPending(Base):
+    """An authorization started but not finished: the PKCE verifier survives the browser redirect."""
+
+    __tablename__ = "oauth_pending"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    encrypted_verifier: Mapped[bytes] = mapped_column(LargeBinary)
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiUsage(Base):
+    """CTCT requests made per UTC day: the 10,000-a-day budget, shared by every process."""
+
+    __tablename__ = "api_usage"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,164 @@
+"""Bulk activities: chunked to CTCT's limits, submitted, polled to the end, results added up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ctct.api.client import CtctClient
+
+MAX_IMPORT_CONTACTS = 40_000
+# CTCT drops whatever lies beyond 4 MB; stay clear of it.
+MAX_IMPORT_BYTES = 4 * 1024 * 1024 - 64 * 1024
+MAX_CONTACT_IDS = 500
+MAX_TARGET_LISTS = 50
+MAX_LIST_DELETE_IDS = 100
+FINISHED = frozenset({"completed", "failed", "cancelled", "timed_out"})
+POLL_FIRST = 0.5
+POLL_FACTOR = 1.6
+POLL_MAX = 5.0
+
+
+@dataclass(frozen=True)
+class ActivityProgress:
+    """What a progress bar needs: which chunk, its state, and whether CTCT still holds it queued."""
+
+    activity_id: str
+    state: str
+    percent_done: int
+    chunk: int
+    chunks: int
+
+    @property
+    def queued(self) -> bool:
+        return self.state == "initialized"
+
+    @property
+    def overall(self) -> float:
+        return ((self.chunk - 1) + self.percent_done / 100) / max(self.chunks, 1)
+
+
+ProgressCallback = Callable[[ActivityProgress], None]
+
+
+@dataclass
+class BulkResult:
+    """The activities one bulk operation took, with their counts and errors added up."""
+
+    activities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def activity_ids(self) -> list[str]:
+        return [activity["activity_id"] for activity in self.activities]
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [activity for activity in self.activities if activity.get("state") != "completed"]
+
+    @property
+    def activity_errors(self) -> list[str]:
+        return [str(error) for activity in self.activities for error in activity.get("activity_errors", [])]
+
+    def count(self, name: str) -> int:
+        return sum(int(activity.get("status", {}).get(name, 0)) for activity in self.activities)
+
+    @property
+    def cannot_add_to_list_count(self) -> int:
+        return self.count("cannot_add_to_list_count")
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def import_chunks(rows: Sequence[dict[str, Any]], list_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+    """Rows in chunks of at most 40,000 contacts and a payload under 4 MB."""
+    overhead = len(json.dumps({"import_data": [], "list_ids": list(list_ids)}))
+    chunk: list[dict[str, Any]] = []
+    size = overhead
+    for row in rows:
+        row_size = len(json.dumps(row)) + 2
+        if chunk and (len(chunk) == MAX_IMPORT_CONTACTS or size + row_size > MAX_IMPORT_BYTES):
+            yield chunk
+            chunk, size = [], overhead
+        chunk.append(row)
+        size += row_size
+    if chunk:
+        yield chunk
+
+
+class Activities:
+    def __init__(self, client: CtctClient) -> None:
+        self.client = client
+
+    def get(self, activity_id: str) -> dict[str, Any]:
+        return self.client.get(f"/activities/{activity_id}")
+
+    def submit(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        # Every activity here is idempotent in effect, so a retried POST cannot duplicate data.
+        return self.client.request("POST", f"/activities/{kind}", json=body, repeatable_post=True).json()
+
+    def wait(
+        self, activity: dict[str, Any], progress: ProgressCallback | None = None, *, chunk: int = 1, chunks: int = 1
+    ) -> dict[str, Any]:
+        """Polls until the activity finishes, backing off from 0.5 s to 5 s between polls."""
+        delay = POLL_FIRST
+        while True:
+            if progress is not None:
+                progress(
+                    ActivityProgress(
+                        activity["activity_id"], activity["state"], int(activity.get("percent_done", 0)), chunk, chunks
+                    )
+                )
+            if activity["state"] in FINISHED:
+                return activity
+            self.client.sleep(delay)
+            delay = min(delay * POLL_FACTOR, POLL_MAX)
+            activity = self.get(activity["activity_id"])
+
+    def _run(self, kind: str, bodies: list[dict[str, Any]], progress: ProgressCallback | None) -> BulkResult:
+        result = BulkResult()
+        for number, body in enumerate(bodies, start=1):
+            started = self.submit(kind, body)
+            result.activities.append(self.wait(started, progress, chunk=number, chunks=len(bodies)))
+        return result
+
+    def import_contacts(
+        self, rows: Sequence[dict[str, Any]], list_ids: Sequence[str], progress: ProgressCallback | None = None
+    ) -> BulkResult:
+        """Creates or updates contacts and adds them to up to 50 lists per activity."""
+        bodies = [
+            {"import_data": chunk, "list_ids": targets}
+            for targets in chunked(list_ids, MAX_TARGET_LISTS)
+            for chunk in import_chunks(rows, targets)
+        ]
+        return self._run("contacts_json_import", bodies, progress)
+
+    def _membership_bodies(self, contact_ids: Sequence[str], list_ids: Sequence[str]) -> list[dict[str, Any]]:
+        return [
+            {"source": {"contact_ids": ids}, "list_ids": targets}
+            for targets in chunked(list_ids, MAX_TARGET_LISTS)
+            for ids in chunked(contact_ids, MAX_CONTACT_IDS)
+        ]
+
+    def add_memberships(
+        self, contact_ids: Sequence[str], list_ids: Sequence[str], progress: ProgressCallback | None = None
+    ) -> BulkResult:
+        return self._run("add_list_memberships", self._membership_bodies(contact_ids, list_ids), progress)
+
+    def remove_memberships(
+        self, contact_ids: Sequence[str], list_ids: Sequence[str], progress: ProgressCallback | None = None
+    ) -> BulkResult:
+        return self._run("remove_list_memberships", self._membership_bodies(contact_ids, list_ids), progress)
+
+    def delete_contacts(self, contact_ids: Sequence[str], progress: ProgressCallback | None = None) -> BulkResult:
+        bodies = [{"contact_ids": ids} for ids in chunked(contact_ids, MAX_CONTACT_IDS)]
+        return self._run("contact_delete", bodies, progress)
+
+    def delete_lists(self, list_ids: Sequence[str], progress: ProgressCallback | None = None) -> BulkResult:
+        bodies = [{"list_ids": ids} for ids in chunked(list_ids, MAX_LIST_DELETE_IDS)]
+        return self._run("list_delete", bodies, progress)
