@@ -19,6 +19,12 @@ POSTGRES_URL = os.environ.get("CTCT_TEST_DATABASE_URL")
 POSTGRES_SKIP = "PostgreSQL tests skipped: set CTCT_TEST_DATABASE_URL (bash .ci/run does) to run them"
 
 
+@pytest.fixture(autouse=True)
+def private_secret_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps tests from generating data/secret.key in the working tree."""
+    monkeypatch.setenv("CTCT_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""

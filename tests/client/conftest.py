@@ -1,0 +1,78 @@
+"""The real client against the sandbox in process, both on one test clock: the client's waits
+(rate limiter, backoff, activity polling) move the clock instead of sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from ctct.activation import complete_activation, sign_in_to_sandbox
+from ctct.api.client import CtctClient
+from ctct.api.limits import RateLimiter
+from ctct.config import Settings
+from ctct.sandbox import SandboxConfig, create_app
+from ctct.sandbox.inprocess import SandboxTransport
+from tests.sandbox.conftest import FakeClock
+
+BASE = "http://sandbox"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox_config(clock: FakeClock) -> SandboxConfig:
+    return SandboxConfig(clock=clock, activity_seconds=2.0)
+
+
+@pytest.fixture
+def sandbox_app(sandbox_config: SandboxConfig):
+    return create_app(sandbox_config)
+
+
+@pytest.fixture
+def sandbox(sandbox_app):
+    return sandbox_app.state.sandbox
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        api_base=f"{BASE}/v3",
+        auth_base=f"{BASE}/oauth2/default/v1",
+        client_id="console-tests",
+        redirect_uri="http://127.0.0.1:8501/",
+        secret_key=Fernet.generate_key().decode(),
+        secret_key_file=tmp_path / "unused.key",
+    )
+
+
+@pytest.fixture
+def http(sandbox_app) -> Iterator[httpx.Client]:
+    transport = SandboxTransport(sandbox_app)
+    with httpx.Client(transport=transport, base_url=BASE) as client:
+        yield client
+    transport.close()
+
+
+@pytest.fixture
+def client(settings: Settings, database, http: httpx.Client, clock: FakeClock) -> CtctClient:
+    limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=clock.advance)
+    return CtctClient.from_settings(settings, database, http=http, sleep=clock.advance, limiter=limiter)
+
+
+def activate(client: CtctClient, username: str = "demo", password: str = "demo"):
+    url = client.authorization.start()
+    return complete_activation(client, sign_in_to_sandbox(client.http, url, username, password))
+
+
+@pytest.fixture
+def active_client(client: CtctClient) -> CtctClient:
+    activate(client)
+    return client

@@ -1,0 +1,73 @@
+"""The client against the sandbox running as its own process, over real HTTP and real time."""
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from ctct.api.client import CtctClient
+from ctct.cli import main
+from ctct.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def sandbox_url() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), "--activity-seconds", "0.3"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/", timeout=1)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and server.poll() is None, "the sandbox did not start"
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_activate_sync_a_little_and_survive_faults_over_http(sandbox_url, sqlite_url, monkeypatch, capsys):
+    for name, value in {
+        "CTCT_API_BASE": f"{sandbox_url}/v3",
+        "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
+        "CTCT_REDIRECT_URI": "http://127.0.0.1:8501/",
+        "CTCT_SECRET_KEY": Fernet.generate_key().decode(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--db", sqlite_url, "activate"]) == 0
+    assert "Demo Company" in capsys.readouterr().out
+
+    settings = Settings.load()
+    from ctct.db import Database
+
+    client = CtctClient.from_settings(settings, Database(sqlite_url))
+    list_id = client.lists.create("Over HTTP")["list_id"]
+    seen = []
+    result = client.activities.import_contacts(
+        [{"email": f"p{n}@acme.com"} for n in range(3)], [list_id], progress=seen.append
+    )
+    assert result.failed == [] and seen[-1].state == "completed"
+    httpx.post(f"{sandbox_url}/_sandbox/faults", json={"throttle_burst": 2, "drop_connections": 1})
+    assert len(list(client.contacts.iterate(lists=[list_id]))) == 3
+
+    httpx.post(f"{sandbox_url}/_sandbox/faults", json={"expire_tokens": True})
+    assert client.account.summary()["organization_name"] == "Demo Company"  # refreshed on the 401
+    assert main(["--db", sqlite_url, "status", "--json"]) == 0
+    assert '"active": true' in capsys.readouterr().out
