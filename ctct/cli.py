@@ -234,7 +234,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
     settings = Settings.load()
     client = CtctClient.from_settings(settings, _database(args))
     authorize_url = client.authorization.start()
-    if settings.is_real_ctct and not args.username:
+    if args.browser or (settings.is_real_ctct and not args.username):
         print("Open this address in a browser, log in to Constant Contact and allow access:\n")
         print(f"  {authorize_url}\n")
         print(
@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     activate = commands.add_parser("activate", help="connect a Constant Contact account (OAuth2 + PKCE)")
     activate.add_argument("--username", help="sandbox only: sign in with this username (default demo)")
     activate.add_argument("--password", help="sandbox only: and this password (default demo)")
+    activate.add_argument(
+        "--browser", action="store_true", help="print the login address and read the redirect, even for a sandbox"
+    )
     activate.add_argument("--yes", action="store_true", help="commit the initial import without review")
     activate.add_argument("--json", action="store_true")
     activate.set_defaults(handler=cmd_activate)

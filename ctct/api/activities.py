@@ -121,6 +121,8 @@ class Activities:
             activity = self.get(activity["activity_id"])
 
     def _run(self, kind: str, bodies: list[dict[str, Any]], progress: ProgressCallback | None) -> BulkResult:
+        # At the least a submit and a poll per chunk: refuse before the first if today cannot hold them.
+        self.client.budget.ensure(2 * len(bodies))
         result = BulkResult()
         for number, body in enumerate(bodies, start=1):
             started = self.submit(kind, body)
