@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,12 +24,7 @@ from ctct.activation import complete_activation, sign_in_to_sandbox
 from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.db import Database
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from ctct.sandbox.process import running_sandbox
 
 
 def run(client: CtctClient, sandbox: str, requests: int, threads: int) -> dict[str, float]:
@@ -66,37 +59,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=80)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), "--daily-quota", "100000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    sandbox = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(sandbox + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        with tempfile.TemporaryDirectory() as folder:
-            settings = Settings(
-                database_url=f"sqlite:///{folder}/bench.db",
-                api_base=f"{sandbox}/v3",
-                auth_base=f"{sandbox}/oauth2/default/v1",
-                client_id="bench",
-                redirect_uri="http://127.0.0.1:8501/",
-                secret_key=Fernet.generate_key().decode(),
-            )
-            client = CtctClient.from_settings(settings, Database(settings.database_url))
-            url = client.authorization.start()
-            complete_activation(client, sign_in_to_sandbox(client.http, url, "demo", "demo"))
-            time.sleep(1.1)
-            results = [run(client, sandbox, args.requests, 1), run(client, sandbox, args.requests, args.threads)]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with running_sandbox("--daily-quota", "100000") as sandbox, tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            database_url=f"sqlite:///{folder}/bench.db",
+            api_base=f"{sandbox}/v3",
+            auth_base=f"{sandbox}/oauth2/default/v1",
+            client_id="bench",
+            redirect_uri="http://127.0.0.1:8501/",
+            secret_key=Fernet.generate_key().decode(),
+        )
+        client = CtctClient.from_settings(settings, Database(settings.database_url))
+        url = client.authorization.start()
+        complete_activation(client, sign_in_to_sandbox(client.http, url, "demo", "demo"))
+        time.sleep(1.1)
+        results = [run(client, sandbox, args.requests, 1), run(client, sandbox, args.requests, args.threads)]
     print(json.dumps({"rate_limit": 4, "target": "3.8-4.0 requests/s, 0 x 429", "runs": results}, indent=2))
 
 

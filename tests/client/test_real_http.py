@@ -1,9 +1,5 @@
 """The client against the sandbox running as its own process, over real HTTP and real time."""
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,34 +9,13 @@ from cryptography.fernet import Fernet
 from ctct.api.client import CtctClient
 from ctct.cli import main
 from ctct.config import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from ctct.sandbox.process import running_sandbox
 
 
 @pytest.fixture
 def sandbox_url() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), "--activity-seconds", "0.3"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline and server.poll() is None, "the sandbox did not start"
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with running_sandbox("--activity-seconds", "0.3") as url:
+        yield url
 
 
 def test_activate_sync_a_little_and_survive_faults_over_http(sandbox_url, sqlite_url, monkeypatch, capsys):

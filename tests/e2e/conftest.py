@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 from ctct.crm import demo
 from ctct.crm.services import create_company, create_contact
 from ctct.db import Database
+from ctct.sandbox.process import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
@@ -37,12 +35,6 @@ def _chromium() -> str | None:
         if path:
             return path
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -85,17 +77,11 @@ def console_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("streamlit did not start") from None
-            time.sleep(0.3)
+    try:
+        wait_until_up(f"{url}/_stcore/health", server, timeout=60)
+    except RuntimeError:
+        server.kill()
+        raise
     yield url
     server.terminate()
     try:

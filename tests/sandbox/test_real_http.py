@@ -1,89 +1,55 @@
 """The sandbox as its own process over real HTTP: `python -m ctct sandbox` on a free port."""
 
-import socket
-import subprocess
-import sys
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from ctct.sandbox.process import running_sandbox
 from tests.sandbox.conftest import authorize_params, pkce_pair
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_login_form_token_and_paging_over_http(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ctct",
-            "sandbox",
-            "--port",
-            str(port),
-            "--activity-seconds",
-            "0.2",
-            "--state",
-            str(tmp_path / "state.json"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    client.get("/")
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
-                    time.sleep(0.1)
-            verifier, challenge = pkce_pair()
-            params = authorize_params(challenge)
-            form = client.get("/oauth2/default/v1/authorize", params=params)
-            assert 'name="password"' in form.text
-            login = client.post(
-                "/oauth2/default/v1/authorize",
-                data={**params, "username": "demo", "password": "demo", "decision": "allow"},
-            )
-            code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
-            tokens = client.post(
-                "/oauth2/default/v1/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": params["redirect_uri"],
-                    "client_id": params["client_id"],
-                    "code_verifier": verifier,
-                },
-            ).json()
-            client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-            for number in range(3):
-                client.post("/v3/contact_lists", json={"name": f"List {number}"})
-                time.sleep(0.26)  # 4 requests a second
-            names, url = [], "/v3/contact_lists?limit=2"
-            while url:
-                page = client.get(url).json()
-                names += [item["name"] for item in page["lists"]]
-                url = page.get("_links", {}).get("next", {}).get("href")
-                time.sleep(0.26)
-            assert names == ["General Interest", "List 0", "List 1", "List 2"]
-            stats = client.get("/_sandbox/stats").json()
-            assert stats["requests_by_endpoint"]["GET /v3/contact_lists"] == 2
-            client.post("/_sandbox/faults", json={"drop_connections": 1})
-            with pytest.raises(httpx.RemoteProtocolError):
-                client.get("/v3/contacts")  # cut mid-response, as a lost network would
-            assert client.get("/v3/contacts").status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    state = str(tmp_path / "state.json")
+    with (
+        running_sandbox("--activity-seconds", "0.2", "--state", state) as base,
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        verifier, challenge = pkce_pair()
+        params = authorize_params(challenge)
+        form = client.get("/oauth2/default/v1/authorize", params=params)
+        assert 'name="password"' in form.text
+        login = client.post(
+            "/oauth2/default/v1/authorize",
+            data={**params, "username": "demo", "password": "demo", "decision": "allow"},
+        )
+        code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
+        tokens = client.post(
+            "/oauth2/default/v1/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": params["redirect_uri"],
+                "client_id": params["client_id"],
+                "code_verifier": verifier,
+            },
+        ).json()
+        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        for number in range(3):
+            client.post("/v3/contact_lists", json={"name": f"List {number}"})
+            time.sleep(0.26)  # 4 requests a second
+        names, url = [], "/v3/contact_lists?limit=2"
+        while url:
+            page = client.get(url).json()
+            names += [item["name"] for item in page["lists"]]
+            url = page.get("_links", {}).get("next", {}).get("href")
+            time.sleep(0.26)
+        assert names == ["General Interest", "List 0", "List 1", "List 2"]
+        stats = client.get("/_sandbox/stats").json()
+        assert stats["requests_by_endpoint"]["GET /v3/contact_lists"] == 2
+        client.post("/_sandbox/faults", json={"drop_connections": 1})
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/v3/contacts")  # cut mid-response, as a lost network would
+        assert client.get("/v3/contacts").status_code == 200
     assert (tmp_path / "state.json").exists()  # saved at shutdown
