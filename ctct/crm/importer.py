@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ctct.config import DEFAULT_ROLE_ADDRESSES
+from ctct.crm.matching import NEAR_DUPLICATE_SCORE, near_duplicate_names
 from ctct.crm.normalize import (
     MAX_COMPANY_NAME_LENGTH,
     MAX_EMAIL_LENGTH,
@@ -72,8 +73,6 @@ TEXT_LIMITS = {
     "job title": MAX_PERSON_FIELD_LENGTH,
     "tags": 2000,
 }
-NEAR_DUPLICATE_SCORE = 90
-NEIGHBOURHOOD = 6
 MAX_FILE_ROWS = 1_000_000
 
 ProgressCallback = Callable[[float, str], None]
@@ -396,48 +395,21 @@ def _moved_contacts(session: Session, valid: pd.DataFrame) -> list[ImportWarning
 
 
 def _near_duplicate_companies(valid: pd.DataFrame, existing: pd.DataFrame) -> list[ImportWarning]:
-    """Companies the import would create that look like another one (fuzzy ≥ 90, not equal).
-
-    Comparing every pair is quadratic, so names are compared with their neighbours in sorted
-    order, once spelled forwards and once backwards (the sorted-neighbourhood method): a typo
-    anywhere in a name keeps it next to its twin in one of the two orders. One warning per new
-    company, for its closest look-alike.
-    """
+    """Companies the import would create that look like another one (see `near_duplicate_names`)."""
     new = valid[valid["company_action"] == "create"].drop_duplicates("company_key")
-    if new.empty:
-        return []
-    candidates = pd.concat(
-        [
-            pd.DataFrame({"key": new["company_key"], "name": new["company"], "new": True}),
-            pd.DataFrame({"key": existing["name_key"], "name": existing["name"], "new": False}),
-        ]
-    ).drop_duplicates("key")
-    keys, names, is_new = candidates["key"].tolist(), candidates["name"].tolist(), candidates["new"].tolist()
-    best: dict[int, tuple[float, int]] = {}
-    for order in (
-        sorted(range(len(keys)), key=keys.__getitem__),
-        sorted(range(len(keys)), key=lambda i: keys[i][::-1]),
-    ):
-        for position, i in enumerate(order):
-            for j in order[position + 1 : position + 1 + NEIGHBOURHOOD]:
-                if not (is_new[i] or is_new[j]):
-                    continue
-                score = fuzz.ratio(keys[i], keys[j], score_cutoff=NEAR_DUPLICATE_SCORE)
-                if score:
-                    for first, second in ((i, j), (j, i)):
-                        if is_new[first] and score > best.get(first, (0.0, -1))[0]:
-                            best[first] = (score, second)
-    warnings = []
-    for first, (_, second) in sorted(best.items()):
-        where = "also new in this file" if is_new[second] else "already in the CRM"
-        warnings.append(
-            ImportWarning(
-                "possible_duplicate",
-                f"new company {names[first]!r} looks like {names[second]!r} ({where}); "
-                "they are kept apart — merge them by hand if they are one",
-            )
+    pairs = near_duplicate_names(
+        pd.DataFrame({"name": new["company"], "key": new["company_key"]}),
+        pd.DataFrame({"name": existing["name"], "key": existing["name_key"]}),
+    )
+    return [
+        ImportWarning(
+            "possible_duplicate",
+            f"new company {first!r} looks like {second!r} ("
+            + ("also new in this file" if where == "also new" else where)
+            + "); they are kept apart — merge them by hand if they are one",
         )
-    return warnings
+        for first, second, where in pairs
+    ]
 
 
 def _split_tags(cell: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from rapidfuzz import fuzz
 
 from ctct.crm.normalize import name_key
 
@@ -46,6 +47,8 @@ _PUBLIC_MAILBOX_FAMILIES = re.compile(
     r"(yahoo|hotmail|outlook|live|gmx|yandex|web|t-online|orange|free|libero)\.[a-z.]+"
 )
 
+NEAR_DUPLICATE_SCORE = 90
+NEIGHBOURHOOD = 6
 MATCHED_BY_ID = "ctct_id"
 MATCHED_BY_EMAIL = "email"
 MATCHED_BY_NAME = "name"
@@ -130,3 +133,36 @@ def match_lists(local: pd.DataFrame, remote: pd.DataFrame) -> pd.DataFrame:
     result.loc[open_rows, "list_id"] = remote_keys[open_rows].map(by_name).astype("int64")
     result.loc[open_rows, "matched_by"] = MATCHED_BY_NAME
     return result
+
+
+def near_duplicate_names(new: pd.DataFrame, existing: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """New company names that look like another (fuzzy ratio ≥ 90 on the keys, not equal).
+
+    `new` and `existing` have `name` and `key` (the normalized name). Comparing every pair is
+    quadratic, so names are compared with their neighbours in sorted order, once spelled forwards
+    and once backwards (the sorted-neighbourhood method): a typo anywhere in a name keeps it next
+    to its twin in one of the two orders. One result per new name — its closest look-alike — as
+    (new name, look-alike, "also new" | "already in the CRM").
+    """
+    if new.empty:
+        return []
+    candidates = pd.concat(
+        [new[["name", "key"]].assign(new=True), existing[["name", "key"]].assign(new=False)]
+    ).drop_duplicates("key")
+    keys, names, is_new = candidates["key"].tolist(), candidates["name"].tolist(), candidates["new"].tolist()
+    best: dict[int, tuple[float, int]] = {}
+    orders = (sorted(range(len(keys)), key=keys.__getitem__), sorted(range(len(keys)), key=lambda i: keys[i][::-1]))
+    for order in orders:
+        for position, i in enumerate(order):
+            for j in order[position + 1 : position + 1 + NEIGHBOURHOOD]:
+                if not (is_new[i] or is_new[j]):
+                    continue
+                score = fuzz.ratio(keys[i], keys[j], score_cutoff=NEAR_DUPLICATE_SCORE)
+                if score:
+                    for first, second in ((i, j), (j, i)):
+                        if is_new[first] and score > best.get(first, (0.0, -1))[0]:
+                            best[first] = (score, second)
+    return [
+        (names[first], names[second], "also new" if is_new[second] else "already in the CRM")
+        for first, (_, second) in sorted(best.items())
+    ]

@@ -250,13 +250,15 @@ class BaselineList(Base):
 
 
 class BaselineMember(Base):
+    """A member of a linked list as last agreed, by email: CTCT ids of new contacts are only
+    learnt at the next snapshot, and the email is the match key anyway (SPEC §4)."""
+
     __tablename__ = "sync_baseline_members"
 
     ctct_list_id: Mapped[str] = mapped_column(
-        ForeignKey("sync_baseline_lists.ctct_list_id", ondelete="CASCADE"),
-        primary_key=True,
+        ForeignKey("sync_baseline_lists.ctct_list_id", ondelete="CASCADE"), primary_key=True
     )
-    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
 class BaselineContact(Base):
@@ -264,13 +266,22 @@ class BaselineContact(Base):
 
     __tablename__ = "sync_baseline_contacts"
 
-    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    email: Mapped[str] = mapped_column(String(80))
+    email_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
     company_name: Mapped[str | None] = mapped_column(String(255))
     job_title: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str | None] = mapped_column(String(20))
+
+
+class SyncLock(Base):
+    """One sync at a time per account: the row is the lock, its expiry guards against crashes."""
+
+    __tablename__ = "sync_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthPending(Base):

@@ -362,6 +362,7 @@ class Account:
         contact.opt_out_reason = reason
         contact.email_updated_at = now
         self.set_memberships(contact, [])
+        contact.updated_at = now
 
     def resubscribe(self, contact: Contact, permission: str, source: str, now: float) -> None:
         contact.permission = permission
@@ -371,6 +372,7 @@ class Account:
 
     def delete_contact(self, contact: Contact, now: float) -> None:
         self.set_memberships(contact, [])
+        contact.updated_at = now
         contact.deleted_at = now
         contact.updated_at = now
 
@@ -525,6 +527,7 @@ class Account:
                 cannot_add += 1
                 continue
             self.revive(contact, at)
+            contact.updated_at = at
             if all(self.add_membership(contact, list_id) for list_id in targets):
                 completed += 1
             else:

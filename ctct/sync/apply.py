@@ -1,0 +1,499 @@
+"""Commit: the only code that changes either side. Push through bulk activities, pull in one
+database transaction; every step journaled; the baseline recorded at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, insert, select, update
+
+from ctct.api.activities import ActivityProgress, BulkResult
+from ctct.api.client import CtctClient
+from ctct.api.errors import BudgetExceeded, Conflict
+from ctct.config import Settings
+from ctct.crm.normalize import company_name_key, name_key
+from ctct.db import Database
+from ctct.db.models import (
+    BaselineContact,
+    BaselineList,
+    BaselineMember,
+    Company,
+    Contact,
+    EmailList,
+    EmailStatus,
+    ListMembership,
+    SyncRun,
+    utcnow,
+)
+from ctct.sync import journal
+from ctct.sync.plan import IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_pull, plan_push
+from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot, load_baseline, local_snapshot, remote_snapshot
+
+Progress = Callable[[float, str], None]
+CTCT_COMPANY_LENGTH = 50
+
+
+@dataclass
+class SyncResult:
+    status: str
+    run_id: int
+    direction: str
+    requests_used: int
+    counts: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    activity_errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class SyncService:
+    """Plan → preview → commit, for import, push and pull; the same service for CLI and pages."""
+
+    def __init__(
+        self, database: Database, client: CtctClient, settings: Settings, policy: MassRemovalPolicy | None = None
+    ) -> None:
+        self.database = database
+        self.client = client
+        self.settings = settings
+        self.policy = policy or MassRemovalPolicy()
+
+    # Plans
+
+    def local(self) -> LocalSnapshot:
+        with self.database.session() as session:
+            return local_snapshot(session, self.settings.role_addresses)
+
+    def plan(self, direction: str, progress: Callable[[str], None] | None = None) -> Plan:
+        remote = remote_snapshot(self.client, progress)
+        local = self.local()
+        with self.database.session() as session:
+            baseline = load_baseline(session)
+        if direction == PUSH:
+            plan = plan_push(local, remote, baseline, self.policy)
+        else:
+            plan = plan_pull(local, remote, baseline, direction=direction, policy=self.policy)
+        return plan
+
+    # Commit
+
+    def commit(
+        self, plan: Plan, *, allow_mass_removal: bool = False, progress: Progress | None = None, started_by: str = "cli"
+    ) -> SyncResult:
+        report = progress or (lambda _fraction, _message: None)
+        with journal.sync_lock(self.database):
+            self._refuse_stale(plan)
+            if plan.mass_removals and not allow_mass_removal:
+                raise journal.SyncRefused(
+                    "this plan "
+                    + "; ".join(plan.mass_removals[:3])
+                    + ("…" if len(plan.mass_removals) > 3 else "")
+                    + ": confirm the mass removal (--allow-mass-removal)"
+                )
+            try:
+                self.client.budget.ensure(plan.estimated_requests)
+            except BudgetExceeded as error:
+                raise journal.SyncRefused(str(error)) from None
+            before = self.client.budget.used()
+            run_id = journal.start_run(self.database, plan, started_by)
+            try:
+                errors = self._push(plan, run_id, report) if plan.direction == PUSH else self._pull(plan, run_id)
+                self._record_baseline(plan.direction)
+            except Exception as error:
+                journal.finish_run(self.database, run_id, "failed", self.client.budget.used() - before, str(error))
+                raise
+            used = self.client.budget.used() - before
+            journal.finish_run(self.database, run_id, "completed", used)
+            report(1.0, "done")
+            return SyncResult(
+                "completed", run_id, plan.direction, used, plan.counts(), [w.message for w in plan.warnings], errors
+            )
+
+    def resume(
+        self, direction: str, *, allow_mass_removal: bool = False, progress: Progress | None = None
+    ) -> SyncResult:
+        """Finishes an interrupted sync: plans again from both sides as they are now — so what
+        was done is not done twice — and commits that, marking the old run as resumed."""
+        unfinished = journal.latest_unfinished_run(self.database, direction)
+        if unfinished is None:
+            raise journal.SyncRefused(f"there is no interrupted {direction} to resume")
+        with self.database.session() as session:
+            session.execute(update(SyncRun).where(SyncRun.id == unfinished.id).values(status="resumed"))
+        plan = self.plan(direction)
+        result = self.commit(
+            plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by=f"resume of run {unfinished.id}"
+        )
+        return result
+
+    def _refuse_stale(self, plan: Plan) -> None:
+        if self.local().fingerprint != plan.local_fingerprint:
+            raise journal.SyncRefused("Customer Focus changed since this preview: make a new preview")
+        lists = pd.DataFrame(
+            [
+                (item["list_id"], item["name"], int(item.get("membership_count", 0)))
+                for item in self.client.lists.iterate()
+            ],
+            columns=["ctct_list_id", "name", "membership_count"],
+        )
+        probe = RemoteSnapshot(lists, pd.DataFrame(), pd.DataFrame())
+        changed_contacts = False
+        since = plan.remote_max_updated
+        if since:
+            page = self.client.get("/contacts", status="all", updated_after=since, limit=1)
+            changed_contacts = bool(page.get("contacts"))
+        if probe.lists_fingerprint != plan.remote_fingerprint or changed_contacts:
+            raise journal.SyncRefused("Constant Contact changed since this preview: make a new preview")
+
+    # Push
+
+    def _push(self, plan: Plan, run_id: int, report: Progress) -> list[str]:
+        position = 0
+        errors: list[str] = []
+
+        def step(kind: str, payload: dict[str, Any]) -> Any:
+            nonlocal position
+            position += 1
+            return journal.journal_step(self.database, run_id, position, kind, payload)
+
+        ctct_ids = self._push_lists(plan, step)
+        report(0.1, "lists created and renamed")
+        local_lists = {lid: cid for lid, cid in ctct_ids.items()}
+
+        imports = self._import_groups(plan, local_lists)
+        for number, (list_ids, rows) in enumerate(imports, start=1):
+            with step("import_contacts", {"list_ids": list_ids, "emails": [r["email"] for r in rows]}) as record:
+                result = self.client.activities.import_contacts(rows, list_ids, self._activity_progress(report))
+                errors += _note(record, result)
+            report(0.1 + 0.5 * number / max(len(imports), 1), f"imported {len(rows):,} contacts")
+
+        adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
+        for list_id, group in adds.groupby("list_id"):
+            target = local_lists[int(list_id)]
+            ids = list(dict.fromkeys(group["ctct_contact_id"]))
+            with step("add_memberships", {"list_id": target, "contact_ids": ids}) as record:
+                errors += _note(
+                    record, self.client.activities.add_memberships(ids, [target], self._activity_progress(report))
+                )
+        report(0.75, "members added")
+        for ctct_list_id, group in plan["memberships_remove"].groupby("ctct_list_id"):
+            ids = list(dict.fromkeys(group["ctct_contact_id"]))
+            with step("remove_memberships", {"list_id": ctct_list_id, "contact_ids": ids}) as record:
+                errors += _note(
+                    record,
+                    self.client.activities.remove_memberships(
+                        ids, [str(ctct_list_id)], self._activity_progress(report)
+                    ),
+                )
+        report(0.9, "members removed")
+        doomed = list(plan["lists_delete"]["ctct_list_id"])
+        if doomed:
+            with step("delete_lists", {"list_ids": doomed}) as record:
+                errors += _note(record, self.client.activities.delete_lists(doomed))
+        self._link_contacts(plan)
+        return errors
+
+    def _push_lists(self, plan: Plan, step: Callable[..., Any]) -> dict[int, str]:
+        linked: dict[int, str] = {}
+        with self.database.session() as session:
+            for list_id, ctct_list_id in session.execute(select(EmailList.id, EmailList.ctct_list_id)):
+                if ctct_list_id:
+                    linked[list_id] = ctct_list_id
+        for row in plan["lists_create"].itertuples():
+            list_id = int(row.list_id)
+            with step("create_list", {"list_id": list_id, "name": row.name, "link": bool(row.link)}) as record:
+                ctct_list_id = str(row.ctct_list_id) if row.link else self._create_or_find_list(row.name)
+                record.result = {"ctct_list_id": ctct_list_id}
+            with self.database.session() as session:
+                session.execute(update(EmailList).where(EmailList.id == list_id).values(ctct_list_id=ctct_list_id))
+            linked[list_id] = ctct_list_id
+        for old, new, ctct_list_id in zip(
+            plan["lists_rename"]["from"], plan["lists_rename"]["to"], plan["lists_rename"]["ctct_list_id"], strict=True
+        ):
+            with step("rename_list", {"ctct_list_id": ctct_list_id, "from": old, "to": new}):
+                self.client.lists.rename(str(ctct_list_id), str(new))
+        return linked
+
+    def _create_or_find_list(self, name: str) -> str:
+        try:
+            return str(self.client.lists.create(name)["list_id"])
+        except Conflict:
+            # Created by an earlier, interrupted attempt (or by hand): the same list, linked.
+            for item in self.client.lists.iterate(membership_count=None):
+                if name_key(item["name"]) == name_key(name):
+                    return str(item["list_id"])
+            raise
+
+    def _import_groups(self, plan: Plan, local_lists: dict[int, str]) -> list[tuple[list[str], list[dict[str, Any]]]]:
+        """New, restored and changed contacts, grouped by the lists they go into."""
+        new_members = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].isna()]
+        targets = new_members.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted({int(i) for i in ids})))
+        updates = plan["contacts_update"]
+        if len(updates):
+            with self.database.session() as session:
+                rows = session.execute(select(ListMembership.contact_id, ListMembership.list_id)).all()
+            current = pd.DataFrame(rows, columns=["contact_id", "list_id"])
+            current = current[current["list_id"].isin(local_lists) & current["contact_id"].isin(updates["contact_id"])]
+            extra = current.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted({int(i) for i in ids})))
+            targets = pd.concat([targets, extra[~extra.index.isin(targets.index)]])
+        people = pd.concat([plan["contacts_create"], updates]).drop_duplicates("contact_id")
+        people = people[people["contact_id"].isin(targets.index)]
+        groups: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+        for row in people.itertuples():
+            record = {"email": row.email}
+            for name in ("first_name", "last_name", "job_title"):
+                value = getattr(row, name)
+                if isinstance(value, str) and value:
+                    record[name] = value
+            if isinstance(row.company, str) and row.company:
+                record["company_name"] = row.company[:CTCT_COMPANY_LENGTH]
+            groups.setdefault(targets[row.contact_id], []).append(record)
+        return [([local_lists[i] for i in key], rows) for key, rows in sorted(groups.items())]
+
+    def _activity_progress(self, report: Progress) -> Callable[[ActivityProgress], None]:
+        def relay(progress: ActivityProgress) -> None:
+            if progress.queued:
+                report(progress.overall, "you are in the queue, your data will be processed")
+            else:
+                report(progress.overall, f"Constant Contact is processing ({progress.percent_done}%)")
+
+        return relay
+
+    def _link_contacts(self, plan: Plan) -> None:
+        links = plan["contacts_link"]
+        if links.empty:
+            return
+        with self.database.session() as session:
+            session.execute(
+                update(Contact),
+                [
+                    {"id": int(c), "ctct_contact_id": str(r)}
+                    for c, r in zip(links["contact_id"], links["ctct_contact_id"], strict=True)
+                ],
+            )
+
+    # Pull and import
+
+    def _pull(self, plan: Plan, run_id: int) -> list[str]:
+        with (
+            journal.journal_step(self.database, run_id, 1, f"apply_{plan.direction}", {"counts": plan.counts()}),
+            self.database.session() as session,
+        ):
+            now = utcnow()
+            connection = session.connection()
+            list_ids = self._pull_lists(session, plan, now)
+            contact_ids = self._pull_contacts(session, plan, now)
+            removes = plan["memberships_remove"]
+            for list_id, contact_id in zip(removes["list_id"], removes["contact_id"], strict=True):
+                session.execute(
+                    delete(ListMembership).where(
+                        ListMembership.list_id == int(list_id), ListMembership.contact_id == int(contact_id)
+                    )
+                )
+            adds = plan["memberships_add"]
+            target_list = adds["list_id"].where(adds["list_id"].notna(), adds["ctct_list_id"].map(list_ids))
+            target_contact = adds["contact_id"].where(
+                adds["contact_id"].notna(), adds["ctct_contact_id"].map(contact_ids)
+            )
+            pairs = pd.DataFrame({"list_id": target_list, "contact_id": target_contact}).dropna().astype("int64")
+            pairs = pairs.drop_duplicates()
+            if len(pairs):
+                connection.execute(
+                    insert(ListMembership.__table__),
+                    [
+                        {"list_id": int(lid), "contact_id": int(cid), "added_at": now}
+                        for lid, cid in zip(pairs["list_id"], pairs["contact_id"], strict=True)
+                    ],
+                )
+        return []
+
+    def _pull_lists(self, session: Any, plan: Plan, now: dt.datetime) -> dict[str, int]:
+        for row in plan["lists_delete"].itertuples():
+            session.execute(delete(EmailList).where(EmailList.id == int(row.list_id)))
+        for list_id, new in zip(plan["lists_rename"]["list_id"], plan["lists_rename"]["to"], strict=True):
+            session.execute(
+                update(EmailList)
+                .where(EmailList.id == int(list_id))
+                .values(name=new, name_key=name_key(new), updated_at=now)
+            )
+        ids: dict[str, int] = {}
+        for row in plan["lists_create"].itertuples():
+            if row.link:
+                session.execute(
+                    update(EmailList).where(EmailList.id == int(row.list_id)).values(ctct_list_id=row.ctct_list_id)
+                )
+                ids[row.ctct_list_id] = int(row.list_id)
+            else:
+                created = EmailList(name=row.name, name_key=name_key(row.name), ctct_list_id=row.ctct_list_id)
+                session.add(created)
+                session.flush()
+                ids[row.ctct_list_id] = created.id
+        for ctct_list_id, list_id in session.execute(select(EmailList.ctct_list_id, EmailList.id)):
+            if ctct_list_id:
+                ids.setdefault(ctct_list_id, list_id)
+        return ids
+
+    def _pull_contacts(self, session: Any, plan: Plan, now: dt.datetime) -> dict[str, int]:
+        connection = session.connection()
+        new = plan["contacts_create"]
+        ids: dict[str, int] = {}
+        if len(new):
+            existing = dict(session.execute(select(Company.name_key, Company.id).order_by(Company.id.desc())).all())
+            keys = new["company"].map(company_name_key)
+            missing = new.assign(key=keys)[~keys.isin(existing)].drop_duplicates("key")
+            if len(missing):
+                connection.execute(
+                    insert(Company.__table__),
+                    [
+                        {
+                            "name": name[:255],
+                            "name_key": key,
+                            "kind": "customer",
+                            "created_by_import": True,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for name, key in zip(missing["company"], missing["key"], strict=True)
+                    ],
+                )
+                existing = dict(session.execute(select(Company.name_key, Company.id).order_by(Company.id.desc())).all())
+            records = [
+                {
+                    "company_id": existing[key],
+                    "email": email,
+                    "email_key": email.strip().lower(),
+                    "first_name": _clip(first),
+                    "last_name": _clip(last),
+                    "job_title": _clip(title),
+                    "ctct_contact_id": ctct_id,
+                    "email_status": "active",
+                    "created_by_import": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key, email, first, last, title, ctct_id in zip(
+                    keys,
+                    new["email"],
+                    new["first_name"],
+                    new["last_name"],
+                    new["job_title"],
+                    new["ctct_contact_id"],
+                    strict=True,
+                )
+            ]
+            connection.execute(insert(Contact.__table__), records)
+            wanted = set(new["ctct_contact_id"])
+            ids = {
+                cid: lid
+                for cid, lid in session.execute(
+                    select(Contact.ctct_contact_id, Contact.id).where(Contact.ctct_contact_id.is_not(None))
+                )
+                if cid in wanted
+            }
+        links = plan["contacts_link"]
+        if len(links):
+            session.execute(
+                update(Contact),
+                [
+                    {"id": int(c), "ctct_contact_id": str(r)}
+                    for c, r in zip(links["contact_id"], links["ctct_contact_id"], strict=True)
+                ],
+            )
+        fills = plan["contacts_update"]
+        for row in fills.itertuples():
+            values = {
+                name: getattr(row, name)
+                for name in ("first_name", "last_name", "job_title")
+                if isinstance(getattr(row, name), str)
+            }
+            if values:
+                session.execute(update(Contact).where(Contact.id == int(row.contact_id)).values(**values))
+        unsub = plan["contacts_unsubscribed"]
+        for contact_id, source in zip(unsub["contact_id"], unsub["source"], strict=True):
+            session.execute(
+                update(Contact)
+                .where(Contact.id == int(contact_id))
+                .values(email_status=EmailStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribe_source=source)
+            )
+        for contact_id in plan["contacts_resubscribed"]["contact_id"]:
+            session.execute(
+                update(Contact)
+                .where(Contact.id == int(contact_id))
+                .values(email_status=EmailStatus.ACTIVE, unsubscribed_at=None, unsubscribe_source=None)
+            )
+        return ids
+
+    # Baseline
+
+    def _record_baseline(self, direction: str) -> None:
+        """What both sides agree on now: the linked lists, their members by email, the fields."""
+        local = self.local()
+        linked = local.lists.dropna(subset=["ctct_list_id"])
+        members = local.members.merge(linked[["list_id", "ctct_list_id"]], on="list_id").merge(
+            local.contacts[["contact_id", "email_key", "reason", "first_name", "last_name", "job_title", "company"]],
+            on="contact_id",
+        )
+        if direction == PUSH:
+            members = members[members["reason"].isna()]
+        members = members[members["email_key"] != ""].drop_duplicates(["ctct_list_id", "email_key"])
+        contacts = members.drop_duplicates("email_key")
+        with self.database.session() as session:
+            for model in (BaselineMember, BaselineContact, BaselineList):
+                session.execute(delete(model))
+            connection = session.connection()
+            if len(linked):
+                connection.execute(
+                    insert(BaselineList.__table__),
+                    [
+                        {"ctct_list_id": cid, "name": name, "recorded_at": utcnow()}
+                        for cid, name in zip(linked["ctct_list_id"], linked["name"], strict=True)
+                    ],
+                )
+            if len(members):
+                connection.execute(
+                    insert(BaselineMember.__table__),
+                    [
+                        {"ctct_list_id": cid, "email_key": key}
+                        for cid, key in zip(members["ctct_list_id"], members["email_key"], strict=True)
+                    ],
+                )
+                connection.execute(
+                    insert(BaselineContact.__table__),
+                    [
+                        {
+                            "email_key": key,
+                            "first_name": _clip(first),
+                            "last_name": _clip(last),
+                            "job_title": _clip(title),
+                            "company_name": company,
+                        }
+                        for key, first, last, title, company in zip(
+                            contacts["email_key"],
+                            contacts["first_name"],
+                            contacts["last_name"],
+                            contacts["job_title"],
+                            contacts["company"],
+                            strict=True,
+                        )
+                    ],
+                )
+
+
+def _clip(value: Any, length: int = 50) -> str | None:
+    return str(value)[:length] if isinstance(value, str) and value else None
+
+
+def _note(record: Any, result: BulkResult) -> list[str]:
+    record.activity_id = ",".join(result.activity_ids)[:64]
+    record.result = {
+        "activities": result.activity_ids,
+        "failed": len(result.failed),
+        "cannot_add_to_list_count": result.cannot_add_to_list_count,
+    }
+    return result.activity_errors
+
+
+__all__ = ["IMPORT", "PULL", "PUSH", "SyncResult", "SyncService"]

@@ -1,0 +1,805 @@
+"""The pure planner: (local, remote, baseline) snapshots in, a `Plan` of typed changes out.
+
+No I/O happens here. Every change kind is a frame with a fixed schema, built with merges and set
+operations (never a Python loop over contacts), so a million contacts plan in seconds. The same
+Plan is the preview (tables), the CLI's JSON and — once committed — the history's row changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
+from ctct.crm.normalize import company_name_key
+from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
+
+PUSH, PULL, IMPORT = "push", "pull", "import"
+POLLS_PER_ACTIVITY = 3
+IMPORT_CHUNK = 40_000
+IDS_CHUNK = 500
+LIST_DELETE_CHUNK = 100
+
+SCHEMAS: dict[str, list[str]] = {
+    "lists_create": ["name", "list_id", "ctct_list_id", "link"],
+    "lists_rename": ["from", "to", "list_id", "ctct_list_id"],
+    "lists_delete": ["name", "list_id", "ctct_list_id"],
+    "contacts_create": [
+        "email",
+        "first_name",
+        "last_name",
+        "job_title",
+        "company",
+        "contact_id",
+        "ctct_contact_id",
+        "restored",
+    ],
+    "contacts_update": [
+        "email",
+        "changes",
+        "first_name",
+        "last_name",
+        "job_title",
+        "company",
+        "contact_id",
+        "ctct_contact_id",
+    ],
+    "contacts_unsubscribed": ["email", "contact_id", "source"],
+    "contacts_resubscribed": ["email", "contact_id"],
+    "contacts_deleted_in_ctct": ["email", "contact_id"],
+    "contacts_link": ["email", "contact_id", "ctct_contact_id"],
+    "memberships_add": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
+    "memberships_remove": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
+    "skipped": ["email", "list", "reason"],
+}
+JSON_SECTIONS = {
+    "lists": {"create": "lists_create", "rename": "lists_rename", "delete": "lists_delete"},
+    "contacts": {
+        "create": "contacts_create",
+        "update": "contacts_update",
+        "unsubscribed": "contacts_unsubscribed",
+        "resubscribed": "contacts_resubscribed",
+        "deleted_in_ctct": "contacts_deleted_in_ctct",
+    },
+    "memberships": {"add": "memberships_add", "remove": "memberships_remove"},
+}
+
+
+def empty(kind: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=SCHEMAS[kind])
+
+
+@dataclass
+class PlanWarning:
+    kind: str
+    message: str
+
+
+@dataclass
+class MassRemovalPolicy:
+    """SPEC §7: deleting lists, emptying one, or removing > 20 % of a list of 10 or more."""
+
+    percent: float = 20.0
+    min_list_size: int = 10
+
+
+@dataclass
+class Plan:
+    direction: str
+    changes: dict[str, pd.DataFrame]
+    warnings: list[PlanWarning] = field(default_factory=list)
+    mass_removals: list[str] = field(default_factory=list)
+    estimated_requests: int = 0
+    local_fingerprint: str = ""
+    remote_fingerprint: str = ""
+    remote_taken_at: str = ""
+    # CTCT's newest contact update seen: a contact changed after it makes the plan stale.
+    remote_max_updated: str | None = None
+
+    def __getitem__(self, kind: str) -> pd.DataFrame:
+        return self.changes[kind]
+
+    def counts(self) -> dict[str, int]:
+        return {kind: len(frame) for kind, frame in self.changes.items() if kind != "contacts_link"}
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(len(frame) for kind, frame in self.changes.items() if kind not in {"skipped", "contacts_link"})
+
+    def to_json(self, row_limit: int | None = None) -> dict[str, Any]:
+        def rows(kind: str, columns: list[str]) -> list[dict[str, Any]]:
+            frame = self.changes[kind]
+            frame = frame if row_limit is None else frame.head(row_limit)
+            shown = frame[[c for c in columns if c in frame.columns]]
+            return shown.astype(object).where(shown.notna(), None).to_dict("records")
+
+        body: dict[str, Any] = {"direction": self.direction}
+        visible = {
+            "lists_create": ["name", "link"],
+            "lists_rename": ["from", "to"],
+            "lists_delete": ["name"],
+            "contacts_create": ["email", "first_name", "last_name", "job_title", "company", "restored"],
+            "contacts_update": ["email", "changes"],
+            "contacts_unsubscribed": ["email", "source"],
+            "contacts_resubscribed": ["email"],
+            "contacts_deleted_in_ctct": ["email"],
+            "memberships_add": ["list", "email"],
+            "memberships_remove": ["list", "email"],
+        }
+        for section, kinds in JSON_SECTIONS.items():
+            body[section] = {name: rows(kind, visible[kind]) for name, kind in kinds.items()}
+        body["skipped"] = rows("skipped", ["email", "list", "reason"])
+        body["warnings"] = [{"kind": w.kind, "message": w.message} for w in self.warnings]
+        body["mass_removals"] = list(self.mass_removals)
+        body["counts"] = self.counts()
+        body["estimated_requests"] = self.estimated_requests
+        return body
+
+
+def _str(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), None)
+
+
+# Pull and import: CTCT wins
+
+
+def plan_pull(
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    baseline: Baseline,
+    *,
+    direction: str = PULL,
+    policy: MassRemovalPolicy | None = None,
+) -> Plan:
+    warnings: list[PlanWarning] = []
+    lists = match_lists(local.lists[["list_id", "ctct_list_id", "name"]], remote.lists[["ctct_list_id", "name"]])
+    local_names = local.lists.set_index("list_id")["name"]
+
+    # New CTCT lists come over; a list here with the same name is linked instead.
+    creates = lists[lists["list_id"].isna() | (lists["matched_by"] == "name")]
+    lists_create = pd.DataFrame(
+        {
+            "name": creates["name"],
+            "list_id": creates["list_id"],
+            "ctct_list_id": creates["ctct_list_id"],
+            "link": creates["list_id"].notna(),
+        }
+    )
+    matched = lists[lists["list_id"].notna()].copy()
+    matched["local_name"] = matched["list_id"].map(local_names)
+    renamed = matched[matched["local_name"] != matched["name"]]
+    lists_rename = pd.DataFrame(
+        {
+            "from": renamed["local_name"],
+            "to": renamed["name"],
+            "list_id": renamed["list_id"],
+            "ctct_list_id": renamed["ctct_list_id"],
+        }
+    )
+    baseline_names = baseline.lists.set_index("ctct_list_id")["name"] if not baseline.empty else pd.Series(dtype=str)
+    for row in renamed.itertuples():
+        was = baseline_names.get(row.ctct_list_id)
+        if was is not None and was != row.local_name:
+            warnings.append(
+                PlanWarning(
+                    "losing_side_change",
+                    f"local rename of '{was}' to '{row.local_name}' "
+                    f"will be undone: Constant Contact calls it '{row.name}'",
+                )
+            )
+    gone = local.lists[
+        local.lists["ctct_list_id"].notna() & ~local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    ]
+    lists_delete = pd.DataFrame(
+        {"name": gone["name"], "list_id": gone["list_id"], "ctct_list_id": gone["ctct_list_id"]}
+    )
+    for name in baseline.lists[
+        ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
+        & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    ]["name"]:
+        warnings.append(
+            PlanWarning(
+                "losing_side_change", f"local deletion of '{name}' will be undone: it still exists in Constant Contact"
+            )
+        )
+
+    # Contacts: which CTCT contacts are members, and who they are here.
+    contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
+    contacts = contacts.merge(
+        remote.contacts[
+            [
+                "ctct_contact_id",
+                "first_name",
+                "last_name",
+                "job_title",
+                "company_name",
+                "permission",
+                "opt_out_source",
+                "deleted",
+            ]
+        ],
+        on="ctct_contact_id",
+        how="left",
+    )
+    for row in contacts[contacts["ambiguous"]].itertuples():
+        warnings.append(
+            PlanWarning(
+                "shared_email",
+                f"{row.email} belongs to several contacts here; the oldest one is matched — resolve the conflict",
+            )
+        )
+    member_ids = set(remote.members["ctct_contact_id"])
+    new_contacts = contacts[contacts["contact_id"].isna() & contacts["ctct_contact_id"].isin(member_ids)]
+    companies = [
+        company_for_remote_contact(company, email, first, last)
+        for company, email, first, last in zip(
+            new_contacts["company_name"],
+            new_contacts["email"],
+            new_contacts["first_name"],
+            new_contacts["last_name"],
+            strict=True,
+        )
+    ]
+    contacts_create = pd.DataFrame(
+        {
+            "email": new_contacts["email"],
+            "first_name": _str(new_contacts["first_name"]),
+            "last_name": _str(new_contacts["last_name"]),
+            "job_title": _str(new_contacts["job_title"]),
+            "company": companies,
+            "contact_id": None,
+            "ctct_contact_id": new_contacts["ctct_contact_id"],
+            "restored": False,
+        }
+    )
+    known = contacts[contacts["contact_id"].notna()].copy()
+    known["contact_id"] = known["contact_id"].astype("int64")
+    local_by_id = local.contacts.set_index("contact_id")
+    known = known.join(
+        local_by_id[["first_name", "last_name", "job_title", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]],
+        on="contact_id",
+        rsuffix="_local",
+    )
+    relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
+    contacts_link = pd.DataFrame(
+        {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
+    )
+    contacts_update = _fill_empty_fields(known)
+
+    unsub = known[(known["permission"] == "unsubscribed") & ~known["unsubscribed"]]
+    contacts_unsubscribed = pd.DataFrame(
+        {
+            "email": unsub["email"],
+            "contact_id": unsub["contact_id"],
+            "source": "ctct:" + unsub["opt_out_source"].fillna("Account").astype(str),
+        }
+    )
+    back = known[
+        (known["permission"] != "unsubscribed")
+        & ~known["deleted"]
+        & known["unsubscribed"]
+        & known["unsubscribe_source"].fillna("").astype(str).str.startswith("ctct:")
+    ]
+    contacts_resubscribed = pd.DataFrame({"email": back["email"], "contact_id": back["contact_id"]})
+    deleted = known[known["deleted"] & known["ctct_contact_id_local"].notna()]
+    contacts_deleted = pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]})
+
+    # Memberships: local members of matched lists become exactly CTCT's members.
+    list_of = lists[["ctct_list_id", "list_id", "name"]]
+    remote_pairs = remote.members.merge(list_of, on="ctct_list_id")
+    remote_pairs = remote_pairs.merge(contacts[["ctct_contact_id", "contact_id", "email"]], on="ctct_contact_id")
+    remote_known = remote_pairs[remote_pairs["contact_id"].notna()]
+    local_pairs = local.members.merge(local.lists[["list_id", "ctct_list_id", "name"]], on="list_id")
+    local_pairs = local_pairs[local_pairs["list_id"].isin(matched["list_id"].astype("int64"))]
+    local_pairs = local_pairs.merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    both_known = remote_pairs["list_id"].notna() & remote_pairs["contact_id"].notna()
+    adds = remote_pairs[~(both_known & _pair_in(remote_pairs, local_pairs))]
+    memberships_add = pd.DataFrame(
+        {
+            "list": adds["name"],
+            "email": adds["email"],
+            "list_id": adds["list_id"],
+            "ctct_list_id": adds["ctct_list_id"],
+            "contact_id": adds["contact_id"],
+            "ctct_contact_id": adds["ctct_contact_id"],
+        }
+    )
+    removes = local_pairs[~_pair_in(local_pairs, remote_pairs[both_known])]
+    # An unsubscribed contact leaves every list here, linked or not.
+    unsub_pairs = (
+        local.members[local.members["contact_id"].isin(unsub["contact_id"])]
+        .merge(local.lists[["list_id", "ctct_list_id", "name"]], on="list_id")
+        .merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    )
+    removes = pd.concat(
+        [
+            removes[["list_id", "ctct_list_id", "name", "contact_id", "email"]],
+            unsub_pairs[["list_id", "ctct_list_id", "name", "contact_id", "email"]],
+        ]
+    ).drop_duplicates(["list_id", "contact_id"])
+    removes = removes[~removes["list_id"].isin(lists_delete["list_id"])]
+    memberships_remove = pd.DataFrame(
+        {
+            "list": removes["name"],
+            "email": removes["email"],
+            "list_id": removes["list_id"],
+            "ctct_list_id": removes["ctct_list_id"],
+            "contact_id": removes["contact_id"],
+            "ctct_contact_id": None,
+        }
+    )
+    warnings += _losing_membership_changes(local_pairs, remote_known, baseline, "local", "undone by this pull")
+
+    if direction == IMPORT and len(contacts_create):
+        warnings += _new_company_warnings(contacts_create, local.companies)
+    changes = {
+        "lists_create": lists_create,
+        "lists_rename": lists_rename,
+        "lists_delete": lists_delete,
+        "contacts_create": contacts_create,
+        "contacts_update": contacts_update,
+        "contacts_unsubscribed": contacts_unsubscribed,
+        "contacts_resubscribed": contacts_resubscribed,
+        "contacts_deleted_in_ctct": contacts_deleted,
+        "contacts_link": contacts_link,
+        "memberships_add": memberships_add,
+        "memberships_remove": memberships_remove,
+        "skipped": empty("skipped"),
+    }
+    plan = _finish(direction, changes, warnings, local, remote, policy, target_sizes=_local_sizes(local))
+    plan.estimated_requests = _stale_check_requests(remote)
+    return plan
+
+
+REMOTE_KEYS = ["ctct_contact_id", "email"]
+
+
+def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
+    """Which (list_id, contact_id) pairs of `frame` also stand in `other`."""
+    if other.empty or frame.empty:
+        return pd.Series(False, index=frame.index)
+    keys = pd.MultiIndex.from_frame(other[["list_id", "contact_id"]].astype("Int64"))
+    probe = pd.MultiIndex.from_frame(frame[["list_id", "contact_id"]].astype("Int64"))
+    return pd.Series(probe.isin(keys), index=frame.index)
+
+
+def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
+    """Pull never overwrites CRM details; it fills the empty ones (SPEC §7)."""
+    rows = []
+    for name in ("first_name", "last_name", "job_title"):
+        fill = known[known[f"{name}_local"].isna() & known[name].notna() & (known[name].astype(str) != "")]
+        rows.append(fill[["email", "contact_id", "ctct_contact_id", name]])
+    merged = pd.concat(rows) if rows else pd.DataFrame()
+    if merged.empty:
+        return empty("contacts_update")
+    grouped = merged.groupby(["contact_id", "email", "ctct_contact_id"], as_index=False).first()
+    changes = grouped.apply(
+        lambda row: ", ".join(
+            f"{n} → {row[n]}" for n in ("first_name", "last_name", "job_title") if n in grouped and pd.notna(row.get(n))
+        ),
+        axis=1,
+    )
+    return pd.DataFrame(
+        {
+            "email": grouped["email"],
+            "changes": changes,
+            "first_name": _str(grouped.get("first_name", pd.Series(index=grouped.index, dtype=object))),
+            "last_name": _str(grouped.get("last_name", pd.Series(index=grouped.index, dtype=object))),
+            "job_title": _str(grouped.get("job_title", pd.Series(index=grouped.index, dtype=object))),
+            "company": None,
+            "contact_id": grouped["contact_id"],
+            "ctct_contact_id": grouped["ctct_contact_id"],
+        }
+    )
+
+
+def _losing_membership_changes(
+    local_pairs: pd.DataFrame, remote_pairs: pd.DataFrame, baseline: Baseline, losing: str, effect: str
+) -> list[PlanWarning]:
+    """What the losing side changed in linked lists since the last sync, and will lose now."""
+    if baseline.empty:
+        return []
+    base = set(zip(baseline.members["ctct_list_id"], baseline.members["email_key"], strict=True))
+    side = local_pairs if losing == "local" else remote_pairs
+    other = remote_pairs if losing == "local" else local_pairs
+    side_keys = set(zip(side["ctct_list_id"], side["email"].str.lower(), strict=True))
+    other_keys = set(zip(other["ctct_list_id"], other["email"].str.lower(), strict=True))
+    linked = set(baseline.lists["ctct_list_id"])
+    added = {pair for pair in side_keys - base - other_keys if pair[0] in linked}
+    removed = {pair for pair in (base - side_keys) & other_keys if pair[0] in linked}
+    names = dict(zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True))
+    where = "here" if losing == "local" else "in Constant Contact"
+    warnings = []
+    if added:
+        example = sorted(added)[0]
+        warnings.append(
+            PlanWarning(
+                "losing_side_change",
+                f"{len(added):,} member(s) added {where} since the last "
+                f"sync (e.g. {example[1]} to '{names[example[0]]}') will be {effect}",
+            )
+        )
+    if removed:
+        example = sorted(removed)[0]
+        warnings.append(
+            PlanWarning(
+                "losing_side_change",
+                f"{len(removed):,} removal(s) {where} since the last "
+                f"sync (e.g. {example[1]} from '{names[example[0]]}') will be {effect}",
+            )
+        )
+    return warnings
+
+
+def _new_company_warnings(contacts_create: pd.DataFrame, companies: pd.DataFrame) -> list[PlanWarning]:
+    names = contacts_create["company"].drop_duplicates()
+    keys = names.map(company_name_key)
+    new = pd.DataFrame({"name": names, "key": keys})
+    new = new[~new["key"].isin(companies["name_key"])].drop_duplicates("key")
+    return [
+        PlanWarning(
+            "possible_duplicate",
+            f"new company '{first}' looks like '{second}' ({where}); they are "
+            "kept apart — merge them by hand if they are one",
+        )
+        for first, second, where in near_duplicate_names(new, companies.rename(columns={"name_key": "key"}))
+    ]
+
+
+def _local_sizes(local: LocalSnapshot) -> dict[Any, int]:
+    return local.members.groupby("list_id").size().to_dict()
+
+
+def _stale_check_requests(remote: RemoteSnapshot) -> int:
+    return max(1, math.ceil(len(remote.lists) / 500)) + 1
+
+
+# Push: Customer Focus wins
+
+
+def plan_push(
+    local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, policy: MassRemovalPolicy | None = None
+) -> Plan:
+    warnings: list[PlanWarning] = []
+    remote_names = remote.lists.set_index("ctct_list_id")["name"]
+    linked = local.lists[
+        local.lists["ctct_list_id"].notna() & local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    ]
+    stale_links = local.lists[
+        local.lists["ctct_list_id"].notna() & ~local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    ]
+    for name in stale_links["name"]:
+        warnings.append(
+            PlanWarning(
+                "deleted_in_ctct",
+                f"list '{name}' was deleted in Constant Contact; this push "
+                "creates it again — pull first to delete it here instead",
+            )
+        )
+    unlinked = pd.concat([local.lists[local.lists["ctct_list_id"].isna()], stale_links])
+    free_remote = remote.lists[
+        ~remote.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
+        & ~remote.lists["ctct_list_id"].isin(baseline.lists["ctct_list_id"])
+    ]
+    link_to = free_remote.drop_duplicates("name_key").set_index("name_key")["ctct_list_id"]
+    lists_create = pd.DataFrame(
+        {
+            "name": unlinked["name"],
+            "list_id": unlinked["list_id"],
+            "ctct_list_id": unlinked["name_key"].map(link_to),
+            "link": unlinked["name_key"].isin(link_to.index),
+        }
+    )
+    renamed = linked[linked["name"] != linked["ctct_list_id"].map(remote_names)]
+    lists_rename = pd.DataFrame(
+        {
+            "from": renamed["ctct_list_id"].map(remote_names),
+            "to": renamed["name"],
+            "list_id": renamed["list_id"],
+            "ctct_list_id": renamed["ctct_list_id"],
+        }
+    )
+    baseline_names = baseline.lists.set_index("ctct_list_id")["name"]
+    for ctct_name, local_name, ctct_list_id in zip(
+        lists_rename["from"], lists_rename["to"], lists_rename["ctct_list_id"], strict=True
+    ):
+        was = baseline_names.get(ctct_list_id)
+        if was is not None and was != ctct_name:
+            warnings.append(
+                PlanWarning(
+                    "losing_side_change",
+                    f"rename in Constant Contact to '{ctct_name}' "
+                    f"will be undone (back to '{local_name}') — pull first?",
+                )
+            )
+    deleted_here = baseline.lists[
+        ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
+        & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    ]
+    lists_delete = pd.DataFrame(
+        {
+            "name": deleted_here["ctct_list_id"].map(remote_names),
+            "list_id": None,
+            "ctct_list_id": deleted_here["ctct_list_id"],
+        }
+    )
+    surviving = len(remote.lists) - len(lists_delete) + len(lists_create[~lists_create["link"]])
+    if len(lists_delete) and surviving < 1:
+        warnings.append(
+            PlanWarning(
+                "last_list",
+                "Constant Contact must keep at least one list: the last one cannot be deleted and will stay",
+            )
+        )
+
+    # Who is who on both sides.
+    contacts = match_contacts(
+        local.contacts[["contact_id", "ctct_contact_id", "email"]].rename(columns={"contact_id": "contact_id"}),
+        remote.contacts[REMOTE_KEYS],
+    )
+    remote_of_local = contacts.dropna(subset=["contact_id"]).astype({"contact_id": "int64"})
+    remote_of_local = remote_of_local.merge(
+        remote.contacts[["ctct_contact_id", "permission", "opt_out_source", "deleted"]], on="ctct_contact_id"
+    )
+    remote_of_local = remote_of_local.drop_duplicates("contact_id")
+    contacts_link = local.contacts[["contact_id", "ctct_contact_id"]].merge(
+        remote_of_local[["contact_id", "ctct_contact_id", "email"]], on="contact_id", suffixes=("_local", "")
+    )
+    contacts_link = contacts_link[contacts_link["ctct_contact_id_local"] != contacts_link["ctct_contact_id"]][
+        ["email", "contact_id", "ctct_contact_id"]
+    ]
+
+    # The desired members of every list that will exist in CTCT after the push.
+    target_lists = pd.concat(
+        [
+            linked[["list_id", "name", "ctct_list_id"]],
+            lists_create[["list_id", "name", "ctct_list_id"]],
+        ]
+    )
+    wanted = local.members[local.members["list_id"].isin(target_lists["list_id"])]
+    wanted = wanted.merge(target_lists, on="list_id").merge(
+        local.contacts[
+            ["contact_id", "email", "email_key", "reason", "first_name", "last_name", "job_title", "company"]
+        ],
+        on="contact_id",
+    )
+    wanted = wanted.merge(
+        remote_of_local[["contact_id", "ctct_contact_id", "permission", "opt_out_source", "deleted"]].rename(
+            columns={"ctct_contact_id": "remote_id"}
+        ),
+        on="contact_id",
+        how="left",
+    )
+    refused_remote = wanted["permission"].eq("unsubscribed") & wanted["reason"].isna()
+    wanted.loc[refused_remote, "reason"] = "unsubscribed in Constant Contact: never re-added"
+    skipped_rows = wanted[wanted["reason"].notna()]
+    skipped = pd.DataFrame(
+        {"email": skipped_rows["email"], "list": skipped_rows["name"], "reason": skipped_rows["reason"]}
+    )
+    eligible = wanted[wanted["reason"].isna()]
+
+    remote_pairs = remote.members.merge(
+        remote.contacts[["ctct_contact_id", "email", "email_key"]], on="ctct_contact_id"
+    )
+    present = set(zip(remote_pairs["ctct_list_id"], remote_pairs["ctct_contact_id"], strict=True))
+    has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
+    on_list = pd.Series(
+        [(lid, rid) in present for lid, rid in zip(eligible["ctct_list_id"], eligible["remote_id"], strict=True)],
+        index=eligible.index,
+        dtype=bool,
+    )
+    adds = eligible[~(has_remote & on_list)]
+    memberships_add = pd.DataFrame(
+        {
+            "list": adds["name"],
+            "email": adds["email"],
+            "list_id": adds["list_id"],
+            "ctct_list_id": adds["ctct_list_id"],
+            "contact_id": adds["contact_id"],
+            "ctct_contact_id": adds["remote_id"].where(has_remote[adds.index]),
+        }
+    )
+    to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
+    contacts_create = pd.DataFrame(
+        {
+            "email": to_create["email"],
+            "first_name": to_create["first_name"],
+            "last_name": to_create["last_name"],
+            "job_title": to_create["job_title"],
+            "company": to_create["company"],
+            "contact_id": to_create["contact_id"],
+            "ctct_contact_id": to_create["remote_id"],
+            "restored": to_create["deleted"].fillna(False).astype(bool),
+        }
+    )
+    for count in [int(contacts_create["restored"].sum())]:
+        if count:
+            warnings.append(
+                PlanWarning(
+                    "restore",
+                    f"{count:,} contact(s) deleted in Constant Contact were re-added here and will be restored",
+                )
+            )
+
+    # Members CTCT has that the list here no longer holds: removed (Customer Focus wins).
+    kept = set(zip(wanted["ctct_list_id"], wanted["remote_id"], strict=True))
+    linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
+    gone = linked_remote[
+        [pair not in kept for pair in zip(linked_remote["ctct_list_id"], linked_remote["ctct_contact_id"], strict=True)]
+    ]
+    gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
+    memberships_remove = pd.DataFrame(
+        {
+            "list": gone["name"],
+            "email": gone["email"],
+            "list_id": gone["list_id"],
+            "ctct_list_id": gone["ctct_list_id"],
+            "contact_id": None,
+            "ctct_contact_id": gone["ctct_contact_id"],
+        }
+    )
+    local_pairs = wanted[wanted["ctct_list_id"].notna()][["ctct_list_id", "email"]]
+    warnings += _losing_membership_changes(
+        remote_pairs[["ctct_list_id", "email"]], local_pairs, baseline, "remote", "undone by this push — pull first?"
+    )
+
+    contacts_update = _changed_since_baseline(local, baseline, remote_of_local, eligible)
+    new_remote = free_remote[~free_remote["ctct_list_id"].isin(lists_create["ctct_list_id"].dropna())]
+    if len(new_remote):
+        warnings.append(
+            PlanWarning(
+                "ctct_only_lists",
+                f"{len(new_remote):,} list(s) exist only in Constant "
+                f"Contact (e.g. '{new_remote['name'].iloc[0]}'); pull to bring them over",
+            )
+        )
+    changes = {
+        "lists_create": lists_create,
+        "lists_rename": lists_rename,
+        "lists_delete": lists_delete,
+        "contacts_create": contacts_create,
+        "contacts_update": contacts_update,
+        "contacts_unsubscribed": empty("contacts_unsubscribed"),
+        "contacts_resubscribed": empty("contacts_resubscribed"),
+        "contacts_deleted_in_ctct": empty("contacts_deleted_in_ctct"),
+        "contacts_link": contacts_link,
+        "memberships_add": memberships_add,
+        "memberships_remove": memberships_remove,
+        "skipped": skipped,
+    }
+    sizes = remote.lists.set_index("ctct_list_id")["membership_count"].to_dict()
+    plan = _finish(PUSH, changes, warnings, local, remote, policy, target_sizes=sizes, by="ctct_list_id")
+    plan.estimated_requests = estimate_push_requests(plan, remote)
+    return plan
+
+
+def _changed_since_baseline(
+    local: LocalSnapshot, baseline: Baseline, remote_of_local: pd.DataFrame, eligible: pd.DataFrame
+) -> pd.DataFrame:
+    """Contacts on linked lists whose name, company or job title changed here since the last sync."""
+    if baseline.contacts.empty:
+        return empty("contacts_update")
+    current = local.contacts[
+        local.contacts["contact_id"].isin(eligible["contact_id"])
+        & local.contacts["contact_id"].isin(remote_of_local["contact_id"])
+    ]
+    joined = current.merge(baseline.contacts, on="email_key", suffixes=("", "_base"))
+    fields = [
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("job_title", "job_title"),
+        ("company", "company_name"),
+    ]
+    changed = pd.Series(False, index=joined.index)
+    for here, base in fields:
+        changed |= joined[here].fillna("").astype(str) != joined[f"{base}_base" if base == here else base].fillna(
+            ""
+        ).astype(str)
+    rows = joined[changed]
+    if rows.empty:
+        return empty("contacts_update")
+    remote_ids = remote_of_local.set_index("contact_id")["ctct_contact_id"]
+    return pd.DataFrame(
+        {
+            "email": rows["email"],
+            "changes": "name, company or job title changed here",
+            "first_name": rows["first_name"],
+            "last_name": rows["last_name"],
+            "job_title": rows["job_title"],
+            "company": rows["company"],
+            "contact_id": rows["contact_id"],
+            "ctct_contact_id": rows["contact_id"].map(remote_ids),
+        }
+    )
+
+
+def estimate_push_requests(plan: Plan, remote: RemoteSnapshot) -> int:
+    per_activity = 1 + POLLS_PER_ACTIVITY
+    creates = plan["lists_create"]
+    requests = int((~creates["link"].astype(bool)).sum()) + len(plan["lists_rename"])
+    new_or_changed = len(plan["contacts_create"]) + len(plan["contacts_update"])
+    requests += math.ceil(new_or_changed / IMPORT_CHUNK) * per_activity * max(1, _import_groups(plan))
+    existing_adds = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].notna()]
+    for frame in (existing_adds, plan["memberships_remove"]):
+        per_list = frame.groupby("ctct_list_id", dropna=False).size()
+        requests += int(sum(math.ceil(count / IDS_CHUNK) for count in per_list)) * per_activity
+    requests += math.ceil(len(plan["lists_delete"]) / LIST_DELETE_CHUNK) * per_activity
+    return requests + _stale_check_requests(remote)
+
+
+def _import_groups(plan: Plan) -> int:
+    created = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].isna()]
+    if created.empty:
+        return 0
+    return created.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted(map(str, ids)))).nunique()
+
+
+def _finish(
+    direction: str,
+    changes: dict[str, pd.DataFrame],
+    warnings: list[PlanWarning],
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    policy: MassRemovalPolicy | None,
+    target_sizes: dict[Any, int],
+    by: str = "list_id",
+) -> Plan:
+    ordered = {kind: _stable(kind, changes[kind]) for kind in SCHEMAS}
+    plan = Plan(
+        direction,
+        ordered,
+        warnings,
+        local_fingerprint=local.fingerprint,
+        remote_fingerprint=remote.lists_fingerprint,
+        remote_taken_at=remote.taken_at,
+    )
+    plan.mass_removals = mass_removals(plan, target_sizes, policy or MassRemovalPolicy(), by)
+    return plan
+
+
+SORT_KEYS = {
+    "lists_create": ["name"],
+    "lists_rename": ["from"],
+    "lists_delete": ["name"],
+    "contacts_create": ["email"],
+    "contacts_update": ["email"],
+    "contacts_unsubscribed": ["email"],
+    "contacts_resubscribed": ["email"],
+    "contacts_deleted_in_ctct": ["email"],
+    "contacts_link": ["email"],
+    "memberships_add": ["list", "email"],
+    "memberships_remove": ["list", "email"],
+    "skipped": ["list", "email"],
+}
+
+
+def _stable(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Fixed columns, fixed order: the same inputs always give the same plan."""
+    frame = frame.reindex(columns=SCHEMAS[kind])
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = SORT_KEYS[kind]
+    order = frame[keys].astype(str).apply(lambda column: column.str.lower())
+    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
+
+
+def mass_removals(plan: Plan, sizes: dict[Any, int], policy: MassRemovalPolicy, by: str) -> list[str]:
+    """The plan's changes that need an extra confirmation (SPEC §7)."""
+    found = [f"deletes the list '{name}'" for name in plan["lists_delete"]["name"]]
+    removes = plan["memberships_remove"]
+    adds = plan["memberships_add"]
+    for key, group in removes.groupby(by, dropna=True):
+        size = int(sizes.get(key, 0))
+        if size == 0:
+            continue
+        removed = len(group)
+        after = size - removed + int((adds[by] == key).sum())
+        name = group["list"].iloc[0]
+        if after <= 0:
+            found.append(f"empties the list '{name}' ({size:,} members)")
+        elif size >= policy.min_list_size and removed * 100 > policy.percent * size:
+            found.append(f"removes {removed:,} of the {size:,} members of '{name}' (over {policy.percent:g} %)")
+    return found
