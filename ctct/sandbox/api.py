@@ -264,14 +264,18 @@ def get_contacts(account: Account, query: Query, now: float) -> Reply:
         )
     }
 
+    def ms(moment: float | None) -> int:
+        # Times go out truncated to milliseconds; a client's `updated_after` echoes one of them.
+        return int((moment or 0) * 1000)
+
     def wanted(contact: Contact) -> bool:
         return (
             contact.status_matches(statuses)
             and (email is None or contact.email.lower() == email)
-            and (bounds["updated_after"] is None or contact.updated_at > bounds["updated_after"])
-            and (bounds["updated_before"] is None or contact.updated_at < bounds["updated_before"])
-            and (bounds["created_after"] is None or contact.created_at > bounds["created_after"])
-            and (bounds["created_before"] is None or contact.created_at < bounds["created_before"])
+            and (bounds["updated_after"] is None or ms(contact.updated_at) > ms(bounds["updated_after"]))
+            and (bounds["updated_before"] is None or ms(contact.updated_at) < ms(bounds["updated_before"]))
+            and (bounds["created_after"] is None or ms(contact.created_at) > ms(bounds["created_after"]))
+            and (bounds["created_before"] is None or ms(contact.created_at) < ms(bounds["created_before"]))
             and (bounds["optout_after"] is None or (contact.opt_out_date or 0) > bounds["optout_after"])
             and (bounds["optout_before"] is None or 0 < (contact.opt_out_date or 0) < bounds["optout_before"])
         )

@@ -86,6 +86,7 @@ class SyncService:
     ) -> SyncResult:
         report = progress or (lambda _fraction, _message: None)
         with journal.sync_lock(self.database):
+            before = self.client.budget.used() - plan.snapshot_requests
             self._refuse_stale(plan)
             if plan.mass_removals and not allow_mass_removal:
                 raise journal.SyncRefused(
@@ -98,7 +99,6 @@ class SyncService:
                 self.client.budget.ensure(plan.estimated_requests)
             except BudgetExceeded as error:
                 raise journal.SyncRefused(str(error)) from None
-            before = self.client.budget.used()
             run_id = journal.start_run(self.database, plan, started_by)
             try:
                 errors = self._push(plan, run_id, report) if plan.direction == PUSH else self._pull(plan, run_id)

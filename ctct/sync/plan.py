@@ -98,6 +98,8 @@ class Plan:
     remote_taken_at: str = ""
     # CTCT's newest contact update seen: a contact changed after it makes the plan stale.
     remote_max_updated: str | None = None
+    # Requests the CTCT snapshot behind this plan took (counted in the run's total).
+    snapshot_requests: int = 0
 
     def __getitem__(self, kind: str) -> pd.DataFrame:
         return self.changes[kind]
@@ -257,12 +259,10 @@ def plan_pull(
     )
     known = contacts[contacts["contact_id"].notna()].copy()
     known["contact_id"] = known["contact_id"].astype("int64")
-    local_by_id = local.contacts.set_index("contact_id")
-    known = known.join(
-        local_by_id[["first_name", "last_name", "job_title", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]],
-        on="contact_id",
-        rsuffix="_local",
-    )
+    local_fields = local.contacts[
+        ["contact_id", "first_name", "last_name", "job_title", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]
+    ]
+    known = known.merge(local_fields, on="contact_id", how="left", suffixes=("", "_local"))
     relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
     contacts_link = pd.DataFrame(
         {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
@@ -284,8 +284,6 @@ def plan_pull(
         & known["unsubscribe_source"].fillna("").astype(str).str.startswith("ctct:")
     ]
     contacts_resubscribed = pd.DataFrame({"email": back["email"], "contact_id": back["contact_id"]})
-    deleted = known[known["deleted"] & known["ctct_contact_id_local"].notna()]
-    contacts_deleted = pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]})
 
     # Memberships: local members of matched lists become exactly CTCT's members.
     list_of = lists[["ctct_list_id", "list_id", "name"]]
@@ -295,6 +293,9 @@ def plan_pull(
     local_pairs = local.members.merge(local.lists[["list_id", "ctct_list_id", "name"]], on="list_id")
     local_pairs = local_pairs[local_pairs["list_id"].isin(matched["list_id"].astype("int64"))]
     local_pairs = local_pairs.merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    # Reported when it changes something here: the contact still stands on a linked list.
+    deleted = known[known["deleted"] & known["contact_id"].isin(local_pairs["contact_id"])]
+    contacts_deleted = pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]})
     both_known = remote_pairs["list_id"].notna() & remote_pairs["contact_id"].notna()
     adds = remote_pairs[~(both_known & _pair_in(remote_pairs, local_pairs))]
     memberships_add = pd.DataFrame(
@@ -748,6 +749,7 @@ def _finish(
     by: str = "list_id",
 ) -> Plan:
     ordered = {kind: _stable(kind, changes[kind]) for kind in SCHEMAS}
+    stamps = remote.contacts["updated_at"].dropna() if "updated_at" in remote.contacts else pd.Series(dtype=object)
     plan = Plan(
         direction,
         ordered,
@@ -755,6 +757,8 @@ def _finish(
         local_fingerprint=local.fingerprint,
         remote_fingerprint=remote.lists_fingerprint,
         remote_taken_at=remote.taken_at,
+        remote_max_updated=str(stamps.max()) if len(stamps) else None,
+        snapshot_requests=remote.requests,
     )
     plan.mass_removals = mass_removals(plan, target_sizes, policy or MassRemovalPolicy(), by)
     return plan
