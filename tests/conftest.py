@@ -15,6 +15,9 @@ from sqlalchemy import create_engine, make_url, text
 from ctct.db import Database
 from ctct.db.models import Base
 
+# The in-process sandbox and a client wired to it, for the client and sync tests.
+pytest_plugins = ["tests.sandbox_client"]
+
 POSTGRES_URL = os.environ.get("CTCT_TEST_DATABASE_URL")
 POSTGRES_SKIP = "PostgreSQL tests skipped: set CTCT_TEST_DATABASE_URL (bash .ci/run does) to run them"
 

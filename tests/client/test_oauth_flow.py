@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from ctct.activation import complete_activation, connection_status, sign_in_to_sandbox
 from ctct.api.errors import NotActivated, OAuthFlowError
 from ctct.db.models import CtctConnection, OAuthPending
-from tests.client.conftest import activate
+from tests.sandbox_client import activate
 
 
 def stored_connection(database):

@@ -1,18 +1,9 @@
-"""Sync scenarios run the real engine and client against the in-process sandbox (see tests/client)."""
+"""Sync scenarios run the real engine and client against the in-process sandbox; the client
+fixtures (tests/sandbox_client.py) are shared through `pytest_plugins` in tests/conftest.py."""
 
 import pytest
 
 from ctct.sync.apply import SyncService
-from tests.client.conftest import (  # noqa: F401 - fixtures shared with the client tests
-    active_client,
-    client,
-    clock,
-    http,
-    sandbox,
-    sandbox_app,
-    sandbox_config,
-    settings,
-)
 
 
 @pytest.fixture
