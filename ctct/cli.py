@@ -24,8 +24,12 @@ from ctct.crm.export import export_data
 from ctct.db import Database
 from ctct.errors import ConsoleError
 from ctct.sandbox.config import SandboxAccount
+from ctct.sync import history
+from ctct.sync.apply import SyncService
+from ctct.sync.journal import SyncRefused
+from ctct.sync.plan import IMPORT, MassRemovalPolicy, Plan
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 WARNINGS_SHOWN = 20
 REJECTS_SHOWN = 50
 
@@ -247,14 +251,127 @@ def cmd_activate(args: argparse.Namespace) -> int:
         username, password = args.username or "demo", args.password or "demo"
         redirected = activation.sign_in_to_sandbox(client.http, authorize_url, username, password)
     status = activation.complete_activation(client, redirected)
-    if args.json:
-        _print_json(status.to_json())
-    else:
+    if not args.json:
         print(
             f"Connected to Constant Contact account {status.account_name!r} ({status.account_email}); "
             f"{activation.describe_expiry(status)}."
         )
-        print("The initial import of CTCT's lists comes with the sync engine; the connection is stored.")
+    service = SyncService(client.authorization.database, client, settings, _mass_removal_policy(settings))
+    plan = service.plan(IMPORT, progress=_status_line)
+    result = _review_and_commit(service, plan, args, "import Constant Contact's lists")
+    if args.json:
+        _print_json({"connection": status.to_json(), "plan": plan.to_json(), "result": result})
+    return EXIT_OK
+
+
+def _status_line(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _print_plan_summary(plan: Plan) -> None:
+    counts = plan.counts()
+    shown = {kind: count for kind, count in counts.items() if count}
+    print(
+        f"{plan.direction} plan: "
+        + (", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in shown.items()) or "nothing to change")
+        + f"; about {plan.estimated_requests:,} requests"
+    )
+    for warning in plan.warnings[:WARNINGS_SHOWN]:
+        print(f"warning: {warning.message}")
+    for removal in plan.mass_removals:
+        print(f"mass removal: this {removal}")
+
+
+def _review_and_commit(service: SyncService, plan: Plan, args: argparse.Namespace, what: str) -> dict[str, Any] | None:
+    """Shows the plan, asks (unless --yes), commits; None when the user declined."""
+    if not args.json:
+        _print_plan_summary(plan)
+    if plan.is_empty and not len(plan["contacts_link"]):
+        if not args.json:
+            print("nothing to do")
+        return None
+    if not getattr(args, "yes", False):
+        if not sys.stdin.isatty():
+            if args.command == "activate":
+                print(
+                    "The initial import was not committed: review it with `python -m ctct plan import`, "
+                    "then commit it with `python -m ctct sync import --yes`."
+                )
+                return None
+            raise ConsoleError(f"not committed: confirm with --yes to {what} (or review it with `plan`)")
+        if input(f"Commit: {what}? [y/N] ").strip().lower() not in {"y", "yes"}:
+            print("nothing was changed")
+            return None
+    result = service.commit(
+        plan, allow_mass_removal=getattr(args, "allow_mass_removal", False), progress=ProgressLine("sync")
+    )
+    if not args.json:
+        print(f"{result.status}: run {result.run_id}, {result.requests_used:,} requests used")
+        for error in result.activity_errors[:10]:
+            print(f"Constant Contact reported: {error}")
+    return result.to_json()
+
+
+def _sync_service(args: argparse.Namespace) -> SyncService:
+    settings = Settings.load()
+    database = _database(args)
+    return SyncService(database, CtctClient.from_settings(settings, database), settings, _mass_removal_policy(settings))
+
+
+def _mass_removal_policy(settings: Settings) -> MassRemovalPolicy:
+    return MassRemovalPolicy(settings.mass_removal_percent, settings.mass_removal_min_list)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = _sync_service(args).plan(args.direction, progress=_status_line)
+    if args.json:
+        _print_json(plan.to_json())
+    else:
+        _print_plan_summary(plan)
+        for kind, frame in plan.changes.items():
+            if len(frame) and kind != "contacts_link":
+                print(f"\n{kind.replace('_', ' ')}:")
+                print(frame.head(20).to_string(index=False))
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    service = _sync_service(args)
+    if args.resume:
+        result = service.resume(
+            args.direction, allow_mass_removal=args.allow_mass_removal, progress=ProgressLine("sync")
+        ).to_json()
+        plan_json = None
+    else:
+        plan = service.plan(args.direction, progress=_status_line)
+        result = _review_and_commit(service, plan, args, f"{args.direction} now")
+        plan_json = plan.to_json()
+    if args.json:
+        body = {**(plan_json or {}), **(result or {"status": "not committed"})}
+        _print_json(body)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    database = _database(args)
+    if args.history_command == "show":
+        run = history.run_detail(database, args.run)
+        if args.csv:
+            run["changes"].to_csv(sys.stdout, index=False)
+        elif args.json:
+            _print_json({**run["run"], "changes": run["changes"].to_dict("records")})
+        else:
+            print(history.describe(run["run"]))
+            print(run["changes"].to_string(index=False) if len(run["changes"]) else "no row-level changes")
+        return EXIT_OK
+    runs = history.runs(database)
+    if args.json:
+        _print_json(runs)
+    elif not runs:
+        print("no syncs yet")
+    else:
+        for run in runs:
+            print(history.describe(run))
     return EXIT_OK
 
 
@@ -428,6 +545,28 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
 
+    plan_parser = commands.add_parser("plan", help="preview an import, push or pull (changes nothing)")
+    plan_parser.add_argument("direction", choices=["import", "push", "pull"])
+    plan_parser.add_argument("--json", action="store_true")
+    plan_parser.set_defaults(handler=cmd_plan)
+
+    sync = commands.add_parser("sync", help="push to or pull from Constant Contact")
+    sync.add_argument("direction", choices=["import", "push", "pull"])
+    sync.add_argument("--yes", action="store_true", help="commit without asking")
+    sync.add_argument("--allow-mass-removal", action="store_true", help="confirm list deletions and mass removals")
+    sync.add_argument("--resume", action="store_true", help="finish an interrupted sync")
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(handler=cmd_sync)
+
+    history_parser = commands.add_parser("history", help="past imports and syncs")
+    history_parser.add_argument("--json", action="store_true")
+    history_commands = history_parser.add_subparsers(dest="history_command", parser_class=_Parser)
+    show = history_commands.add_parser("show", help="one run with its row-level changes")
+    show.add_argument("run", type=int)
+    show.add_argument("--csv", action="store_true")
+    show.add_argument("--json", action="store_true")
+    history_parser.set_defaults(handler=cmd_history)
+
     sandbox = commands.add_parser("sandbox", help="run the CTCT sandbox (API + OAuth emulator)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -461,6 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    except SyncRefused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except (ConsoleError, CtctError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR

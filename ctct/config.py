@@ -89,6 +89,8 @@ class Settings:
     daily_quota: int = 10_000
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path = DATA_DIR / "secret.key"
+    mass_removal_percent: float = 20.0
+    mass_removal_min_list: int = 10
 
     @property
     def is_real_ctct(self) -> bool:
@@ -121,4 +123,6 @@ class Settings:
             daily_quota=int(value("CTCT_DAILY_QUOTA") or 10_000),
             secret_key=value("CTCT_SECRET_KEY"),
             secret_key_file=Path(value("CTCT_SECRET_KEY_FILE") or DATA_DIR / "secret.key"),
+            mass_removal_percent=float(value("CTCT_MASS_REMOVAL_PERCENT") or 20),
+            mass_removal_min_list=int(value("CTCT_MASS_REMOVAL_MIN_LIST") or 10),
         )

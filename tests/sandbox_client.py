@@ -9,6 +9,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from ctct import cli
 from ctct.activation import complete_activation, sign_in_to_sandbox
 from ctct.api.client import CtctClient
 from ctct.api.limits import RateLimiter
@@ -76,3 +77,24 @@ def activate(client: CtctClient, username: str = "demo", password: str = "demo")
 def active_client(client: CtctClient) -> CtctClient:
     activate(client)
     return client
+
+
+@pytest.fixture
+def cli_run(settings, http, clock, monkeypatch, capsys):
+    """Runs the CLI with its CTCT client wired to the in-process sandbox."""
+
+    build = CtctClient.from_settings
+
+    def wired(_settings, database):
+        limiter = RateLimiter(4, clock=clock, sleep=clock.advance)
+        return build(settings, database, http=http, sleep=clock.advance, limiter=limiter)
+
+    monkeypatch.setattr(cli.CtctClient, "from_settings", staticmethod(wired))
+    monkeypatch.setattr(cli.Settings, "load", classmethod(lambda cls: settings))
+
+    def run(*args):
+        code = cli.main(["--db", settings.database_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

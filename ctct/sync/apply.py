@@ -140,11 +140,11 @@ class SyncService:
             columns=["ctct_list_id", "name", "membership_count"],
         )
         probe = RemoteSnapshot(lists, pd.DataFrame(), pd.DataFrame())
-        changed_contacts = False
+        # One request tells whether any contact changed: anything updated after the newest
+        # update the preview saw (or, when CTCT had no contacts then, anything at all).
         since = plan.remote_max_updated
-        if since:
-            page = self.client.get("/contacts", status="all", updated_after=since, limit=1)
-            changed_contacts = bool(page.get("contacts"))
+        page = self.client.get("/contacts", status="all", updated_after=since, limit=1)
+        changed_contacts = bool(page.get("contacts"))
         if probe.lists_fingerprint != plan.remote_fingerprint or changed_contacts:
             raise journal.SyncRefused("Constant Contact changed since this preview: make a new preview")
 

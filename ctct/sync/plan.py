@@ -367,6 +367,15 @@ def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
     return pd.Series(probe.isin(keys), index=frame.index)
 
 
+def _pairs_in(frame: pd.DataFrame, columns: list[str], other: pd.DataFrame, other_columns: list[str]) -> pd.Series:
+    """Which rows of `frame` have their `columns` pair among `other`'s `other_columns` pairs."""
+    if frame.empty or other.empty:
+        return pd.Series(False, index=frame.index, dtype=bool)
+    keys = pd.MultiIndex.from_frame(other[other_columns].astype(object).where(other[other_columns].notna(), None))
+    probe = pd.MultiIndex.from_frame(frame[columns].astype(object).where(frame[columns].notna(), None))
+    return pd.Series(probe.isin(keys), index=frame.index, dtype=bool)
+
+
 def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
     """Pull never overwrites CRM details; it fills the empty ones (SPEC §7)."""
     rows = []
@@ -585,13 +594,8 @@ def plan_push(
     remote_pairs = remote.members.merge(
         remote.contacts[["ctct_contact_id", "email", "email_key"]], on="ctct_contact_id"
     )
-    present = set(zip(remote_pairs["ctct_list_id"], remote_pairs["ctct_contact_id"], strict=True))
     has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
-    on_list = pd.Series(
-        [(lid, rid) in present for lid, rid in zip(eligible["ctct_list_id"], eligible["remote_id"], strict=True)],
-        index=eligible.index,
-        dtype=bool,
-    )
+    on_list = _pairs_in(eligible, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"])
     adds = eligible[~(has_remote & on_list)]
     memberships_add = pd.DataFrame(
         {
@@ -626,10 +630,9 @@ def plan_push(
             )
 
     # Members CTCT has that the list here no longer holds: removed (Customer Focus wins).
-    kept = set(zip(wanted["ctct_list_id"], wanted["remote_id"], strict=True))
     linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
     gone = linked_remote[
-        [pair not in kept for pair in zip(linked_remote["ctct_list_id"], linked_remote["ctct_contact_id"], strict=True)]
+        ~_pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], wanted, ["ctct_list_id", "remote_id"])
     ]
     gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
     memberships_remove = pd.DataFrame(

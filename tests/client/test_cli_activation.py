@@ -6,32 +6,8 @@ import re
 
 import pytest
 
-from ctct import cli
 from ctct.activation import sign_in_to_sandbox
-from ctct.api.client import CtctClient
 from ctct.api.errors import BudgetExceeded
-from ctct.api.limits import RateLimiter
-
-
-@pytest.fixture
-def cli_run(settings, http, clock, monkeypatch, capsys):
-    """Runs the CLI with its CTCT client wired to the in-process sandbox."""
-
-    build = CtctClient.from_settings
-
-    def wired(_settings, database):
-        limiter = RateLimiter(4, clock=clock, sleep=clock.advance)
-        return build(settings, database, http=http, sleep=clock.advance, limiter=limiter)
-
-    monkeypatch.setattr(cli.CtctClient, "from_settings", staticmethod(wired))
-    monkeypatch.setattr(cli.Settings, "load", classmethod(lambda cls: settings))
-
-    def run(*args):
-        code = cli.main(["--db", settings.database_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_activate_status_deactivate(cli_run):
