@@ -412,36 +412,41 @@ def _losing_membership_changes(
     """What the losing side changed in linked lists since the last sync, and will lose now."""
     if baseline.empty:
         return []
-    base = set(zip(baseline.members["ctct_list_id"], baseline.members["email_key"], strict=True))
-    side = local_pairs if losing == "local" else remote_pairs
-    other = remote_pairs if losing == "local" else local_pairs
-    side_keys = set(zip(side["ctct_list_id"], side["email"].str.lower(), strict=True))
-    other_keys = set(zip(other["ctct_list_id"], other["email"].str.lower(), strict=True))
-    linked = set(baseline.lists["ctct_list_id"])
-    added = {pair for pair in side_keys - base - other_keys if pair[0] in linked}
-    removed = {pair for pair in (base - side_keys) & other_keys if pair[0] in linked}
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        keys = pd.DataFrame({"ctct_list_id": frame["ctct_list_id"], "email_key": frame["email"].str.lower()})
+        return keys[keys["ctct_list_id"].isin(baseline.lists["ctct_list_id"])].drop_duplicates()
+
+    base = baseline.members[["ctct_list_id", "email_key"]].drop_duplicates()
+    side, other = (
+        (keyed(local_pairs), keyed(remote_pairs)) if losing == "local" else (keyed(remote_pairs), keyed(local_pairs))
+    )
+    added = _anti(_anti(side, base), other)
+    removed = _semi(_anti(base, side), other)
     names = dict(zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True))
     where = "here" if losing == "local" else "in Constant Contact"
     warnings = []
-    if added:
-        example = sorted(added)[0]
-        warnings.append(
-            PlanWarning(
-                "losing_side_change",
-                f"{len(added):,} member(s) added {where} since the last "
-                f"sync (e.g. {example[1]} to '{names[example[0]]}') will be {effect}",
+    for frame, what, preposition in ((added, "member(s) added", "to"), (removed, "removal(s)", "from")):
+        if len(frame):
+            first = frame.sort_values(["ctct_list_id", "email_key"]).iloc[0]
+            warnings.append(
+                PlanWarning(
+                    "losing_side_change",
+                    f"{len(frame):,} {what} {where} since the last sync (e.g. {first['email_key']} {preposition} "
+                    f"'{names[first['ctct_list_id']]}') will be {effect}",
+                )
             )
-        )
-    if removed:
-        example = sorted(removed)[0]
-        warnings.append(
-            PlanWarning(
-                "losing_side_change",
-                f"{len(removed):,} removal(s) {where} since the last "
-                f"sync (e.g. {example[1]} from '{names[example[0]]}') will be {effect}",
-            )
-        )
     return warnings
+
+
+def _anti(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Rows of `frame` whose (ctct_list_id, email_key) is not in `other`."""
+    merged = frame.merge(other, on=["ctct_list_id", "email_key"], how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+
+
+def _semi(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    return frame.merge(other.drop_duplicates(), on=["ctct_list_id", "email_key"])
 
 
 def _new_company_warnings(contacts_create: pd.DataFrame, companies: pd.DataFrame) -> list[PlanWarning]:
