@@ -22,8 +22,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.sync.plan import plan_pull, plan_push  # noqa: E402
-from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot  # noqa: E402
+from ctct.sync.plan import plan_pull, plan_push
+from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
 LISTS = 50
 

@@ -19,6 +19,8 @@ MAX_LIST_DELETE_IDS = 100
 FINISHED = frozenset({"completed", "failed", "cancelled", "timed_out"})
 POLL_FIRST = 1.0
 POLL_FACTOR = 1.5
+# The longest wait between polls once a pace is known.
+POLL_CEILING = 30.0
 # Chunks submitted before watching them (CTCT queues up to 1,000 activities per account).
 SUBMIT_TOGETHER = 50
 POLL_MAX = 5.0
@@ -93,6 +95,19 @@ def import_chunks(rows: Sequence[dict[str, Any]], list_ids: Sequence[str]) -> It
         yield chunk
 
 
+def _next_wait(activities: Any, waited: float, previous: float) -> float:
+    """How long to wait before the next poll: at first a backoff; once CTCT shows progress, the
+    time the rest should take at the pace seen so far — so a batch costs few polls."""
+    states = list(activities)
+    done = sum(1 for activity in states if activity["state"] in FINISHED)
+    running = sum(int(activity.get("percent_done", 0)) for activity in states if activity["state"] == "processing")
+    progress = done + running / 100
+    if waited <= 0 or progress <= 0:
+        return previous if waited <= 0 else min(previous * POLL_FACTOR, POLL_MAX)
+    remaining = (len(states) - progress) * waited / progress
+    return min(max(remaining, POLL_FIRST), POLL_CEILING)
+
+
 class Activities:
     def __init__(self, client: CtctClient) -> None:
         self.client = client
@@ -138,6 +153,7 @@ class Activities:
     ) -> list[dict[str, Any]]:
         latest = {activity["activity_id"]: activity for activity in batch}
         delay = POLL_FIRST
+        waited = 0.0
         while True:
             waiting = [activity for activity in latest.values() if activity["state"] not in FINISHED]
             if progress is not None:
@@ -154,8 +170,9 @@ class Activities:
                 )
             if not waiting:
                 return [latest[activity["activity_id"]] for activity in batch]
+            delay = _next_wait(latest.values(), waited, delay)
             self.client.sleep(delay)
-            delay = min(delay * POLL_FACTOR, POLL_MAX)
+            waited += delay
             if len(waiting) == 1:
                 latest[waiting[0]["activity_id"]] = self.get(waiting[0]["activity_id"])
                 continue
@@ -169,8 +186,17 @@ class Activities:
         self, rows: Sequence[dict[str, Any]], list_ids: Sequence[str], progress: ProgressCallback | None = None
     ) -> BulkResult:
         """Creates or updates contacts and adds them to up to 50 lists per activity."""
+        return self.import_groups([(rows, list_ids)], progress)
+
+    def import_groups(
+        self,
+        groups: Sequence[tuple[Sequence[dict[str, Any]], Sequence[str]]],
+        progress: ProgressCallback | None = None,
+    ) -> BulkResult:
+        """Several imports (rows and the lists they go into), submitted and watched together."""
         bodies = [
             {"import_data": chunk, "list_ids": targets}
+            for rows, list_ids in groups
             for targets in chunked(list_ids, MAX_TARGET_LISTS)
             for chunk in import_chunks(rows, targets)
         ]

@@ -164,11 +164,12 @@ class SyncService:
         local_lists = {lid: cid for lid, cid in ctct_ids.items()}
 
         imports = self._import_groups(plan, local_lists)
-        for number, (list_ids, rows) in enumerate(imports, start=1):
-            with step("import_contacts", {"list_ids": list_ids, "emails": [r["email"] for r in rows]}) as record:
-                result = self.client.activities.import_contacts(rows, list_ids, self._activity_progress(report))
-                errors += _note(record, result)
-            report(0.1 + 0.5 * number / max(len(imports), 1), f"imported {len(rows):,} contacts")
+        if imports:
+            payload = {"groups": [{"list_ids": ids, "emails": [r["email"] for r in rows]} for ids, rows in imports]}
+            with step("import_contacts", payload) as record:
+                groups = [(rows, ids) for ids, rows in imports]
+                errors += _note(record, self.client.activities.import_groups(groups, self._activity_progress(report)))
+        report(0.6, f"imported {sum(len(rows) for _, rows in imports):,} contacts")
 
         adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
         for list_id, group in adds.groupby("list_id"):
