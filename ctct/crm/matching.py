@@ -63,12 +63,12 @@ def company_for_remote_contact(
     company_name: str | None, email: str, first_name: str | None = None, last_name: str | None = None
 ) -> str:
     """The company a CTCT contact belongs to locally (SPEC §4)."""
-    if company_name and company_name.strip():
+    if isinstance(company_name, str) and company_name.strip():
         return company_name.strip()
     domain = email.strip().rpartition("@")[2].lower()
     if domain and not is_public_mailbox(domain):
         return domain
-    full_name = " ".join(part.strip() for part in (first_name, last_name) if part and part.strip())
+    full_name = " ".join(part.strip() for part in (first_name, last_name) if isinstance(part, str) and part.strip())
     return full_name or email.strip()
 
 

@@ -30,7 +30,7 @@ from ctct.db.models import (
     utcnow,
 )
 from ctct.sync import journal
-from ctct.sync.plan import IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_pull, plan_push
+from ctct.sync.plan import IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_import, plan_pull, plan_push
 from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot, load_baseline, local_snapshot, remote_snapshot
 
 Progress = Callable[[float, str], None]
@@ -75,8 +75,10 @@ class SyncService:
             baseline = load_baseline(session)
         if direction == PUSH:
             plan = plan_push(local, remote, baseline, self.policy)
+        elif direction == IMPORT:
+            plan = plan_import(local, remote, baseline, self.policy)
         else:
-            plan = plan_pull(local, remote, baseline, direction=direction, policy=self.policy)
+            plan = plan_pull(local, remote, baseline, policy=self.policy)
         return plan
 
     # Commit

@@ -358,6 +358,13 @@ def plan_pull(
 REMOTE_KEYS = ["ctct_contact_id", "email"]
 
 
+def plan_import(
+    local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, policy: MassRemovalPolicy | None = None
+) -> Plan:
+    """Activation's initial import: a pull (CTCT wins) that also warns about look-alike companies."""
+    return plan_pull(local, remote, baseline, direction=IMPORT, policy=policy)
+
+
 def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
     """Which (list_id, contact_id) pairs of `frame` also stand in `other`."""
     if other.empty or frame.empty:
@@ -652,7 +659,7 @@ def plan_push(
     )
     local_pairs = wanted[wanted["ctct_list_id"].notna()][["ctct_list_id", "email"]]
     warnings += _losing_membership_changes(
-        remote_pairs[["ctct_list_id", "email"]], local_pairs, baseline, "remote", "undone by this push — pull first?"
+        local_pairs, remote_pairs[["ctct_list_id", "email"]], baseline, "remote", "undone by this push — pull first?"
     )
 
     contacts_update = _changed_since_baseline(local, baseline, remote_of_local, eligible)

@@ -58,7 +58,12 @@ REMOTE_CONTACT_COLUMNS = [
 def _fingerprint(*frames: pd.DataFrame) -> str:
     digest = hashlib.sha256()
     for frame in frames:
-        digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes())
+        for name in frame.columns:
+            column = frame[name]
+            # Hashed column by column, without turning a million rows into strings first.
+            if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+                column = column.fillna("").astype(str)
+            digest.update(pd.util.hash_pandas_object(column, index=False).values.tobytes())
         digest.update(b"|")
     return digest.hexdigest()[:16]
 

@@ -247,3 +247,33 @@ def test_an_interrupted_push_resumes_without_duplicates(service, database, activ
     emails = [c["email_address"]["address"] for c in active_client.contacts.iterate()]
     assert len(emails) == len(set(emails)) == 30
     assert service.plan("push").is_empty
+
+
+def test_plans_are_deterministic_and_serializable(service, database, active_client):
+    import json
+
+    crm(database, *[(f"p{n}@acme.com", f"P{n}") for n in range(8)])
+    local_list(database, "Zeta", "p3@acme.com", "p1@acme.com")
+    local_list(database, "Alpha", "p2@acme.com", "p0@acme.com")
+    first, second = service.plan("push"), service.plan("push")
+    assert json.dumps(first.to_json()) == json.dumps(second.to_json())
+    assert [row["list"] for row in first.to_json()["memberships"]["add"]] == ["Alpha", "Alpha", "Zeta", "Zeta"]
+
+
+def test_losing_side_changes_are_named_before_they_are_undone(service, database, active_client):
+    crm(database, ("ann@acme.com", "Ann"), ("bo@acme.com", "Bo"), ("cy@acme.com", "Cy"))
+    local_list(database, "News", "ann@acme.com", "bo@acme.com")
+    service.commit(service.plan("push"))
+    news = remote_lists(active_client)["News"]["list_id"]
+    active_client.contacts.create({"email_address": {"address": "dee@elsewhere.com"}, "list_memberships": [news]})
+    push = service.plan("push")
+    assert any(
+        "added in Constant Contact since the last sync" in w.message and "pull first" in w.message
+        for w in push.warnings
+    )
+    local_list(database, "News", "cy@acme.com")
+    pull = service.plan("pull")
+    assert any(
+        "added here since the last sync (e.g. cy@acme.com to 'News') will be undone by this pull" in w.message
+        for w in pull.warnings
+    )

@@ -14,6 +14,7 @@ from ctct.crm.matching import company_for_remote_contact, is_public_mailbox, mat
         (None, "ann@yahoo.co.uk", "Ann", None, "Ann"),
         (None, "zed@hotmail.fr", None, None, "zed@hotmail.fr"),
         (None, "x@icloud.com", "", " ", "x@icloud.com"),
+        (float("nan"), "y@gmail.com", float("nan"), "Lee", "Lee"),  # missing values from a frame
     ],
 )
 def test_company_for_a_ctct_contact(company, email, first, last, expected):
