@@ -582,11 +582,9 @@ def plan_push(
         ]
     )
     wanted = local.members[local.members["list_id"].isin(target_lists["list_id"])]
+    # Only what every membership row needs; names and companies join the few rows created later.
     wanted = wanted.merge(target_lists, on="list_id").merge(
-        local.contacts[
-            ["contact_id", "email", "email_key", "reason", "first_name", "last_name", "job_title", "company"]
-        ],
-        on="contact_id",
+        local.contacts[["contact_id", "email", "reason"]], on="contact_id"
     )
     wanted = wanted.merge(
         remote_of_local[["contact_id", "ctct_contact_id", "permission", "opt_out_source", "deleted"]].rename(
@@ -620,6 +618,9 @@ def plan_push(
         }
     )
     to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
+    to_create = to_create.merge(
+        local.contacts[["contact_id", "first_name", "last_name", "job_title", "company"]], on="contact_id"
+    )
     contacts_create = pd.DataFrame(
         {
             "email": to_create["email"],
@@ -632,14 +633,14 @@ def plan_push(
             "restored": to_create["deleted"].fillna(False).astype(bool),
         }
     )
-    for count in [int(contacts_create["restored"].sum())]:
-        if count:
-            warnings.append(
-                PlanWarning(
-                    "restore",
-                    f"{count:,} contact(s) deleted in Constant Contact were re-added here and will be restored",
-                )
+    restored = int(contacts_create["restored"].sum())
+    if restored:
+        warnings.append(
+            PlanWarning(
+                "restore",
+                f"{restored:,} contact(s) deleted in Constant Contact were re-added here and will be restored",
             )
+        )
 
     # Members CTCT has that the list here no longer holds: removed (Customer Focus wins).
     linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
