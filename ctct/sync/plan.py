@@ -210,22 +210,14 @@ def plan_pull(
 
     # Contacts: which CTCT contacts are members, and who they are here.
     contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
+    # Statuses for every contact; names only for the few rows that use them (a million-row
+    # frame of names costs more memory than the rest of the plan).
     contacts = contacts.merge(
-        remote.contacts[
-            [
-                "ctct_contact_id",
-                "first_name",
-                "last_name",
-                "job_title",
-                "company_name",
-                "permission",
-                "opt_out_source",
-                "deleted",
-            ]
-        ],
+        remote.contacts[["ctct_contact_id", "permission", "opt_out_source", "deleted"]],
         on="ctct_contact_id",
         how="left",
     )
+    remote_names = remote.contacts[["ctct_contact_id", "first_name", "last_name", "job_title", "company_name"]]
     for row in contacts[contacts["ambiguous"]].itertuples():
         warnings.append(
             PlanWarning(
@@ -235,6 +227,7 @@ def plan_pull(
         )
     member_ids = set(remote.members["ctct_contact_id"])
     new_contacts = contacts[contacts["contact_id"].isna() & contacts["ctct_contact_id"].isin(member_ids)]
+    new_contacts = new_contacts.merge(remote_names, on="ctct_contact_id", how="left")
     companies = [
         company_for_remote_contact(company, email, first, last)
         for company, email, first, last in zip(
@@ -259,15 +252,18 @@ def plan_pull(
     )
     known = contacts[contacts["contact_id"].notna()].copy()
     known["contact_id"] = known["contact_id"].astype("int64")
-    local_fields = local.contacts[
-        ["contact_id", "first_name", "last_name", "job_title", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]
-    ]
+    local_fields = local.contacts[["contact_id", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]]
     known = known.merge(local_fields, on="contact_id", how="left", suffixes=("", "_local"))
     relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
     contacts_link = pd.DataFrame(
         {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
     )
-    contacts_update = _fill_empty_fields(known)
+    gaps = local.contacts[local.contacts[["first_name", "last_name", "job_title"]].isna().any(axis=1)]
+    fillable = known[known["contact_id"].isin(gaps["contact_id"])].merge(remote_names, on="ctct_contact_id")
+    fillable = fillable.merge(
+        gaps[["contact_id", "first_name", "last_name", "job_title"]], on="contact_id", suffixes=("", "_local")
+    )
+    contacts_update = _fill_empty_fields(fillable)
 
     unsub = known[(known["permission"] == "unsubscribed") & ~known["unsubscribed"]]
     contacts_unsubscribed = pd.DataFrame(
@@ -367,20 +363,17 @@ def plan_import(
 
 def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
     """Which (list_id, contact_id) pairs of `frame` also stand in `other`."""
-    if other.empty or frame.empty:
-        return pd.Series(False, index=frame.index)
-    keys = pd.MultiIndex.from_frame(other[["list_id", "contact_id"]].astype("Int64"))
-    probe = pd.MultiIndex.from_frame(frame[["list_id", "contact_id"]].astype("Int64"))
-    return pd.Series(probe.isin(keys), index=frame.index)
+    columns = ["list_id", "contact_id"]
+    return _pairs_in(frame[columns].astype("Int64"), columns, other[columns].astype("Int64"), columns)
 
 
 def _pairs_in(frame: pd.DataFrame, columns: list[str], other: pd.DataFrame, other_columns: list[str]) -> pd.Series:
     """Which rows of `frame` have their `columns` pair among `other`'s `other_columns` pairs."""
     if frame.empty or other.empty:
         return pd.Series(False, index=frame.index, dtype=bool)
-    keys = pd.MultiIndex.from_frame(other[other_columns].astype(object).where(other[other_columns].notna(), None))
-    probe = pd.MultiIndex.from_frame(frame[columns].astype(object).where(frame[columns].notna(), None))
-    return pd.Series(probe.isin(keys), index=frame.index, dtype=bool)
+    right = other[other_columns].drop_duplicates().set_axis(columns, axis=1).assign(_hit=True)
+    hits = frame[columns].merge(right, on=columns, how="left")["_hit"]
+    return pd.Series(hits.notna().to_numpy(), index=frame.index, dtype=bool)
 
 
 def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
