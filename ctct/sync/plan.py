@@ -294,16 +294,7 @@ def plan_pull(
     contacts_deleted = pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]})
     both_known = remote_pairs["list_id"].notna() & remote_pairs["contact_id"].notna()
     adds = remote_pairs[~(both_known & _pair_in(remote_pairs, local_pairs))]
-    memberships_add = pd.DataFrame(
-        {
-            "list": adds["name"],
-            "email": adds["email"],
-            "list_id": adds["list_id"],
-            "ctct_list_id": adds["ctct_list_id"],
-            "contact_id": adds["contact_id"],
-            "ctct_contact_id": adds["ctct_contact_id"],
-        }
-    )
+    memberships_add = _memberships(adds)
     removes = local_pairs[~_pair_in(local_pairs, remote_pairs[both_known])]
     # An unsubscribed contact leaves every list here, linked or not.
     unsub_pairs = (
@@ -318,16 +309,7 @@ def plan_pull(
         ]
     ).drop_duplicates(["list_id", "contact_id"])
     removes = removes[~removes["list_id"].isin(lists_delete["list_id"])]
-    memberships_remove = pd.DataFrame(
-        {
-            "list": removes["name"],
-            "email": removes["email"],
-            "list_id": removes["list_id"],
-            "ctct_list_id": removes["ctct_list_id"],
-            "contact_id": removes["contact_id"],
-            "ctct_contact_id": None,
-        }
-    )
+    memberships_remove = _memberships(removes, ctct_contact_id=None)
     warnings += _losing_membership_changes(local_pairs, remote_known, baseline, "local", "undone by this pull")
 
     if direction == IMPORT and len(contacts_create):
@@ -359,6 +341,19 @@ def plan_import(
 ) -> Plan:
     """Activation's initial import: a pull (CTCT wins) that also warns about look-alike companies."""
     return plan_pull(local, remote, baseline, direction=IMPORT, policy=policy)
+
+
+def _memberships(rows: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
+    """A memberships_add / memberships_remove frame from rows with name, email and the four ids."""
+    columns = {
+        "list": rows["name"],
+        "email": rows["email"],
+        "list_id": rows["list_id"],
+        "ctct_list_id": rows["ctct_list_id"],
+        "contact_id": rows.get("contact_id"),
+        "ctct_contact_id": rows.get("ctct_contact_id"),
+    }
+    return pd.DataFrame({**columns, **overrides})
 
 
 def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
@@ -600,16 +595,7 @@ def plan_push(
     has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
     on_list = _pairs_in(eligible, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"])
     adds = eligible[~(has_remote & on_list)]
-    memberships_add = pd.DataFrame(
-        {
-            "list": adds["name"],
-            "email": adds["email"],
-            "list_id": adds["list_id"],
-            "ctct_list_id": adds["ctct_list_id"],
-            "contact_id": adds["contact_id"],
-            "ctct_contact_id": adds["remote_id"].where(has_remote[adds.index]),
-        }
-    )
+    memberships_add = _memberships(adds, ctct_contact_id=adds["remote_id"].where(has_remote[adds.index]))
     to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
     to_create = to_create.merge(
         local.contacts[["contact_id", "first_name", "last_name", "job_title", "company"]], on="contact_id"
@@ -641,16 +627,7 @@ def plan_push(
         ~_pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], wanted, ["ctct_list_id", "remote_id"])
     ]
     gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
-    memberships_remove = pd.DataFrame(
-        {
-            "list": gone["name"],
-            "email": gone["email"],
-            "list_id": gone["list_id"],
-            "ctct_list_id": gone["ctct_list_id"],
-            "contact_id": None,
-            "ctct_contact_id": gone["ctct_contact_id"],
-        }
-    )
+    memberships_remove = _memberships(gone, contact_id=None)
     local_pairs = wanted[wanted["ctct_list_id"].notna()][["ctct_list_id", "email"]]
     warnings += _losing_membership_changes(
         local_pairs, remote_pairs[["ctct_list_id", "email"]], baseline, "remote", "undone by this push — pull first?"
