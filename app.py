@@ -1,26 +1,60 @@
-"""Entry point of the console: page setup and navigation; pages live in pages/."""
+"""Entry point of the console: page setup, the OAuth callback, navigation and the sidebar."""
+
+from urllib.parse import urlencode
 
 import streamlit as st
 
-from ctct.ui.state import database, settings
+from ctct import activation
+from ctct.api.errors import CtctError
+from ctct.ui.state import client, settings
+from ctct.ui.text import plain
 
 st.set_page_config(page_title="Customer Focus · Constant Contact", page_icon=":material/mail:", layout="wide")
+
+settings_page = st.Page("pages/settings_ctct.py", title="Constant Contact", icon=":material/settings:")
+
+# Constant Contact's login sends the browser back here with ?code=…&state=… (or ?error=…).
+params = st.query_params.to_dict()
+if "state" in params and ("code" in params or "error" in params):
+    redirected = f"{settings().redirect_uri}?{urlencode(params)}"
+    st.query_params.clear()
+    try:
+        status = activation.complete_activation(client(), redirected)
+        st.session_state["settings_flash"] = ("ok", f"Connected to {status.account_name}.")
+        st.session_state["settings_import_pending"] = True
+    except CtctError as error:
+        st.session_state["settings_flash"] = ("error", str(error))
+    st.switch_page(settings_page)
 
 navigation = st.navigation(
     {
         "Constant Contact": [
             st.Page("pages/email_lists.py", title="Email Lists", icon=":material/list_alt:", default=True),
+            st.Page("pages/synchronize.py", title="Synchronize", icon=":material/sync:"),
+            st.Page("pages/history.py", title="History", icon=":material/history:"),
         ],
         "Customer Focus": [
             st.Page("pages/customers.py", title="Customers & Prospects", icon=":material/apartment:"),
         ],
+        "Settings": [settings_page],
     }
 )
 
 with st.sidebar:
     st.caption("Customer Focus · ULTIMATE")
+    status = activation.connection_status(client())
+    if status.active:
+        st.success(f"Constant Contact: {plain(status.account_name)}", icon=":material/link:")
+    else:
+        st.warning("Constant Contact: not activated", icon=":material/link_off:")
+    st.progress(
+        min(status.requests_used_today / max(status.daily_quota, 1), 1.0),
+        text=f"{status.requests_used_today:,} of {status.daily_quota:,} requests today",
+    )
     if settings().demo_mode:
-        st.info("Demo mode: demo data, no Constant Contact account needed.", icon=":material/science:")
-    st.caption(f"Database: {database().engine.dialect.name}")
+        st.info(
+            "Demo mode: demo data and the built-in Constant Contact sandbox (log in as demo / demo).",
+            icon=":material/science:",
+        )
 
 navigation.run()

@@ -1,29 +1,76 @@
-"""Starts the console in demo mode: `python3 scripts/demo.py [--port 8501]`.
+"""Starts the console in demo mode: `python3 scripts/demo.py [--port 8501] [--sandbox-port 8765]`.
 
-Uses its own database (data/demo.db), loads the demo data on first start, and needs no
-Constant Contact account.
+Runs the built-in Constant Contact sandbox (log in as demo / demo) and the console against it, on
+their own data (data/demo.db, data/demo-sandbox.json); loads the demo CRM on first start. No
+Constant Contact account is needed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import time
+import urllib.request
 
-from _venv import ROOT, run_in_venv
+from _venv import ROOT, ensure_venv
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None:
+                sys.exit("the Constant Contact sandbox did not start")
+            time.sleep(0.1)
+    sys.exit("the Constant Contact sandbox did not answer")
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--sandbox-port", type=int, default=8765)
     args = parser.parse_args()
-    database_url = f"sqlite:///{ROOT / 'data' / 'demo.db'}"
-    env = {"CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
-    code = run_in_venv(["-m", "ctct", "demo-data", "--if-empty"], env)
-    if code:
-        sys.exit(code)
-    print(f"\nThe console opens at http://localhost:{args.port}  (Ctrl+C stops it)\n", flush=True)
-    sys.exit(
-        run_in_venv(
+    python = str(ensure_venv())
+    sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
+    env = {
+        **os.environ,
+        "CTCT_DATABASE_URL": f"sqlite:///{ROOT / 'data' / 'demo.db'}",
+        "CTCT_DEMO_MODE": "1",
+        "CTCT_API_BASE": f"{sandbox_url}/v3",
+        "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
+        "CTCT_REDIRECT_URI": f"http://localhost:{args.port}/",
+        "CTCT_CLIENT_ID": "customer-focus-demo",
+    }
+    if subprocess.call([python, "-m", "ctct", "demo-data", "--if-empty"], cwd=ROOT, env=env):
+        sys.exit(1)
+    sandbox = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "ctct",
+            "sandbox",
+            "--port",
+            str(args.sandbox_port),
+            "--state",
+            str(ROOT / "data" / "demo-sandbox.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(sandbox_url + "/", sandbox)
+        print(
+            f"\nThe console opens at http://localhost:{args.port}  (Constant Contact sandbox: {sandbox_url}, "
+            "log in as demo / demo; Ctrl+C stops both)\n",
+            flush=True,
+        )
+        code = subprocess.call(
             [
+                python,
                 "-m",
                 "streamlit",
                 "run",
@@ -35,6 +82,10 @@ if __name__ == "__main__":
                 "--browser.gatherUsageStats",
                 "false",
             ],
-            env,
+            cwd=ROOT,
+            env=env,
         )
-    )
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    sys.exit(code)

@@ -54,3 +54,41 @@ def test_customers_page_filters_and_shows_reasons(app):
     app.multiselect(key="customers_tags").set_value([]).run()
     app.text_input(key="customers_search").input("zzz-nobody").run()
     assert len(app.dataframe[0].value) == 0
+
+
+def test_settings_page_starts_the_activation(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("CTCT_AUTH_BASE", "http://127.0.0.1:9/oauth2/default/v1")
+    app.run()
+    app.switch_page("pages/settings_ctct.py").run()
+    assert not app.exception
+    assert any("not activated" in block.value for block in app.markdown)
+    app.button(key="settings_get_token").click().run()
+    assert not app.exception
+    assert "settings_login_url" in app.session_state
+    assert app.session_state["settings_login_url"].startswith("http://127.0.0.1:9/oauth2/default/v1/authorize?")
+
+
+def test_synchronize_page_asks_for_activation_first(app):
+    app.run()
+    app.switch_page("pages/synchronize.py").run()
+    assert not app.exception and "Activate Constant Contact first" in app.info[0].value
+
+
+def test_history_page_lists_runs_and_their_changes(app, sqlite_url):
+    app.run()
+    app.switch_page("pages/history.py").run()
+    assert "No imports or syncs yet" in app.info[0].value
+    from ctct.sync.journal import record_import_run
+
+    record_import_run(Database(sqlite_url), "push", {"memberships_add": 3})
+    app.run()
+    assert not app.exception
+    assert app.dataframe[0].value["Direction"].tolist() == ["push"]
+
+
+def test_an_oauth_error_redirect_is_explained(app):
+    app.query_params["state"] = "forged"
+    app.query_params["error"] = "access_denied"
+    app.run()
+    assert not app.exception
+    assert any("denied" in block.value for block in app.error)

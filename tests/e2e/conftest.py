@@ -15,7 +15,7 @@ import pytest
 from ctct.crm import demo
 from ctct.crm.services import create_company, create_contact
 from ctct.db import Database
-from ctct.sandbox.process import free_port, wait_until_up
+from ctct.sandbox.process import free_port, running_sandbox, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
@@ -46,7 +46,13 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def console_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sandbox_url(chromium_path: str) -> Iterator[str]:
+    with running_sandbox("--activity-seconds", "0.5") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'console.db'}"
     database = Database(database_url)
     with database.session() as session:
@@ -72,7 +78,15 @@ def console_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
             "false",
         ],
         cwd=ROOT,
-        env={**os.environ, "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"},
+        env={
+            **os.environ,
+            "CTCT_DATABASE_URL": database_url,
+            "CTCT_DEMO_MODE": "1",
+            "CTCT_API_BASE": f"{sandbox_url}/v3",
+            "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
+            "CTCT_REDIRECT_URI": f"http://127.0.0.1:{port}/",
+            "CTCT_SECRET_KEY_FILE": str(tmp_path_factory.mktemp("key") / "secret.key"),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

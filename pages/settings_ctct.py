@@ -1,0 +1,81 @@
+"""Settings → Constant Contact: activation (OAuth login), the initial import, deactivation."""
+
+import streamlit as st
+
+from ctct import activation
+from ctct.api.errors import CtctError
+from ctct.sync.plan import IMPORT
+from ctct.ui.plan_view import commit_with_progress, show_plan
+from ctct.ui.state import client, database, sync_service
+from ctct.ui.text import plain
+
+st.title("Settings · Constant Contact")
+
+flash = st.session_state.pop("settings_flash", None)
+if flash:
+    kind, message = flash
+    (st.success if kind == "ok" else st.error)(plain(message))
+
+status = activation.connection_status(client())
+
+if not status.active:
+    if status.reauthorization_required:
+        st.warning(
+            f"Constant Contact no longer accepts the authorization for {plain(status.account_name)}: "
+            "activate again. Nothing stored was lost."
+        )
+    st.write(
+        "Constant Contact is **not activated**. Activating connects your Constant Contact account and brings "
+        "its email lists over."
+    )
+    if st.button("Get Token Access", type="primary", key="settings_get_token"):
+        st.session_state["settings_login_url"] = client().authorization.start()
+    if "settings_login_url" in st.session_state:
+        st.link_button("Continue to the Constant Contact login", st.session_state["settings_login_url"])
+        st.caption("You log in on Constant Contact's page and come back here.")
+    st.stop()
+
+st.success(f"Activated: **{plain(status.account_name)}** ({plain(status.account_email)})", icon=":material/link:")
+st.caption(
+    f"{activation.describe_expiry(status)} · {status.requests_used_today:,} of {status.daily_quota:,} "
+    "requests used today"
+)
+
+if st.session_state.get("settings_import_pending") or activation.list_count(database()) == 0:
+    st.subheader("Initial import")
+    st.write("Every Constant Contact list and its members come over; companies and contacts are matched or created.")
+    if st.button("Preview the import", key="settings_preview_import"):
+        try:
+            st.session_state["settings_import_plan"] = sync_service().plan(IMPORT)
+        except CtctError as error:
+            st.error(plain(error))
+    plan = st.session_state.get("settings_import_plan")
+    if plan is not None:
+        show_plan(plan, "settings_import")
+        committed = st.button("Commit the import", type="primary", key="settings_commit_import")
+        if committed and commit_with_progress(plan) is not None:
+            st.session_state.pop("settings_import_plan", None)
+            st.session_state.pop("settings_import_pending", None)
+            st.session_state["settings_flash"] = ("ok", "The import is committed.")
+            st.rerun()
+
+
+@st.dialog("Deactivate Constant Contact?")
+def confirm_deactivation() -> None:
+    lists_held = activation.list_count(database())
+    st.write(
+        f"This revokes the token and deletes all **{lists_held:,} email lists** here, with their members. "
+        "Companies and contacts — also those the import created — stay."
+    )
+    if st.button("Deactivate", type="primary", key="settings_deactivate_confirm"):
+        summary = activation.deactivate(client())
+        st.session_state["settings_flash"] = (
+            "ok",
+            f"Deactivated: {summary.lists_deleted:,} lists deleted; companies and contacts kept.",
+        )
+        st.rerun()
+
+
+st.divider()
+if st.button("Deactivate…", key="settings_deactivate"):
+    confirm_deactivation()
