@@ -11,6 +11,20 @@ from ctct.ui.text import plain
 
 st.set_page_config(page_title="Customer Focus · Constant Contact", page_icon=":material/mail:", layout="wide")
 
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+# The login gate (SPEC: off in demo mode): with an [auth] section in secrets, every page needs an OIDC login.
+if auth_configured() and not settings().demo_mode and not st.user.is_logged_in:
+    st.title("Customer Focus · Constant Contact")
+    st.button("Log in", on_click=st.login, type="primary")
+    st.stop()
+
 settings_page = st.Page("pages/settings_ctct.py", title="Constant Contact", icon=":material/settings:")
 
 # Constant Contact's login sends the browser back here with ?code=…&state=… (or ?error=…).
@@ -36,7 +50,10 @@ navigation = st.navigation(
         "Customer Focus": [
             st.Page("pages/customers.py", title="Customers & Prospects", icon=":material/apartment:"),
         ],
-        "Settings": [settings_page],
+        "Settings": [
+            settings_page,
+            st.Page("pages/marketing_tags.py", title="Marketing Tags", icon=":material/sell:"),
+        ],
     }
 )
 

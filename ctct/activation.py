@@ -152,3 +152,30 @@ def describe_expiry(status: ConnectionStatus) -> str:
         return "no token"
     expires = dt.datetime.fromisoformat(status.token_expires_at)
     return f"token valid until {expires:%Y-%m-%d %H:%M} UTC (refreshed automatically)"
+
+
+def reset_demo(client: CtctClient) -> None:
+    """Demo mode's "Reset demo": the sandbox account and the demo CRM as on first start."""
+    from urllib.parse import urlsplit
+
+    from ctct.crm.demo import clear_crm, load_demo_data
+    from ctct.db.models import ApiUsage, OAuthPending, RowChange, SyncLock, SyncRun, SyncStep
+
+    parts = urlsplit(client.api_base)
+    client.http.post(f"{parts.scheme}://{parts.netloc}/_sandbox/reset", json={"what": "all"})
+    with client.authorization.database.session() as session:
+        for model in (
+            RowChange,
+            SyncStep,
+            SyncRun,
+            SyncLock,
+            OAuthPending,
+            ApiUsage,
+            CtctConnection,
+            BaselineMember,
+            BaselineList,
+            BaselineContact,
+        ):
+            session.execute(delete(model))
+        clear_crm(session)
+        load_demo_data(session)

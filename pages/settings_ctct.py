@@ -6,7 +6,7 @@ from ctct import activation
 from ctct.api.errors import CtctError
 from ctct.sync.plan import IMPORT
 from ctct.ui.plan_view import commit_with_progress, show_plan
-from ctct.ui.state import client, database, sync_service
+from ctct.ui.state import client, database, settings, sync_service
 from ctct.ui.text import plain
 
 st.title("Settings · Constant Contact")
@@ -17,6 +17,23 @@ if flash:
     (st.success if kind == "ok" else st.error)(plain(message))
 
 status = activation.connection_status(client())
+
+
+@st.dialog("Reset the demo?")
+def confirm_reset() -> None:
+    st.write(
+        "The demo CRM data and the sandbox account go back to how they were at the first start; the "
+        "connection, the lists and the history here are deleted."
+    )
+    if st.button("Reset demo", type="primary", key="settings_reset_confirm"):
+        activation.reset_demo(client())
+        st.session_state.clear()
+        st.session_state["settings_flash"] = ("ok", "The demo is reset.")
+        st.rerun()
+
+
+if settings().demo_mode and st.button("Reset demo…", key="settings_reset"):
+    confirm_reset()
 
 if not status.active:
     if status.reauthorization_required:

@@ -92,3 +92,19 @@ def test_an_oauth_error_redirect_is_explained(app):
     app.run()
     assert not app.exception
     assert any("denied" in block.value for block in app.error)
+
+
+def test_marketing_tags_page(app):
+    app.run()
+    app.switch_page("pages/marketing_tags.py").run()
+    assert not app.exception
+    assert "Apparel Sports Wear" in app.dataframe[0].value["Tag"].tolist()
+    app.text_input(key="tags_new_name").input("Golf Clubs")
+    app.button[0].click().run()
+    assert "Golf Clubs" in app.dataframe[0].value["Tag"].tolist()
+    app.selectbox(key="tags_chosen").set_value("Golf Clubs").run()
+    first_company = app.multiselect(key="tags_assign_to").options[0]
+    app.multiselect(key="tags_assign_to").select(first_company).run()
+    app.button(key="tags_assign").click().run()
+    table = app.dataframe[0].value.set_index("Tag")
+    assert table.loc["Golf Clubs", "Companies"] == 1

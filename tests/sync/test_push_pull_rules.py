@@ -277,3 +277,15 @@ def test_losing_side_changes_are_named_before_they_are_undone(service, database,
         "added here since the last sync (e.g. cy@acme.com to 'News') will be undone by this pull" in w.message
         for w in pull.warnings
     )
+
+
+def test_reset_demo_restores_both_sides(service, database, active_client, sandbox):
+    from ctct.activation import connection_status, reset_demo
+
+    local_list(database, "Temporary")
+    service.commit(service.plan("push"))
+    reset_demo(active_client)
+    assert not connection_status(active_client).active
+    data = exported(database)
+    assert data["lists"] == [] and len(data["companies"]) == 40
+    assert [item.name for item in sandbox.account("demo").live_lists()] == ["General Interest"]
