@@ -108,3 +108,41 @@ def test_marketing_tags_page(app):
     app.button(key="tags_assign").click().run()
     table = app.dataframe[0].value.set_index("Tag")
     assert table.loc["Golf Clubs", "Companies"] == 1
+
+
+def test_email_lists_grid_autosaves_selection_and_edits(app, monkeypatch, sqlite_url):
+    from ctct import lists
+    from ctct.ui import grid
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        lists.create_list(session, "News")
+        frame = lists.contacts_frame(session)
+    eligible = frame[frame["eligible"]]
+    picked = set(eligible["contact_id"].head(2).astype(int))
+    answers = iter([grid.GridAnswer(selected_ids=picked, rows=None), grid.GridAnswer(None, None)])
+    monkeypatch.setattr(grid, "contact_grid", lambda frame, key, height=560: next(answers, grid.GridAnswer(None, None)))
+    app.run()
+    assert not app.exception
+    with database.session() as session:
+        members = set(
+            lists.contacts_frame(session, email_list=lists.get_list(session, "News")).query("member")["contact_id"]
+        )
+    assert members == picked
+
+    # An edit to an invalid email is refused with the reason; the stored value stays.
+    target = int(eligible["contact_id"].iloc[0])
+    rows = eligible.copy()
+    rows.loc[rows["contact_id"] == target, "email"] = "not-an-email"
+    old_email = eligible.loc[eligible["contact_id"] == target, "email"].iloc[0]
+    answers = iter([grid.GridAnswer(None, rows), grid.GridAnswer(None, None)])
+    app.run()
+    assert any("not valid" in block.value and "old value is kept" in block.value for block in app.error)
+    with database.session() as session:
+        from ctct.crm.services import get_contact
+
+        assert get_contact(session, target).email == old_email
+    # Undo removes the last change made (the two added contacts were the last membership change).
+    app.button(key="email_lists_undo_button").click().run()
+    with database.session() as session:
+        assert not lists.contacts_frame(session, email_list=lists.get_list(session, "News"))["member"].any()

@@ -12,7 +12,13 @@ def test_create_a_list_and_browse_contacts(page, console_url):
     page.get_by_placeholder("Email list title").fill("Apparel Sports Wear")
     page.get_by_role("button", name="Add").click()
     wait_for_app(page)
-    page.get_by_text("Members of").wait_for()
+    page.get_by_text("Manage email list").wait_for()
+    grid = page.frame_locator("iframe[title*='aggrid'], .stCustomComponentV1 iframe, iframe").first
+    grid.get_by_text("Not selectable because").wait_for()
+    # Tick the first selectable row: saved at once, with a toast.
+    grid.get_by_role("checkbox").nth(1).click()  # 0 is the header's "select all"
+    page.get_by_text("Added 1 to").wait_for()
+    wait_for_app(page)
     page.get_by_placeholder("Email list title").fill("<b>Bold</b> **list**")
     page.get_by_role("button", name="Add").click()
     wait_for_app(page)

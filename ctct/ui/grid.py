@@ -1,0 +1,69 @@
+"""The one AgGrid wrapper: contacts with a checkbox per row, ineligible rows greyed and locked,
+name, job title and email editable in the cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
+
+EDITABLE = ["first_name", "last_name", "job_title", "email"]
+COLUMNS = {
+    "company": "Company",
+    "company_kind": "Kind",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "job_title": "Job title",
+    "tags": "Marketing tags",
+    "ineligible_reason": "Not selectable because",
+}
+
+
+@dataclass
+class GridAnswer:
+    """What the user did in the grid: the rows ticked, and the rows as they now read."""
+
+    selected_ids: set[int] | None
+    rows: pd.DataFrame | None
+
+
+def contact_grid(frame: pd.DataFrame, key: str, height: int = 560) -> GridAnswer:
+    # The checkbox goes into the first column: a visible one, the ids come last.
+    shown = frame[[*COLUMNS, "contact_id", "eligible", "member"]].copy()
+    builder = GridOptionsBuilder.from_dataframe(shown)
+    builder.configure_default_column(resizable=True, sortable=True, filter=True)
+    for name, title in COLUMNS.items():
+        builder.configure_column(name, header_name=title, editable=name in EDITABLE)
+    builder.configure_column("contact_id", hide=True)
+    builder.configure_column("eligible", hide=True)
+    builder.configure_column("member", hide=True)
+    builder.configure_selection(
+        "multiple",
+        use_checkbox=True,
+        header_checkbox=True,
+        pre_selected_rows=[str(cid) for cid in shown.loc[shown["member"], "contact_id"]],
+    )
+    builder.configure_grid_options(
+        getRowId=JsCode("function (params) { return String(params.data.contact_id); }"),
+        # Ineligible rows cannot be ticked (members stay untickable so they can be removed).
+        isRowSelectable=JsCode("function (node) { return node.data.eligible || node.data.member; }"),
+        getRowStyle=JsCode(
+            "function (params) { return params.data.eligible ? null : {color: '#8a8f98', background: '#f4f5f7'}; }"
+        ),
+    )
+    answer = AgGrid(
+        shown,
+        gridOptions=builder.build(),
+        height=height,
+        allow_unsafe_jscode=True,
+        update_on=["selectionChanged", "cellValueChanged"],
+        key=key,
+        show_toolbar=False,
+        show_download_button=False,
+    )
+    selected = answer.selected_rows
+    rows = answer.data if isinstance(answer.data, pd.DataFrame) else None
+    ids = None if selected is None else {int(cid) for cid in pd.DataFrame(selected).get("contact_id", [])}
+    return GridAnswer(selected_ids=ids, rows=rows)
