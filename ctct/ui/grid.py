@@ -59,11 +59,17 @@ def contact_grid(frame: pd.DataFrame, key: str, height: int = 560) -> GridAnswer
         height=height,
         allow_unsafe_jscode=True,
         update_on=["selectionChanged", "cellValueChanged"],
+        # Rows come back in input order: the default re-sorts by row ids, which getRowId replaces.
+        data_return_mode="AS_INPUT",
         key=key,
         show_toolbar=False,
         show_download_button=False,
     )
     selected = answer.selected_rows
     rows = answer.data if isinstance(answer.data, pd.DataFrame) else None
+    if rows is not None and "contact_id" in rows:
+        # The grid hands values back as it holds them (ids may come back as text).
+        rows = rows.assign(contact_id=pd.to_numeric(rows["contact_id"], errors="coerce")).dropna(subset=["contact_id"])
+        rows["contact_id"] = rows["contact_id"].astype(int)
     ids = None if selected is None else {int(cid) for cid in pd.DataFrame(selected).get("contact_id", [])}
     return GridAnswer(selected_ids=ids, rows=rows)

@@ -146,3 +146,18 @@ def test_email_lists_grid_autosaves_selection_and_edits(app, monkeypatch, sqlite
     app.button(key="email_lists_undo_button").click().run()
     with database.session() as session:
         assert not lists.contacts_frame(session, email_list=lists.get_list(session, "News"))["member"].any()
+
+
+def test_customers_page_adds_companies_and_contacts_and_refuses_bad_ones(app, sqlite_url):
+    app.run()
+    app.switch_page("pages/customers.py").run()
+    app.text_input(key="customers_company_name").input("Zed Sports")
+    app.button[0].click().run()  # the forms' submit buttons come in page order
+    assert not app.exception
+    from ctct.crm.services import find_companies_by_name
+
+    with Database(sqlite_url).session() as session:
+        assert find_companies_by_name(session, "zed sports")
+    app.text_input(key="customers_contact_email").input("not-an-email")
+    app.button[1].click().run()
+    assert any("not valid" in block.value for block in app.error)

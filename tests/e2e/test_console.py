@@ -19,6 +19,22 @@ def test_create_a_list_and_browse_contacts(page, console_url):
     grid.get_by_role("checkbox").nth(1).click()  # 0 is the header's "select all"
     page.get_by_text("Added 1 to").wait_for()
     wait_for_app(page)
+    # Edit a contact's job title in its cell, then try an invalid email: refused, old value kept.
+    grid = page.frame_locator("iframe").first
+    row = grid.locator(".ag-row", has_text="xss@example.org").last
+    row.locator("[col-id='job_title']").dblclick()
+    grid.locator(".ag-cell-inline-editing input").fill("Head of Security")
+    grid.locator(".ag-cell-inline-editing input").press("Enter")
+    page.get_by_text("Saved job_title").wait_for()
+    wait_for_app(page)
+    grid = page.frame_locator("iframe").first
+    row = grid.locator(".ag-row", has_text="xss@example.org").last
+    row.locator("[col-id='email']").dblclick()
+    grid.locator(".ag-cell-inline-editing input").fill("not-an-email")
+    grid.locator(".ag-cell-inline-editing input").press("Enter")
+    page.get_by_text("the old value is kept").wait_for()
+    wait_for_app(page)
+    page.frame_locator("iframe").first.get_by_text("xss@example.org").first.wait_for()
     page.get_by_placeholder("Email list title").fill("<b>Bold</b> **list**")
     page.get_by_role("button", name="Add").click()
     wait_for_app(page)
