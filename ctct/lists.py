@@ -213,6 +213,38 @@ def contacts_frame(
     return frame
 
 
+def crm_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever a contact, company or tag assignment changes: the key for caching the
+    contact frame between reruns (memberships are read fresh every time)."""
+    contacts = session.execute(select(func.count(), func.max(Contact.updated_at), func.sum(Contact.id))).one()
+    companies = session.execute(select(func.count(), func.max(Company.updated_at))).one()
+    tags = session.execute(select(func.count(), func.sum(company_tags.c.tag_id * 7 + company_tags.c.company_id))).one()
+    tag_names = session.execute(select(func.count(), func.max(MarketingTag.id), func.max(MarketingTag.name))).one()
+    return (*contacts, *companies, *tags, *tag_names)
+
+
+def filter_contacts(session: Session, frame: pd.DataFrame, contact_filter: ContactFilter) -> pd.DataFrame:
+    """`contacts_frame(session)` narrowed to a filter in memory — the same rows the SQL filter gives."""
+    chosen = frame
+    if contact_filter.contact_type != ContactType.ALL:
+        chosen = chosen[chosen["company_kind"] == contact_filter.contact_type.value]
+    if contact_filter.tags:
+        tag_ids = [get_tag(session, tag).id for tag in contact_filter.tags]
+        tagged = set(session.scalars(select(company_tags.c.company_id).where(company_tags.c.tag_id.in_(tag_ids))))
+        chosen = chosen[chosen["company_id"].isin(tagged)]
+    needle = contact_filter.search.strip().lower()
+    if needle:
+        text = chosen[["company", "first_name", "last_name", "email", "job_title"]].fillna("").astype(str)
+        hit = text.apply(lambda column: column.str.lower().str.contains(needle, regex=False)).any(axis=1)
+        chosen = chosen[hit]
+    return chosen
+
+
+def with_members(session: Session, frame: pd.DataFrame, email_list: EmailList) -> pd.DataFrame:
+    members = set(session.scalars(select(ListMembership.contact_id).where(ListMembership.list_id == email_list.id)))
+    return frame.assign(member=frame["contact_id"].isin(members))
+
+
 def _tags_by_company(session: Session) -> dict[int, str]:
     rows = session.execute(
         select(company_tags.c.company_id, MarketingTag.name)

@@ -8,10 +8,10 @@ from ctct.crm import services
 from ctct.crm.services import list_tags
 from ctct.errors import ConsoleError
 from ctct.ui import grid
-from ctct.ui.state import database, settings
+from ctct.ui.state import contacts, database, settings
 from ctct.ui.text import plain
 
-GRID_ROWS = 2_000
+GRID_ROWS = 500
 
 st.title("Email Lists")
 flash = st.session_state.pop("email_lists_flash", None)
@@ -96,9 +96,7 @@ def save(action, message: str, undo=None) -> None:
         st.error(plain(error))
 
 
-with database().session() as session:
-    email_list = lists.get_list(session, chosen)
-    frame = lists.contacts_frame(session, contact_filter, email_list=email_list, role_addresses=roles)
+frame = contacts(contact_filter, chosen)
 
 eligible = int(frame["eligible"].sum())
 members_shown = int(frame["member"].sum())
@@ -130,11 +128,13 @@ if undo and undo_col.button("Undo last change", key="email_lists_undo_button"):
     st.session_state["email_lists_undo"] = None
     st.rerun()
 
-st.caption(
-    f"{len(frame):,} contacts match · {eligible:,} can be selected · {members_shown:,} on '{plain(chosen)}'"
-    + (f" · showing the first {GRID_ROWS:,}: refine the filter to see the rest" if len(frame) > GRID_ROWS else "")
-)
-visible = frame.head(GRID_ROWS)
+pages = max(1, -(-len(frame) // GRID_ROWS))
+page_number = 1
+if pages > 1:
+    # The grid holds a page at a time; filters, select-all and counts work on the server over all rows.
+    page_number = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="email_lists_page"))
+st.caption(f"{len(frame):,} contacts match · {eligible:,} can be selected · {members_shown:,} on '{plain(chosen)}'")
+visible = frame.iloc[(page_number - 1) * GRID_ROWS : page_number * GRID_ROWS]
 # A new key remounts the grid, so a refused edit shows the stored value again.
 version = st.session_state.setdefault("email_lists_grid_version", 0)
 answer = grid.contact_grid(visible, key=f"email_lists_grid_{chosen}_{version}")

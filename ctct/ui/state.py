@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from ctct import lists
 from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.db import Database
@@ -37,3 +39,20 @@ def sync_service() -> SyncService:
     current = settings()
     policy = MassRemovalPolicy(current.mass_removal_percent, current.mass_removal_min_list)
     return SyncService(database(), client(), current, policy)
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading contacts…")
+def _all_contacts(database_url: str, version: tuple, roles: frozenset[str]) -> pd.DataFrame:
+    with _open_database(database_url).session() as session:
+        return lists.contacts_frame(session, role_addresses=roles)
+
+
+def contacts(contact_filter: lists.ContactFilter, email_list_name: str | None = None) -> pd.DataFrame:
+    """The grid's rows for a filter: the whole CRM's frame is cached until the CRM changes."""
+    current = settings()
+    with database().session() as session:
+        frame = _all_contacts(current.database_url, lists.crm_version(session), current.role_addresses)
+        frame = lists.filter_contacts(session, frame, contact_filter)
+        if email_list_name is not None:
+            frame = lists.with_members(session, frame, lists.get_list(session, email_list_name))
+    return frame

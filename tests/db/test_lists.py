@@ -153,3 +153,29 @@ def test_bulk_actions_beyond_the_parameter_limit(database):
         assert lists.add_contacts(session, "Everyone", eligible).added == len(eligible)
         emails = frame.loc[frame["eligible"], "email"].tolist()
         assert lists.remove_members(session, "Everyone", emails) == len(eligible)
+
+
+@pytest.mark.parametrize(
+    "contact_filter",
+    [
+        lists.ContactFilter(),
+        lists.ContactFilter(contact_type=lists.ContactType.PROSPECT),
+        lists.ContactFilter(tags=("Apparel Sports Wear",)),
+        lists.ContactFilter(search="BUYER"),
+        lists.ContactFilter(contact_type=lists.ContactType.CUSTOMER, search="acme"),
+    ],
+)
+def test_in_memory_filter_equals_the_sql_filter(crm, contact_filter):
+    with crm.session() as session:
+        everyone = lists.contacts_frame(session)
+        expected = lists.contacts_frame(session, contact_filter)["contact_id"].tolist()
+        assert lists.filter_contacts(session, everyone, contact_filter)["contact_id"].tolist() == expected
+
+
+def test_crm_version_moves_with_edits(crm):
+    with crm.session() as session:
+        before = lists.crm_version(session)
+        contact = services.find_contacts_by_email(session, "bo@beta.com")[0]
+        services.update_contact(session, contact.id, job_title="Head Buyer")
+    with crm.session() as session:
+        assert lists.crm_version(session) != before
