@@ -9,6 +9,7 @@ from ctct.crm import importer, services
 from ctct.crm.services import list_tags
 from ctct.db.models import Company
 from ctct.errors import ConsoleError
+from ctct.ui.grid import COLUMNS
 from ctct.ui.state import database, settings
 from ctct.ui.text import plain
 
@@ -33,23 +34,7 @@ with browse:
         frame = lists.contacts_frame(session, contact_filter, role_addresses=settings().role_addresses)
     eligible = int(frame["eligible"].sum()) if not frame.empty else 0
     st.caption(f"{len(frame):,} contacts · {eligible:,} can be put on email lists")
-    st.dataframe(
-        frame[
-            ["company", "company_kind", "first_name", "last_name", "email", "job_title", "tags", "ineligible_reason"]
-        ],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "company": "Company",
-            "company_kind": "Kind",
-            "first_name": "First name",
-            "last_name": "Last name",
-            "email": "Email",
-            "job_title": "Job title",
-            "tags": "Marketing tags",
-            "ineligible_reason": "Not selectable because",
-        },
-    )
+    st.dataframe(frame[list(COLUMNS)], hide_index=True, width="stretch", column_config=COLUMNS)
 
 with add:
     with database().session() as session:

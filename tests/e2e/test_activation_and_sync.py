@@ -3,6 +3,7 @@
 import httpx
 
 from tests.e2e.conftest import SCREENSHOTS, wait_for_app
+from tests.sandbox.conftest import access_token_over_http
 
 
 def open_page(page, console_url, title):
@@ -72,28 +73,7 @@ def test_activate_import_push_and_pull(page, console_url, sandbox_url):
 
 
 def _token(sandbox_url):
-    sandbox_tokens = httpx.get(f"{sandbox_url}/_sandbox/stats")  # the sandbox is up
-    assert sandbox_tokens.status_code == 200
-    from tests.sandbox.conftest import authorize_params, pkce_pair
-
-    verifier, challenge = pkce_pair()
-    params = authorize_params(challenge)
-    with httpx.Client(base_url=sandbox_url) as client:
-        login = client.post(
-            "/oauth2/default/v1/authorize", data={**params, "username": "demo", "password": "demo", "decision": "allow"}
-        )
-        code = httpx.URL(login.headers["location"]).params["code"]
-        tokens = client.post(
-            "/oauth2/default/v1/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": params["redirect_uri"],
-                "client_id": params["client_id"],
-                "code_verifier": verifier,
-            },
-        ).json()
-    return tokens["access_token"]
+    return access_token_over_http(sandbox_url)
 
 
 def _ctct_lists(sandbox_url):

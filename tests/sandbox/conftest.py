@@ -199,3 +199,25 @@ def api(http: httpx.Client) -> httpx.Client:
     """The same client, logged in to the demo account."""
     http.headers["Authorization"] = f"Bearer {tokens_for(http)['access_token']}"
     return http
+
+
+def access_token_over_http(base_url: str) -> str:
+    """Logs in to a running sandbox (demo / demo) the way a browser would; returns an access token."""
+    verifier, challenge = pkce_pair()
+    params = authorize_params(challenge)
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        login = client.post(
+            "/oauth2/default/v1/authorize", data={**params, "username": "demo", "password": "demo", "decision": "allow"}
+        )
+        code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
+        tokens = client.post(
+            "/oauth2/default/v1/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": params["redirect_uri"],
+                "client_id": params["client_id"],
+                "code_verifier": verifier,
+            },
+        ).json()
+    return tokens["access_token"]
