@@ -84,8 +84,8 @@ def main() -> None:
                 first_render = time.perf_counter() - started
                 started = time.perf_counter()
                 row.get_by_role("checkbox").click()
-                # Saved: the page's count of members says so once the change is stored.
-                page.get_by_text("· 1 on 'Big campaign'").wait_for(timeout=60_000)
+                # Saved: the toast is shown once the change is stored.
+                page.get_by_text("Added 1 to 'Big campaign'").wait_for(timeout=60_000)
                 selection_saved = time.perf_counter() - started
                 page.wait_for_selector(IDLE, timeout=120_000)
                 page.locator(".st-key-email_lists_tags_choice").click()

@@ -134,37 +134,47 @@ if pages > 1:
     # The grid holds a page at a time; filters, select-all and counts work on the server over all rows.
     page_number = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="email_lists_page"))
 st.caption(f"{len(frame):,} contacts match · {eligible:,} can be selected · {members_shown:,} on '{plain(chosen)}'")
-visible = frame.iloc[(page_number - 1) * GRID_ROWS : page_number * GRID_ROWS]
-# A new key remounts the grid, so a refused edit shows the stored value again.
-version = st.session_state.setdefault("email_lists_grid_version", 0)
-answer = grid.contact_grid(visible, key=f"email_lists_grid_{chosen}_{version}")
 
-if answer.selected_ids is not None:
-    members = set(visible.loc[visible["member"], "contact_id"])
-    adds = sorted(answer.selected_ids - members)
-    removes = sorted(members - answer.selected_ids)
-    if adds:
-        save(
-            lambda s: lists.add_contacts(s, chosen, adds, roles),
-            f"Added {len(adds):,} to '{chosen}'",
-            ("remove", chosen, adds),
-        )
-    if removes:
-        save(
-            lambda s: lists.remove_contacts(s, chosen, removes),
-            f"Removed {len(removes):,} from '{chosen}'",
-            ("add", chosen, removes),
-        )
-    if adds or removes:
-        st.rerun()
 
-if answer.rows is not None and len(answer.rows):
-    edited = answer.rows.set_index("contact_id")[grid.EDITABLE]
+@st.fragment
+def grid_section() -> None:
+    """The grid reruns on its own: a tick saves without redrawing the rest of the page (the
+    counts above catch up on the next full run)."""
+    current = contacts(contact_filter, chosen)
+    visible = current.iloc[(page_number - 1) * GRID_ROWS : page_number * GRID_ROWS]
+    # A new key remounts the grid, so a refused edit shows the stored value again.
+    version = st.session_state.setdefault("email_lists_grid_version", 0)
+    answer = grid.contact_grid(visible, key=f"email_lists_grid_{chosen}_{version}")
+
+    if answer.selected_ids is not None:
+        members = set(visible.loc[visible["member"], "contact_id"])
+        adds = sorted(answer.selected_ids - members)
+        removes = sorted(members - answer.selected_ids)
+        if adds:
+            save(
+                lambda s: lists.add_contacts(s, chosen, adds, roles),
+                f"Added {len(adds):,} to '{chosen}'",
+                ("remove", chosen, adds),
+            )
+        if removes:
+            save(
+                lambda s: lists.remove_contacts(s, chosen, removes),
+                f"Removed {len(removes):,} from '{chosen}'",
+                ("add", chosen, removes),
+            )
+
+    if answer.rows is not None and len(answer.rows):
+        save_edits(answer.rows, visible, version)
+
+
+def save_edits(rows, visible, version: int) -> None:
+    edited = rows.set_index("contact_id")[grid.EDITABLE]
     original = visible.set_index("contact_id")[grid.EDITABLE]
     common = edited.index.intersection(original.index)
     before = original.loc[common].astype(object).where(original.loc[common].notna(), None)
     after = edited.loc[common].astype(object).where(edited.loc[common].notna(), None)
     changed = (before.fillna("") != after.fillna("")).any(axis=1)
+    refused = False
     for contact_id in common[changed.to_numpy()]:
         fields = {
             name: after.at[contact_id, name]
@@ -178,5 +188,9 @@ if answer.rows is not None and len(answer.rows):
         except ConsoleError as error:
             st.session_state["email_lists_flash"] = f"{plain(error)} — the old value is kept."
             st.session_state["email_lists_grid_version"] = version + 1
-    if changed.any():
+            refused = True
+    if refused:
         st.rerun()
+
+
+grid_section()
