@@ -119,24 +119,6 @@ class Activities:
         # Every activity here is idempotent in effect, so a retried POST cannot duplicate data.
         return self.client.request("POST", f"/activities/{kind}", json=body, repeatable_post=True).json()
 
-    def wait(
-        self, activity: dict[str, Any], progress: ProgressCallback | None = None, *, chunk: int = 1, chunks: int = 1
-    ) -> dict[str, Any]:
-        """Polls until the activity finishes, backing off from 0.5 s to 5 s between polls."""
-        delay = POLL_FIRST
-        while True:
-            if progress is not None:
-                progress(
-                    ActivityProgress(
-                        activity["activity_id"], activity["state"], int(activity.get("percent_done", 0)), chunk, chunks
-                    )
-                )
-            if activity["state"] in FINISHED:
-                return activity
-            self.client.sleep(delay)
-            delay = min(delay * POLL_FACTOR, POLL_MAX)
-            activity = self.get(activity["activity_id"])
-
     def _run(self, kind: str, bodies: list[dict[str, Any]], progress: ProgressCallback | None) -> BulkResult:
         """Submits the chunks together — CTCT queues them and runs them in turn — then watches them all
         with one `GET /activities` per poll: far fewer requests than polling each chunk."""

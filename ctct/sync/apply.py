@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from ctct.api.activities import ActivityProgress, BulkResult
 from ctct.api.client import CtctClient
@@ -35,6 +35,7 @@ from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot, load_baseline, loc
 
 Progress = Callable[[float, str], None]
 CTCT_COMPANY_LENGTH = 50
+FILLABLE = ("first_name", "last_name", "job_title")
 
 
 @dataclass
@@ -290,11 +291,14 @@ class SyncService:
             list_ids = self._pull_lists(session, plan, now)
             contact_ids = self._pull_contacts(session, plan, now)
             removes = plan["memberships_remove"]
-            for list_id, contact_id in zip(removes["list_id"], removes["contact_id"], strict=True):
-                session.execute(
-                    delete(ListMembership).where(
-                        ListMembership.list_id == int(list_id), ListMembership.contact_id == int(contact_id)
-                    )
+            if len(removes):
+                table = ListMembership.__table__
+                connection.execute(
+                    delete(table).where(table.c.list_id == bindparam("l"), table.c.contact_id == bindparam("c")),
+                    [
+                        {"l": int(lid), "c": int(cid)}
+                        for lid, cid in zip(removes["list_id"], removes["contact_id"], strict=True)
+                    ],
                 )
             adds = plan["memberships_add"]
             target_list = adds["list_id"].where(adds["list_id"].notna(), adds["ctct_list_id"].map(list_ids))
@@ -405,27 +409,51 @@ class SyncService:
                     for c, r in zip(links["contact_id"], links["ctct_contact_id"], strict=True)
                 ],
             )
-        fills = plan["contacts_update"]
-        for row in fills.itertuples():
-            values = {
-                name: getattr(row, name)
-                for name in ("first_name", "last_name", "job_title")
-                if isinstance(getattr(row, name), str)
-            }
-            if values:
-                session.execute(update(Contact).where(Contact.id == int(row.contact_id)).values(**values))
-        unsub = plan["contacts_unsubscribed"]
-        for contact_id, source in zip(unsub["contact_id"], unsub["source"], strict=True):
-            session.execute(
-                update(Contact)
-                .where(Contact.id == int(contact_id))
-                .values(email_status=EmailStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribe_source=source)
+        # Bulk UPDATEs by primary key, one executemany per kind of change.
+        fills = [
+            {"id": int(row.contact_id)}
+            | {name: getattr(row, name) for name in FILLABLE if isinstance(getattr(row, name), str)}
+            for row in plan["contacts_update"].itertuples()
+        ]
+        for fill in fills:
+            # Rows of one executemany share their columns: an absent field keeps its stored value.
+            for name in FILLABLE:
+                fill.setdefault(name, None)
+        if fills:
+            table = Contact.__table__
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("contact"))
+                .values({name: func.coalesce(table.c[name], bindparam(name)) for name in FILLABLE}),
+                [{"contact": fill.pop("id"), **fill} for fill in fills],
             )
-        for contact_id in plan["contacts_resubscribed"]["contact_id"]:
+        unsub = plan["contacts_unsubscribed"]
+        if len(unsub):
             session.execute(
-                update(Contact)
-                .where(Contact.id == int(contact_id))
-                .values(email_status=EmailStatus.ACTIVE, unsubscribed_at=None, unsubscribe_source=None)
+                update(Contact),
+                [
+                    {
+                        "id": int(cid),
+                        "email_status": EmailStatus.UNSUBSCRIBED,
+                        "unsubscribed_at": now,
+                        "unsubscribe_source": source,
+                    }
+                    for cid, source in zip(unsub["contact_id"], unsub["source"], strict=True)
+                ],
+            )
+        back = plan["contacts_resubscribed"]["contact_id"]
+        if len(back):
+            session.execute(
+                update(Contact),
+                [
+                    {
+                        "id": int(cid),
+                        "email_status": EmailStatus.ACTIVE,
+                        "unsubscribed_at": None,
+                        "unsubscribe_source": None,
+                    }
+                    for cid in back
+                ],
             )
         return ids
 
