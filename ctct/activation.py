@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from sqlalchemy import delete, func, select, update
@@ -14,8 +14,10 @@ from sqlalchemy import delete, func, select, update
 from ctct.api.client import CtctClient
 from ctct.api.errors import OAuthFlowError
 from ctct.api.oauth import as_utc
+from ctct.crm.demo import clear_crm, load_demo_data
 from ctct.db import Database
 from ctct.db.models import (
+    ApiUsage,
     BaselineContact,
     BaselineList,
     BaselineMember,
@@ -23,6 +25,11 @@ from ctct.db.models import (
     CtctConnection,
     EmailList,
     ListMembership,
+    OAuthPending,
+    RowChange,
+    SyncLock,
+    SyncRun,
+    SyncStep,
 )
 
 
@@ -156,11 +163,6 @@ def describe_expiry(status: ConnectionStatus) -> str:
 
 def reset_demo(client: CtctClient) -> None:
     """Demo mode's "Reset demo": the sandbox account and the demo CRM as on first start."""
-    from urllib.parse import urlsplit
-
-    from ctct.crm.demo import clear_crm, load_demo_data
-    from ctct.db.models import ApiUsage, OAuthPending, RowChange, SyncLock, SyncRun, SyncStep
-
     parts = urlsplit(client.api_base)
     client.http.post(f"{parts.scheme}://{parts.netloc}/_sandbox/reset", json={"what": "all"})
     with client.authorization.database.session() as session:

@@ -9,7 +9,7 @@ from ctct.crm import importer, services
 from ctct.crm.services import list_tags
 from ctct.db.models import Company
 from ctct.errors import ConsoleError
-from ctct.ui.grid import COLUMNS
+from ctct.ui.grid import COLUMNS, CONTACT_TYPES
 from ctct.ui.state import database, settings
 from ctct.ui.text import plain
 
@@ -20,13 +20,11 @@ with browse:
     with database().session() as session:
         tag_names = [tag.name for tag in list_tags(session)]
     left, middle, right = st.columns([1, 2, 2])
-    contact_type = left.radio("Contact Type", ["All", "Customer only", "Prospect only"], key="customers_type")
+    contact_type = left.radio("Contact Type", list(CONTACT_TYPES), key="customers_type")
     tags = middle.multiselect("Marketing Tags", tag_names, key="customers_tags")
     search = right.text_input("Search", key="customers_search", placeholder="company, name, email, job title")
     contact_filter = lists.ContactFilter(
-        contact_type={"All": lists.ContactType.ALL, "Customer only": lists.ContactType.CUSTOMER}.get(
-            contact_type, lists.ContactType.PROSPECT
-        ),
+        contact_type=CONTACT_TYPES[contact_type],
         tags=tuple(tags),
         search=search,
     )

@@ -70,16 +70,14 @@ if delete_col.button("Delete list…", key="email_lists_delete"):
 
 # Filters: contact type, marketing tags (applied with the button), free text.
 type_col, tag_col, search_col = st.columns([1, 2, 2])
-contact_type = type_col.radio("Contact Type", ["All", "Customer only", "Prospect only"], key="email_lists_type")
+contact_type = type_col.radio("Contact Type", list(grid.CONTACT_TYPES), key="email_lists_type")
 with tag_col.form("email_lists_tag_filter"):
     picked_tags = st.multiselect("Marketing Tags", tag_names, key="email_lists_tags_choice")
     if st.form_submit_button("Apply Filter"):
         st.session_state["email_lists_tags"] = picked_tags
 search = search_col.text_input("Search", key="email_lists_search", placeholder="company, name, email, job title")
 contact_filter = lists.ContactFilter(
-    contact_type={"All": lists.ContactType.ALL, "Customer only": lists.ContactType.CUSTOMER}.get(
-        contact_type, lists.ContactType.PROSPECT
-    ),
+    contact_type=grid.CONTACT_TYPES[contact_type],
     tags=tuple(st.session_state.get("email_lists_tags", [])),
     search=search,
 )
@@ -168,22 +166,11 @@ def grid_section() -> None:
 
 
 def save_edits(rows, visible, version: int) -> None:
-    edited = rows.set_index("contact_id")[grid.EDITABLE]
-    original = visible.set_index("contact_id")[grid.EDITABLE]
-    common = edited.index.intersection(original.index)
-    before = original.loc[common].astype(object).where(original.loc[common].notna(), None)
-    after = edited.loc[common].astype(object).where(edited.loc[common].notna(), None)
-    changed = (before.fillna("") != after.fillna("")).any(axis=1)
     refused = False
-    for contact_id in common[changed.to_numpy()]:
-        fields = {
-            name: after.at[contact_id, name]
-            for name in grid.EDITABLE
-            if (before.at[contact_id, name] or "") != (after.at[contact_id, name] or "")
-        }
+    for contact_id, fields in grid.edited_fields(rows, visible).items():
         try:
             with database().session() as session:
-                services.update_contact(session, int(contact_id), **fields)
+                services.update_contact(session, contact_id, **fields)
             st.toast(f"Saved {plain(', '.join(fields))}", icon=":material/check:")
         except ConsoleError as error:
             st.session_state["email_lists_flash"] = f"{plain(error)} — the old value is kept."

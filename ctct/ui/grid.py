@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
 
+from ctct.lists import ContactType
+
 EDITABLE = ["first_name", "last_name", "job_title", "email"]
 COLUMNS = {
     "company": "Company",
@@ -19,6 +21,32 @@ COLUMNS = {
     "tags": "Marketing tags",
     "ineligible_reason": "Not selectable because",
 }
+
+
+# The Contact Type filter as the seed words it.
+CONTACT_TYPES = {
+    "All": ContactType.ALL,
+    "Customer only": ContactType.CUSTOMER,
+    "Prospect only": ContactType.PROSPECT,
+}
+
+
+def edited_fields(rows: pd.DataFrame, shown: pd.DataFrame) -> dict[int, dict[str, str | None]]:
+    """Per contact, the editable fields whose value in the grid differs from what was shown."""
+    edited = rows.set_index("contact_id")[EDITABLE]
+    original = shown.set_index("contact_id")[EDITABLE]
+    common = edited.index.intersection(original.index)
+    before = original.loc[common].astype(object).where(original.loc[common].notna(), None)
+    after = edited.loc[common].astype(object).where(edited.loc[common].notna(), None)
+    changed = (before.fillna("") != after.fillna("")).any(axis=1)
+    return {
+        int(contact_id): {
+            name: after.at[contact_id, name]
+            for name in EDITABLE
+            if (before.at[contact_id, name] or "") != (after.at[contact_id, name] or "")
+        }
+        for contact_id in common[changed.to_numpy()]
+    }
 
 
 @dataclass
