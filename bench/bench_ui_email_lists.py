@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +18,7 @@ from playwright.sync_api import sync_playwright
 from ctct import lists
 from ctct.crm import demo
 from ctct.db import Database
-from ctct.sandbox.process import free_port, wait_until_up
+from ctct.sandbox.process import running_console
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = [
@@ -47,60 +45,35 @@ def main() -> None:
             shown = lists.contacts_frame(session).head(500)
             target_email = shown.loc[shown["eligible"], "email"].iloc[0]
         database.dispose()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "CTCT_DATABASE_URL": url_db, "CTCT_SECRET_KEY_FILE": f"{folder}/k"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{url}/_stcore/health", server, timeout=60)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.goto(url)  # warm the server's caches once, as a user's first visit would
-                page.wait_for_selector(IDLE, timeout=120_000)
-                started = time.perf_counter()
-                page.reload()
-                page.wait_for_selector(IDLE, timeout=120_000)
-                grid = page.frame_locator("iframe").first
-                row = grid.locator(".ag-row", has_text=target_email).first
-                row.get_by_role("checkbox").wait_for(timeout=60_000)
-                first_render = time.perf_counter() - started
-                started = time.perf_counter()
-                row.get_by_role("checkbox").click()
-                # Saved: the toast is shown once the change is stored.
-                page.get_by_text("Added 1 to 'Big campaign'").wait_for(timeout=60_000)
-                selection_saved = time.perf_counter() - started
-                page.wait_for_selector(IDLE, timeout=120_000)
-                page.locator(".st-key-email_lists_tags_choice").click()
-                page.keyboard.type("Apparel")
-                page.keyboard.press("Enter")
-                page.keyboard.press("Escape")
-                started = time.perf_counter()
-                page.get_by_role("button", name="Apply Filter").click()
-                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=10_000)
-                page.wait_for_selector(IDLE, timeout=120_000)
-                tag_filter = time.perf_counter() - started
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        env = {"CTCT_DATABASE_URL": url_db, "CTCT_SECRET_KEY_FILE": f"{folder}/k"}
+        with running_console(env) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)  # warm the server's caches once, as a user's first visit would
+            page.wait_for_selector(IDLE, timeout=120_000)
+            started = time.perf_counter()
+            page.reload()
+            page.wait_for_selector(IDLE, timeout=120_000)
+            grid = page.frame_locator("iframe").first
+            row = grid.locator(".ag-row", has_text=target_email).first
+            row.get_by_role("checkbox").wait_for(timeout=60_000)
+            first_render = time.perf_counter() - started
+            started = time.perf_counter()
+            row.get_by_role("checkbox").click()
+            # Saved: the toast is shown once the change is stored.
+            page.get_by_text("Added 1 to 'Big campaign'").wait_for(timeout=60_000)
+            selection_saved = time.perf_counter() - started
+            page.wait_for_selector(IDLE, timeout=120_000)
+            page.locator(".st-key-email_lists_tags_choice").click()
+            page.keyboard.type("Apparel")
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            started = time.perf_counter()
+            page.get_by_role("button", name="Apply Filter").click()
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=10_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
+            tag_filter = time.perf_counter() - started
+            browser.close()
     print(
         json.dumps(
             {

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
+
+from ctct.config import PROJECT_ROOT
 
 
 def free_port() -> int:
@@ -35,14 +38,22 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
 
 
 @contextmanager
-def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = None) -> Iterator[str]:
-    """`python -m ctct sandbox OPTIONS` on 127.0.0.1; yields its base URL and stops it afterwards."""
-    port = port or free_port()
-    command: Sequence[str] = [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+def running_server(
+    command: Sequence[str],
+    port: int,
+    health_path: str = "/",
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 30.0,
+) -> Iterator[str]:
+    """Runs `command` (which must listen on 127.0.0.1:`port`) until the block ends; yields its URL."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url + "/", process)
+        wait_until_up(url + health_path, process, timeout)
         yield url
     finally:
         process.terminate()
@@ -50,3 +61,30 @@ def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = N
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = None) -> AbstractContextManager[str]:
+    """`python -m ctct sandbox OPTIONS` on 127.0.0.1; yields its base URL and stops it afterwards."""
+    port = port or free_port()
+    return running_server([sys.executable, "-m", "ctct", "sandbox", "--port", str(port), *options], port, cwd=cwd)
+
+
+def running_console(env: dict[str, str], port: int | None = None) -> AbstractContextManager[str]:
+    """`streamlit run app.py` on 127.0.0.1 with `env` (database, CTCT settings); yields its URL."""
+    port = port or free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "app.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    return running_server(command, port, "/_stcore/health", env=env, cwd=PROJECT_ROOT, timeout=60)

@@ -3,10 +3,7 @@ Debian's headless Chromium. Skipped with a message when Chromium is not installe
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 from ctct.crm import demo
 from ctct.crm.services import create_company, create_contact
 from ctct.db import Database
-from ctct.sandbox.process import free_port, running_sandbox, wait_until_up
+from ctct.sandbox.process import free_port, running_console, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
@@ -61,47 +58,16 @@ def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.T
         create_contact(session, company.id, email="xss@example.org", first_name="<img src=x onerror=alert(2)>")
     database.dispose()
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "CTCT_DATABASE_URL": database_url,
-            "CTCT_DEMO_MODE": "1",
-            "CTCT_API_BASE": f"{sandbox_url}/v3",
-            "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
-            "CTCT_REDIRECT_URI": f"http://127.0.0.1:{port}/",
-            "CTCT_SECRET_KEY_FILE": str(tmp_path_factory.mktemp("key") / "secret.key"),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_stcore/health", server, timeout=60)
-    except RuntimeError:
-        server.kill()
-        raise
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    env = {
+        "CTCT_DATABASE_URL": database_url,
+        "CTCT_DEMO_MODE": "1",
+        "CTCT_API_BASE": f"{sandbox_url}/v3",
+        "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
+        "CTCT_REDIRECT_URI": f"http://127.0.0.1:{port}/",
+        "CTCT_SECRET_KEY_FILE": str(tmp_path_factory.mktemp("key") / "secret.key"),
+    }
+    with running_console(env, port) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """The sandbox as its own process over real HTTP: `python -m ctct sandbox` on a free port."""
 
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from ctct.sandbox.process import running_sandbox
-from tests.sandbox.conftest import authorize_params, pkce_pair
+from tests.sandbox.conftest import access_token_over_http, authorize_params, pkce_pair
 
 
 def test_login_form_token_and_paging_over_http(tmp_path):
@@ -16,25 +15,11 @@ def test_login_form_token_and_paging_over_http(tmp_path):
         running_sandbox("--activity-seconds", "0.2", "--state", state) as base,
         httpx.Client(base_url=base, timeout=10) as client,
     ):
-        verifier, challenge = pkce_pair()
+        _, challenge = pkce_pair()
         params = authorize_params(challenge)
         form = client.get("/oauth2/default/v1/authorize", params=params)
         assert 'name="password"' in form.text
-        login = client.post(
-            "/oauth2/default/v1/authorize",
-            data={**params, "username": "demo", "password": "demo", "decision": "allow"},
-        )
-        code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
-        tokens = client.post(
-            "/oauth2/default/v1/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": params["redirect_uri"],
-                "client_id": params["client_id"],
-                "code_verifier": verifier,
-            },
-        ).json()
+        tokens = {"access_token": access_token_over_http(base)}
         client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         for number in range(3):
             client.post("/v3/contact_lists", json={"name": f"List {number}"})
