@@ -10,7 +10,7 @@ from ctct.crm.services import list_tags
 from ctct.db.models import Company
 from ctct.errors import ConsoleError
 from ctct.ui.grid import COLUMNS, CONTACT_TYPES
-from ctct.ui.state import database, settings
+from ctct.ui.state import contacts, database, settings
 from ctct.ui.text import plain
 
 st.title("Customers & Prospects")
@@ -28,8 +28,7 @@ with browse:
         tags=tuple(tags),
         search=search,
     )
-    with database().session() as session:
-        frame = lists.contacts_frame(session, contact_filter, role_addresses=settings().role_addresses)
+    frame = contacts(contact_filter)
     eligible = int(frame["eligible"].sum()) if not frame.empty else 0
     st.caption(f"{len(frame):,} contacts · {eligible:,} can be put on email lists")
     st.dataframe(frame[list(COLUMNS)], hide_index=True, width="stretch", column_config=COLUMNS)

@@ -127,10 +127,9 @@ class SyncService:
         with self.database.session() as session:
             session.execute(update(SyncRun).where(SyncRun.id == unfinished.id).values(status="resumed"))
         plan = self.plan(direction)
-        result = self.commit(
+        return self.commit(
             plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by=f"resume of run {unfinished.id}"
         )
-        return result
 
     def _refuse_stale(self, plan: Plan) -> None:
         if self.local().fingerprint != plan.local_fingerprint:
@@ -162,9 +161,9 @@ class SyncService:
             position += 1
             return journal.journal_step(self.database, run_id, position, kind, payload)
 
-        ctct_ids = self._push_lists(plan, step)
+        # Local list id → CTCT list id, including the lists just created or linked.
+        local_lists = self._push_lists(plan, step)
         report(0.1, "lists created and renamed")
-        local_lists = {lid: cid for lid, cid in ctct_ids.items()}
 
         imports = self._import_groups(plan, local_lists)
         if imports:
