@@ -90,6 +90,30 @@ with add:
                 except ConsoleError as error:
                     st.error(plain(error))
 
+    everyone = contacts(lists.ContactFilter())
+    if len(everyone):
+        labels = {
+            f"{row.email or '(no email)'} · {row.company} · #{row.contact_id}": int(row.contact_id)
+            for row in everyone.itertuples()
+        }
+        picked = st.selectbox("Edit a contact", list(labels), key="customers_edit_contact")
+        current = everyone.set_index("contact_id").loc[labels[picked]]
+        with st.form("customers_edit_contact_form"):
+            first, last = st.columns(2)
+            edits = {
+                "first_name": first.text_input("First name", current["first_name"] or "", key="customers_edit_first"),
+                "last_name": last.text_input("Last name", current["last_name"] or "", key="customers_edit_last"),
+                "email": st.text_input("Email", current["email"] or "", key="customers_edit_email"),
+                "job_title": st.text_input("Job title", current["job_title"] or "", key="customers_edit_title"),
+            }
+            if st.form_submit_button("Save contact"):
+                try:
+                    with database().session() as session:
+                        services.update_contact(session, labels[picked], **edits)
+                    st.toast("Saved")
+                except ConsoleError as error:
+                    st.error(f"{plain(error)} — nothing was changed.")
+
 with import_tab:
     st.caption("Columns: company, kind, company email, first name, last name, email, job title, tags (separated by ;).")
     upload = st.file_uploader("CSV or Excel file", type=["csv", "xlsx"], key="customers_upload")

@@ -161,3 +161,27 @@ def test_customers_page_adds_companies_and_contacts_and_refuses_bad_ones(app, sq
     app.text_input(key="customers_contact_email").input("not-an-email")
     app.button[1].click().run()
     assert any("not valid" in block.value for block in app.error)
+
+
+def test_customers_page_edits_a_contact_and_refuses_a_bad_email(app, sqlite_url):
+    from ctct.crm.services import find_contacts_by_email
+
+    app.run()
+    app.switch_page("pages/customers.py").run()
+    label = next(
+        option
+        for option in app.selectbox(key="customers_edit_contact").options
+        if "xss@example.org" not in option and "@" in option
+    )
+    email = label.split(" · ")[0]
+    app.selectbox(key="customers_edit_contact").set_value(label).run()
+    app.text_input(key="customers_edit_title").input("Head of Brand")
+    app.button(key="FormSubmitter:customers_edit_contact_form-Save contact").click().run()
+    assert not app.exception
+    with Database(sqlite_url).session() as session:
+        assert find_contacts_by_email(session, email)[0].job_title == "Head of Brand"
+    app.text_input(key="customers_edit_email").input("broken@")
+    app.button(key="FormSubmitter:customers_edit_contact_form-Save contact").click().run()
+    assert any("nothing was changed" in block.value for block in app.error)
+    with Database(sqlite_url).session() as session:
+        assert find_contacts_by_email(session, email)
