@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from ctct.sandbox import api, oauth
 from ctct.sandbox.config import SandboxConfig
 from ctct.sandbox.model import ACTIVITY_ADD, ACTIVITY_REMOVE, Account, SandboxError
+from ctct.sandbox.seed import SeedError, seed_account
 from ctct.sandbox.state import Sandbox
 
 _ID_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
@@ -246,13 +247,40 @@ async def save(request: Request) -> Response:
     return JSONResponse({"saved": str(sandbox.config.state_file)})
 
 
+async def seed(request: Request) -> Response:
+    """Existing data for an account (see ctct.sandbox.seed); `account` defaults to the first one."""
+    sandbox: Sandbox = request.app.state.sandbox
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError as error:
+        return JSONResponse({"error": f"body is not valid JSON: {error}"}, status_code=400)
+    username = body.get("account", sandbox.config.accounts[0].username) if isinstance(body, dict) else None
+    with sandbox.lock:
+        if username not in sandbox.accounts:
+            return JSONResponse({"error": f"account: no sandbox account {username!r}"}, status_code=400)
+        if isinstance(body, dict):
+            body = {key: value for key, value in body.items() if key != "account"}
+        try:
+            created = seed_account(sandbox.account(username), body, sandbox.now())
+        except SeedError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        sandbox.dirty = True
+        return JSONResponse({"account": username, **created})
+
+
 async def index(request: Request) -> Response:
     return JSONResponse(
         {
             "service": "Constant Contact v3 sandbox",
             "api": "/v3",
             "oauth": "/oauth2/default/v1/authorize",
-            "controls": ["/_sandbox/stats", "/_sandbox/reset", "/_sandbox/faults", "/_sandbox/save"],
+            "controls": [
+                "/_sandbox/stats",
+                "/_sandbox/reset",
+                "/_sandbox/faults",
+                "/_sandbox/save",
+                "/_sandbox/seed",
+            ],
         }
     )
 
@@ -308,6 +336,7 @@ def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/_sandbox/save", save, methods=["POST"]),
+        Route("/_sandbox/seed", seed, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import html
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, Self
 
 import httpx
 
@@ -37,6 +40,52 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
             time.sleep(0.1)
 
 
+class ServerProcess:
+    """A local server process on 127.0.0.1:`port`, up once its health URL answers; `stop()` ends it
+    (and so does the interpreter's exit, so a notebook kernel never leaves one behind)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        port: int,
+        health_path: str = "/",
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})}
+        )
+        atexit.register(self.stop)
+        try:
+            wait_until_up(self.url + health_path, self.process, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.running:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
 @contextmanager
 def running_server(
     command: Sequence[str],
@@ -48,25 +97,97 @@ def running_server(
     timeout: float = 30.0,
 ) -> Iterator[str]:
     """Runs `command` (which must listen on 127.0.0.1:`port`) until the block ends; yields its URL."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})}
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url + health_path, process, timeout)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with ServerProcess(command, port, health_path, env=env, cwd=cwd, timeout=timeout) as server:
+        yield server.url
+
+
+def sandbox_command(port: int, *options: str) -> list[str]:
+    return [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), *options]
 
 
 def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = None) -> AbstractContextManager[str]:
     """`python -m ctct sandbox OPTIONS` on 127.0.0.1; yields its base URL and stops it afterwards."""
     port = port or free_port()
-    return running_server([sys.executable, "-m", "ctct", "sandbox", "--port", str(port), *options], port, cwd=cwd)
+    return running_server(sandbox_command(port, *options), port, cwd=cwd)
+
+
+class SandboxServer(ServerProcess):
+    """A sandbox started from Python (`ctct.start_sandbox()`): what `ctct.connect(sandbox=…)` needs,
+    and its controls — seeding a customer's existing CTCT data, request statistics."""
+
+    def __init__(self, port: int, options: Sequence[str] = ()) -> None:
+        super().__init__(sandbox_command(port, *options), port)
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v3"
+
+    @property
+    def auth_base(self) -> str:
+        return f"{self.url}/oauth2/default/v1"
+
+    def _control(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = (
+            httpx.post(self.url + path, json=body, timeout=30) if body is not None else httpx.get(self.url + path)
+        )
+        answer: dict[str, Any] = response.json()
+        if response.status_code >= 400:
+            raise ValueError(f"the sandbox refused {path}: {answer.get('error', answer)}")
+        return answer
+
+    def seed(
+        self, contacts: Iterable[dict[str, Any]] | Any, lists: Sequence[str] = (), account: str | None = None
+    ) -> dict[str, Any]:
+        """Puts existing contacts (and lists) into an account, as if the customer had them in CTCT
+        already; see docs/sandbox.md. Nothing is created when any row is invalid.
+
+        `contacts` is a list of dicts, or a DataFrame (a CSV export of CTCT) with the same column
+        names, where empty cells are left out and `lists` holds list names separated by `;`."""
+        if hasattr(contacts, "to_dict"):  # a pandas DataFrame
+            contacts = [_seed_row(row) for row in contacts.to_dict("records")]
+        body: dict[str, Any] = {"contacts": list(contacts), "lists": list(lists)}
+        if account is not None:
+            body["account"] = account
+        return self._control("/_sandbox/seed", body)
+
+    def stats(self) -> dict[str, Any]:
+        return self._control("/_sandbox/stats")
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"Constant Contact sandbox at {self.url} ({state}; log in as demo / demo)"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>"
+
+
+def _seed_row(row: dict[str, Any]) -> dict[str, Any]:
+    seeded = {key: value for key, value in row.items() if isinstance(value, str) and value.strip()}
+    if "lists" in seeded:
+        seeded["lists"] = [name.strip() for name in seeded["lists"].split(";") if name.strip()]
+    return seeded
+
+
+def start_sandbox(
+    *,
+    port: int | None = None,
+    state_file: Path | str | None = None,
+    activity_seconds: float | None = None,
+    rate_limit: float | None = None,
+    daily_quota: int | None = None,
+) -> SandboxServer:
+    """Starts `python -m ctct sandbox` on 127.0.0.1 (a free port unless given) and waits until it
+    answers; `.stop()` or a `with` block ends it."""
+    options: list[str] = []
+    for flag, value in (
+        ("--state", state_file),
+        ("--activity-seconds", activity_seconds),
+        ("--rate-limit", rate_limit),
+        ("--daily-quota", daily_quota),
+    ):
+        if value is not None:
+            options += [flag, str(value)]
+    return SandboxServer(port or free_port(), options)
 
 
 def running_console(env: dict[str, str], port: int | None = None) -> AbstractContextManager[str]:
