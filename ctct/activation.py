@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from sqlalchemy import delete, func, select, update
 
+from ctct import display
 from ctct.api.client import CtctClient
 from ctct.api.errors import OAuthFlowError
 from ctct.api.oauth import as_utc
@@ -46,6 +47,25 @@ class ConnectionStatus:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        if self.active:
+            return f"Connected to Constant Contact: {self.account_name} ({self.account_email}); {describe_expiry(self)}"
+        if self.reauthorization_required:
+            return f"Inactive: {self.account_name} needs to be activated again"
+        return "Not connected to Constant Contact"
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}; {self.requests_used_today:,} of {self.daily_quota:,} requests used today>"
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading(self.describe()),
+            display.paragraph(
+                f"Requests today: {self.requests_used_today:,} used, {self.requests_remaining_today:,} "
+                f"of {self.daily_quota:,} left."
+            ),
+        )
 
 
 def connection_status(client: CtctClient) -> ConnectionStatus:
@@ -132,6 +152,25 @@ class DeactivationSummary:
 
     def to_json(self) -> dict[str, int]:
         return asdict(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Deactivated: token revoked; {self.lists_deleted:,} lists and {self.memberships_deleted:,} "
+            f"memberships deleted, {self.contacts_unlinked:,} contacts unlinked; companies and contacts kept>"
+        )
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading("Deactivated: the token is revoked; companies and contacts are kept"),
+            display.counts_table(
+                [
+                    ("email lists deleted", self.lists_deleted),
+                    ("memberships deleted", self.memberships_deleted),
+                    ("contacts unlinked from Constant Contact", self.contacts_unlinked),
+                ],
+                ("", "count"),
+            ),
+        )
 
 
 def deactivate(client: CtctClient) -> DeactivationSummary:

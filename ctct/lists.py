@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from ctct import display
 from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.eligibility import EligibilityContext, eligibility_reasons
 from ctct.crm.normalize import (
@@ -54,6 +55,24 @@ class AddResult:
     added: int = 0
     already_members: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    list_name: str = ""
+
+    def __repr__(self) -> str:
+        skipped = "".join(f"; skipped {count:,}: {reason}" for reason, count in sorted(self.skipped.items()))
+        return (
+            f"<{self.added:,} contact(s) added to {self.list_name or 'the list'!r}, "
+            f"{self.already_members:,} already members{skipped}>"
+        )
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading(f"{self.added:,} contact(s) added to {self.list_name or 'the list'}"),
+            display.counts_table(
+                [("added", self.added), ("already members", self.already_members)]
+                + [(f"skipped: {reason}", count) for reason, count in sorted(self.skipped.items())],
+                ("", "contacts"),
+            ),
+        )
 
 
 # Lists
@@ -305,7 +324,7 @@ def add_members(
     if refused:
         raise IneligibleContacts(refused)
     added, already = _insert_members(session, email_list, found["contact_id"].tolist())
-    return AddResult(added=added, already_members=already)
+    return AddResult(added=added, already_members=already, list_name=email_list.name)
 
 
 def add_contacts(
@@ -324,7 +343,7 @@ def add_contacts(
     if refused:
         raise IneligibleContacts(refused)
     added, already = _insert_members(session, email_list, list(contact_ids))
-    return AddResult(added=added, already_members=already)
+    return AddResult(added=added, already_members=already, list_name=email_list.name)
 
 
 def add_matching(
@@ -343,6 +362,7 @@ def add_matching(
         added=added,
         already_members=already,
         skipped={str(k): int(v) for k, v in skipped.items()},
+        list_name=email_list.name,
     )
 
 

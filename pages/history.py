@@ -1,6 +1,5 @@
 """History: every import and sync, with counts, duration, requests used, and row-level changes."""
 
-import pandas as pd
 import streamlit as st
 
 from ctct.sync import history
@@ -13,20 +12,7 @@ if not runs:
     st.info("No imports or syncs yet.")
     st.stop()
 
-table = pd.DataFrame(
-    [
-        {
-            "Run": run["run_id"],
-            "Direction": run["direction"],
-            "Status": run["status"],
-            "Started": run["started_at"][:19].replace("T", " "),
-            "Seconds": run["duration_seconds"],
-            "Requests": run["requests_used"],
-            "Changes": ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in run["counts"].items()),
-        }
-        for run in runs
-    ]
-)
+table = history.runs_frame(runs)
 st.dataframe(table, hide_index=True, width="stretch")
 chart = table.sort_values("Run").assign(Run=lambda f: "#" + f["Run"].astype(str) + " " + f["Direction"])
 st.caption("Requests per run, oldest first")

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ctct import display
 from ctct.config import DATA_DIR
 from ctct.crm.normalize import company_name_key, name_key
 from ctct.db.models import (
@@ -50,6 +51,18 @@ class DemoSummary:
 
     def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Demo CRM loaded: {self.companies:,} companies, {self.contacts:,} contacts, {self.tags} marketing tags>"
+        )
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading(
+                f"Demo CRM loaded: {self.companies:,} companies, {self.contacts:,} contacts, {self.tags} marketing tags"
+            )
+        )
 
 
 def _definition() -> dict[str, Any]:

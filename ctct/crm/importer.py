@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ctct import display
 from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.matching import NEAR_DUPLICATE_SCORE, near_duplicate_names
 from ctct.crm.normalize import (
@@ -141,6 +142,59 @@ class ImportPlan:
             ],
             "rows": shown[columns].astype(object).where(shown[columns].notna(), None).to_dict("records"),
         }
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """The rows (every column), the rejected rows and the warnings, for filtering and export."""
+        return {
+            "rows": self.rows.copy(),
+            "rejected": self.rejected[["line", "email", "reason"]].copy(),
+            "warnings": pd.DataFrame([(w.kind, w.message) for w in self.warnings], columns=["kind", "message"]),
+        }
+
+    def __repr__(self) -> str:
+        counts = self.counts()
+        return (
+            f"<Import of {self.source or 'a file'}: {counts['rows']:,} rows — "
+            f"{counts['companies_to_create']:,} companies and {counts['contacts_to_create']:,} contacts to create, "
+            f"{counts['companies_matched']:,} companies and {counts['contacts_matched']:,} contacts matched, "
+            f"{counts['rejected']:,} row(s) rejected; {len(self.warnings):,} warning(s)>"
+        )
+
+    def _repr_html_(self) -> str:
+        counts = self.counts()
+        labels = {
+            "companies_to_create": "companies to create",
+            "companies_matched": "companies already in the CRM",
+            "contacts_to_create": "contacts to create",
+            "contacts_matched": "contacts already in the CRM",
+            "tags_to_create": "marketing tags to create",
+            "rejected": "rows rejected",
+        }
+        parts = [
+            display.heading(f"Import of {self.source or 'a file'}: {counts['rows']:,} rows"),
+            display.counts_table(((labels[key], counts[key]) for key in labels), ("", "count")),
+        ]
+        if self.new_tags:
+            parts.append(display.paragraph("New marketing tags: " + ", ".join(self.new_tags)))
+        if self.ignored_columns:
+            parts.append(display.paragraph("Ignored columns: " + ", ".join(self.ignored_columns)))
+        if self.warnings:
+            parts.append(display.heading(f"Warnings ({len(self.warnings):,})", 4))
+            parts.append(display.messages([w.message for w in self.warnings], "warning"))
+        if len(self.rejected):
+            parts.append(display.heading(f"Rejected rows ({len(self.rejected):,})", 4))
+            parts.append(
+                display.paragraph(
+                    "Nothing is imported while rows are rejected: fix the file, or import the valid rows "
+                    "with skip_invalid=True.",
+                    "error",
+                )
+            )
+            parts.append(display.frame_table(self.rejected[["line", "email", "reason"]], more_hint="to_frames()"))
+        parts.append(display.heading("First rows", 4))
+        columns = ["line", "status", "company", "company_action", "email", "contact_action"]
+        parts.append(display.frame_table(self.rows[columns], more_hint="to_frames()['rows']"))
+        return display.card(*parts)
 
 
 # Reading the file
@@ -456,6 +510,29 @@ class ImportSummary:
 
     def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Imported into the CRM (run {self.run_id}): {self.companies_created:,} companies and "
+            f"{self.contacts_created:,} contacts created, {self.companies_updated + self.contacts_updated:,} "
+            f"filled in, {self.tags_created:,} tags created, {self.rows_rejected:,} row(s) skipped>"
+        )
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading(f"Imported into the CRM (run {self.run_id})"),
+            display.counts_table(
+                [
+                    ("companies created", self.companies_created),
+                    ("contacts created", self.contacts_created),
+                    ("companies filled in", self.companies_updated),
+                    ("contacts filled in", self.contacts_updated),
+                    ("marketing tags created", self.tags_created),
+                    ("rows skipped", self.rows_rejected),
+                ],
+                ("", "count"),
+            ),
+        )
 
 
 def commit_crm_import(

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+from ctct import display
 from ctct.api.activities import ActivityProgress, BulkResult
 from ctct.api.client import CtctClient
 from ctct.api.errors import BudgetExceeded, Conflict
@@ -30,7 +31,7 @@ from ctct.db.models import (
     utcnow,
 )
 from ctct.sync import journal
-from ctct.sync.plan import IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_import, plan_pull, plan_push
+from ctct.sync.plan import CHANGE_KINDS, IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_import, plan_pull, plan_push
 from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot, load_baseline, local_snapshot, remote_snapshot
 
 Progress = Callable[[float, str], None]
@@ -50,6 +51,24 @@ class SyncResult:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def __repr__(self) -> str:
+        changes = ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in self.counts.items() if count)
+        return (
+            f"<{self.direction.capitalize()} {self.status}: run {self.run_id}, {self.requests_used:,} requests — "
+            f"{changes or 'no changes'}"
+            + (f"; {len(self.activity_errors):,} error(s) reported by Constant Contact" if self.activity_errors else "")
+            + ">"
+        )
+
+    def _repr_html_(self) -> str:
+        return display.card(
+            display.heading(f"{self.direction.capitalize()} {self.status}: run {self.run_id}"),
+            display.paragraph(f"{self.requests_used:,} Constant Contact requests used."),
+            display.counts_table((CHANGE_KINDS[kind][0], count) for kind, count in self.counts.items()),
+            display.messages(self.warnings, "warning"),
+            display.messages([f"Constant Contact reported: {error}" for error in self.activity_errors], "error"),
+        )
 
 
 class SyncService:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 
+from ctct import display
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncRun
 from ctct.errors import NotFound
@@ -57,3 +60,70 @@ def describe(run: dict[str, Any]) -> str:
         f"run {run['run_id']}: {run['direction']} {run['status']} at {run['started_at'][:19]}{took}, "
         f"{run['requests_used']:,} requests — {counts}"
     )
+
+
+def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The runs as one row each: what the History page and the notebook show."""
+    return pd.DataFrame(
+        [
+            {
+                "Run": run["run_id"],
+                "Direction": run["direction"],
+                "Status": run["status"],
+                "Started": (run["started_at"] or "")[:19].replace("T", " "),
+                "Seconds": run["duration_seconds"],
+                "Requests": run["requests_used"],
+                "Changes": ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in run["counts"].items()),
+            }
+            for run in runs
+        ],
+        columns=["Run", "Direction", "Status", "Started", "Seconds", "Requests", "Changes"],
+    )
+
+
+@dataclass
+class RunHistory:
+    """Every import and sync, newest first (`Console.history()`)."""
+
+    runs: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.runs)
+
+    def to_frame(self) -> pd.DataFrame:
+        return runs_frame(self.runs)
+
+    def __repr__(self) -> str:
+        return "\n".join(describe(run) for run in self.runs) or "no imports or syncs yet"
+
+    def _repr_html_(self) -> str:
+        if not self.runs:
+            return display.card(display.heading("History"), display.paragraph("No imports or syncs yet."))
+        return display.card(
+            display.heading(f"History: {len(self.runs):,} runs, newest first"),
+            display.frame_table(self.to_frame(), limit=20, more_hint="to_frame()"),
+        )
+
+
+@dataclass
+class RunDetail:
+    """One run with its row-level changes (`Console.history(run_id)`)."""
+
+    run: dict[str, Any]
+    changes: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return f"<{describe(self.run)}; {len(self.changes):,} row-level changes>"
+
+    def _repr_html_(self) -> str:
+        counts = self.changes["change"].value_counts(sort=False) if len(self.changes) else pd.Series(dtype=int)
+        return display.card(
+            display.heading(describe(self.run)),
+            display.paragraph(self.run["error"], "error") if self.run["error"] else "",
+            display.messages(self.run["warnings"], "warning"),
+            display.counts_table(((kind.replace("_", " "), int(count)) for kind, count in counts.items())),
+            display.frame_table(self.changes, more_hint="changes (a DataFrame)") if len(self.changes) else "",
+        )

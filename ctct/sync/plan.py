@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ctct import display
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
 from ctct.crm.normalize import company_name_key
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
@@ -54,6 +55,20 @@ SCHEMAS: dict[str, list[str]] = {
     "memberships_add": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
     "memberships_remove": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
     "skipped": ["email", "list", "reason"],
+}
+# Each change kind's title and the columns a person reviews (the preview, the JSON, the notebook).
+CHANGE_KINDS: dict[str, tuple[str, list[str]]] = {
+    "lists_create": ("Lists to create or link", ["name", "link"]),
+    "lists_rename": ("Lists to rename", ["from", "to"]),
+    "lists_delete": ("Lists to delete", ["name"]),
+    "contacts_create": ("Contacts to create", ["email", "first_name", "last_name", "job_title", "company", "restored"]),
+    "contacts_update": ("Contacts to update", ["email", "changes"]),
+    "contacts_unsubscribed": ("Unsubscribed in Constant Contact", ["email", "source"]),
+    "contacts_resubscribed": ("Re-subscribed in Constant Contact", ["email"]),
+    "contacts_deleted_in_ctct": ("Deleted in Constant Contact", ["email"]),
+    "memberships_add": ("Members to add", ["list", "email"]),
+    "memberships_remove": ("Members to remove", ["list", "email"]),
+    "skipped": ("Skipped", ["email", "list", "reason"]),
 }
 JSON_SECTIONS = {
     "lists": {"create": "lists_create", "rename": "lists_rename", "delete": "lists_delete"},
@@ -111,34 +126,58 @@ class Plan:
     def is_empty(self) -> bool:
         return not any(len(frame) for kind, frame in self.changes.items() if kind not in {"skipped", "contacts_link"})
 
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """One frame per change kind (copies, every column), for filtering and export."""
+        return {kind: frame.copy() for kind, frame in self.changes.items() if kind != "contacts_link"}
+
     def to_json(self, row_limit: int | None = None) -> dict[str, Any]:
-        def rows(kind: str, columns: list[str]) -> list[dict[str, Any]]:
+        def rows(kind: str) -> list[dict[str, Any]]:
             frame = self.changes[kind]
             frame = frame if row_limit is None else frame.head(row_limit)
-            shown = frame[[c for c in columns if c in frame.columns]]
+            shown = frame[[c for c in CHANGE_KINDS[kind][1] if c in frame.columns]]
             return shown.astype(object).where(shown.notna(), None).to_dict("records")
 
         body: dict[str, Any] = {"direction": self.direction}
-        visible = {
-            "lists_create": ["name", "link"],
-            "lists_rename": ["from", "to"],
-            "lists_delete": ["name"],
-            "contacts_create": ["email", "first_name", "last_name", "job_title", "company", "restored"],
-            "contacts_update": ["email", "changes"],
-            "contacts_unsubscribed": ["email", "source"],
-            "contacts_resubscribed": ["email"],
-            "contacts_deleted_in_ctct": ["email"],
-            "memberships_add": ["list", "email"],
-            "memberships_remove": ["list", "email"],
-        }
         for section, kinds in JSON_SECTIONS.items():
-            body[section] = {name: rows(kind, visible[kind]) for name, kind in kinds.items()}
-        body["skipped"] = rows("skipped", ["email", "list", "reason"])
+            body[section] = {name: rows(kind) for name, kind in kinds.items()}
+        body["skipped"] = rows("skipped")
         body["warnings"] = [{"kind": w.kind, "message": w.message} for w in self.warnings]
         body["mass_removals"] = list(self.mass_removals)
         body["counts"] = self.counts()
         body["estimated_requests"] = self.estimated_requests
         return body
+
+    def summary(self) -> str:
+        titles = {kind: title[0].lower() + title[1:] for kind, (title, _columns) in CHANGE_KINDS.items()}
+        shown = [f"{titles[kind]} {count:,}" for kind, count in self.counts().items() if count]
+        text = f"{self.direction.capitalize()} plan: " + (", ".join(shown) or "nothing to change")
+        text += f"; about {self.estimated_requests:,} requests"
+        if self.warnings:
+            text += f"; {len(self.warnings):,} warning(s)"
+        if self.mass_removals:
+            text += f"; {len(self.mass_removals):,} mass removal(s) to confirm"
+        return text
+
+    def __repr__(self) -> str:
+        return f"<{self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        counts = self.counts()
+        parts = [
+            display.heading(f"{self.direction.capitalize()} plan"),
+            display.paragraph("Both sides already agree: nothing to change.")
+            if self.is_empty
+            else display.counts_table((CHANGE_KINDS[kind][0], count) for kind, count in counts.items())
+            + display.paragraph(f"About {self.estimated_requests:,} Constant Contact requests to commit it."),
+            display.messages([w.message for w in self.warnings], "warning"),
+            display.messages([f"Mass removal: this {removal}" for removal in self.mass_removals], "error"),
+        ]
+        for kind, count in counts.items():
+            if count:
+                title, columns = CHANGE_KINDS[kind]
+                parts.append(display.heading(f"{title} ({count:,})", 4))
+                parts.append(display.frame_table(self.changes[kind][columns], more_hint=f"plan.to_frames()['{kind}']"))
+        return display.card(*parts)
 
 
 def _str(series: pd.Series) -> pd.Series:

@@ -9,23 +9,9 @@ from ctct.api.errors import CtctError
 from ctct.errors import ConsoleError
 from ctct.sync.apply import SyncResult
 from ctct.sync.journal import SyncRefused
-from ctct.sync.plan import Plan
+from ctct.sync.plan import CHANGE_KINDS, Plan
 from ctct.ui.state import sync_service
 from ctct.ui.text import plain
-
-TITLES = {
-    "lists_create": ("Lists to create or link", ["name", "link"]),
-    "lists_rename": ("Lists to rename", ["from", "to"]),
-    "lists_delete": ("Lists to delete", ["name"]),
-    "contacts_create": ("Contacts to create", ["email", "first_name", "last_name", "job_title", "company", "restored"]),
-    "contacts_update": ("Contacts to update", ["email", "changes"]),
-    "contacts_unsubscribed": ("Unsubscribed in Constant Contact", ["email", "source"]),
-    "contacts_resubscribed": ("Re-subscribed in Constant Contact", ["email"]),
-    "contacts_deleted_in_ctct": ("Deleted in Constant Contact", ["email"]),
-    "memberships_add": ("Members to add", ["list", "email"]),
-    "memberships_remove": ("Members to remove", ["list", "email"]),
-    "skipped": ("Skipped", ["email", "list", "reason"]),
-}
 
 
 def _matches(frame: pd.DataFrame, needle: str) -> pd.Series:
@@ -40,7 +26,7 @@ def show_plan(plan: Plan, key: str) -> None:
         st.success("Both sides already agree: nothing to change.")
     columns = st.columns(max(len(shown), 1))
     for column, (kind, count) in zip(columns, shown, strict=False):
-        column.metric(TITLES[kind][0], f"{count:,}")
+        column.metric(CHANGE_KINDS[kind][0], f"{count:,}")
     st.caption(f"About {plan.estimated_requests:,} Constant Contact requests.")
     for warning in plan.warnings:
         st.warning(plain(warning.message), icon=":material/warning:")
@@ -49,9 +35,9 @@ def show_plan(plan: Plan, key: str) -> None:
     tabs = [kind for kind, _ in shown]
     if not tabs:
         return
-    for tab, kind in zip(st.tabs([TITLES[kind][0] for kind in tabs]), tabs, strict=True):
+    for tab, kind in zip(st.tabs([CHANGE_KINDS[kind][0] for kind in tabs]), tabs, strict=True):
         with tab:
-            frame = plan[kind][TITLES[kind][1]]
+            frame = plan[kind][CHANGE_KINDS[kind][1]]
             needle = st.text_input("Filter", key=f"{key}_{kind}_filter", placeholder="email, list or name")
             if needle:
                 frame = frame[_matches(frame, needle)]
