@@ -27,6 +27,7 @@ def ensure_venv() -> Path:
     wanted = hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
     python = venv_python()
     if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
+        link_project(python)
         return python
     if not python.exists():
         print(f"creating {VENV} ...", flush=True)
@@ -35,7 +36,22 @@ def ensure_venv() -> Path:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")], check=True)
     STAMP.write_text(wanted)
+    link_project(python)
     return python
+
+
+def link_project(python: Path) -> None:
+    """Makes `import ctct` work for the venv's python from any folder — a Jupyter kernel started
+    in notebooks/, a sandbox process — by putting the project root on its path (a .pth file)."""
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    link = Path(site_packages) / "ctct-console.pth"
+    if not link.exists() or link.read_text().strip() != str(ROOT):
+        link.write_text(str(ROOT) + "\n")
 
 
 def run_in_venv(args: list[str], env: dict[str, str] | None = None) -> int:
