@@ -27,7 +27,7 @@ from ctct.sandbox.config import SandboxAccount
 from ctct.sync import history
 from ctct.sync.apply import SyncService
 from ctct.sync.journal import SyncRefused
-from ctct.sync.plan import IMPORT, MassRemovalPolicy, Plan
+from ctct.sync.plan import IMPORT, Plan, describe_counts
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 WARNINGS_SHOWN = 20
@@ -256,7 +256,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
             f"Connected to Constant Contact account {status.account_name!r} ({status.account_email}); "
             f"{activation.describe_expiry(status)}."
         )
-    service = SyncService(client.authorization.database, client, settings, _mass_removal_policy(settings))
+    service = SyncService(client.authorization.database, client, settings)
     plan = service.plan(IMPORT, progress=_status_line)
     result = _review_and_commit(service, plan, args, "import Constant Contact's lists")
     if args.json:
@@ -269,11 +269,9 @@ def _status_line(message: str) -> None:
 
 
 def _print_plan_summary(plan: Plan) -> None:
-    counts = plan.counts()
-    shown = {kind: count for kind, count in counts.items() if count}
     print(
         f"{plan.direction} plan: "
-        + (", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in shown.items()) or "nothing to change")
+        + (describe_counts(plan.counts()) or "nothing to change")
         + f"; about {plan.estimated_requests:,} requests"
     )
     for warning in plan.warnings[:WARNINGS_SHOWN]:
@@ -315,11 +313,7 @@ def _review_and_commit(service: SyncService, plan: Plan, args: argparse.Namespac
 def _sync_service(args: argparse.Namespace) -> SyncService:
     settings = Settings.load()
     database = _database(args)
-    return SyncService(database, CtctClient.from_settings(settings, database), settings, _mass_removal_policy(settings))
-
-
-def _mass_removal_policy(settings: Settings) -> MassRemovalPolicy:
-    return MassRemovalPolicy(settings.mass_removal_percent, settings.mass_removal_min_list)
+    return SyncService(database, CtctClient.from_settings(settings, database), settings)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ class Settings:
     demo_mode: bool = False
     api_base: str = DEFAULT_API_BASE
     auth_base: str = DEFAULT_AUTH_BASE
-    client_id: str = ""
+    client_id: str = "customer-focus-console"
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = DEFAULT_REDIRECT_URI
     rate_limit: float = 4.0
@@ -105,24 +105,31 @@ class Settings:
         def value(name: str) -> str | None:
             return env.get(name) or file_values.get(name.removeprefix("CTCT_")) or file_values.get(name)
 
-        roles = value("CTCT_ROLE_ADDRESSES")
-        return cls(
-            database_url=value("CTCT_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            role_addresses=(
-                frozenset(part.strip().lower() for part in roles.split(",") if part.strip())
-                if roles
-                else frozenset(DEFAULT_ROLE_ADDRESSES)
-            ),
-            demo_mode=(value("CTCT_DEMO_MODE") or "").lower() in {"1", "true", "yes"},
-            api_base=(value("CTCT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
-            auth_base=(value("CTCT_AUTH_BASE") or DEFAULT_AUTH_BASE).rstrip("/"),
-            client_id=value("CTCT_CLIENT_ID") or "customer-focus-console",
-            client_secret=value("CTCT_CLIENT_SECRET"),
-            redirect_uri=value("CTCT_REDIRECT_URI") or DEFAULT_REDIRECT_URI,
-            rate_limit=float(value("CTCT_RATE_LIMIT") or 4),
-            daily_quota=int(value("CTCT_DAILY_QUOTA") or 10_000),
-            secret_key=value("CTCT_SECRET_KEY"),
-            secret_key_file=Path(value("CTCT_SECRET_KEY_FILE") or DATA_DIR / "secret.key"),
-            mass_removal_percent=float(value("CTCT_MASS_REMOVAL_PERCENT") or 20),
-            mass_removal_min_list=int(value("CTCT_MASS_REMOVAL_MIN_LIST") or 10),
-        )
+        given = {field.name: value(f"CTCT_{field.name.upper()}") for field in fields(cls)}
+        return cls().with_overrides(**{name: text for name, text in given.items() if text})
+
+    def with_overrides(self, **values: object) -> Settings:
+        """These settings with some replaced by field name; text is parsed as in the environment
+        (`role_addresses="info,sales"`, `rate_limit="4"`). An unknown name is a TypeError."""
+        known = {field.name for field in fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return replace(self, **{name: _parsed(name, value) for name, value in values.items()})
+
+
+def _parsed(name: str, value: object) -> object:
+    if name == "role_addresses":
+        parts = value.split(",") if isinstance(value, str) else value
+        return frozenset(str(part).strip().lower() for part in parts if str(part).strip())  # type: ignore[union-attr]
+    if name == "demo_mode":
+        return value.strip().lower() in {"1", "true", "yes"} if isinstance(value, str) else bool(value)
+    if name in {"api_base", "auth_base"}:
+        return str(value).rstrip("/")
+    if name in {"rate_limit", "mass_removal_percent"}:
+        return float(value)  # type: ignore[arg-type]
+    if name in {"daily_quota", "mass_removal_min_list"}:
+        return int(value)  # type: ignore[call-overload]
+    if name == "secret_key_file":
+        return Path(value)  # type: ignore[arg-type]
+    return value

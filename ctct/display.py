@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 ROWS_SHOWN = 10
-# `div.ctct-card …` outranks JupyterLab's own `.jp-RenderedHTMLCommon …` rules for these elements.
+# Scoped to `div.ctct-card` so that headings and colours win over JupyterLab's generic rules; cells
+# keep the front end's own alignment, as its DataFrames do.
 _STYLE = (
     "<style>"
     "div.ctct-card{font-family:system-ui,sans-serif;font-size:13px;line-height:1.4;max-width:90em}"
@@ -31,7 +32,8 @@ _STYLE = (
 
 
 def escape(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A cell or message as HTML text; missing values (None, NaN, NA, NaT) as nothing."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
     return html.escape(str(value))
 
@@ -80,28 +82,21 @@ def messages(items: Sequence[str], css_class: str, limit: int = ROWS_SHOWN) -> s
 
 
 def card(*parts: str) -> str:
-    return _STYLE + '<div class="ctct-card">' + "".join(parts) + "</div>"
-
-
-def key_values(rows: Iterable[tuple[str, Any]]) -> str:
-    body = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in rows)
-    return f"<table>{body}</table>"
+    # The ignore classes keep Jupyter's MathJax from reading "$5 … $10" in a name as a formula.
+    return _STYLE + '<div class="ctct-card tex2jax_ignore mathjax_ignore">' + "".join(parts) + "</div>"
 
 
 class NotebookProgress:
-    """A progress bar that redraws in place in Jupyter, or a line per 10 % on stderr elsewhere:
-    the `(fraction, message)` callback the import and sync services report to."""
+    """The `(fraction, message)` callback imports and syncs report to: in a Jupyter notebook a bar
+    that redraws in place; anywhere else (a script, a terminal) a line on stderr per 10 %."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.last_decile = -1
         self.handle: Any = None
-        try:
-            from IPython import get_ipython
+        if _in_notebook():
             from IPython.display import display
-        except ImportError:  # plain Python: no IPython installed
-            return
-        if get_ipython() is not None:
+
             self.handle = display(self._bundle(0.0, "starting…"), raw=True, display_id=True)
 
     def _bundle(self, fraction: float | None, message: str) -> dict[str, str]:
@@ -111,7 +106,7 @@ class NotebookProgress:
                 "text/html": f'<div class="ctct-progress"><b>{escape(self.label)}</b> {escape(message)}</div>',
                 "text/plain": f"{self.label}: {message}",
             }
-        percent = int(min(max(fraction, 0.0), 1.0) * 100)
+        percent = int(fraction * 100)
         return {
             "text/html": (
                 f'<div class="ctct-progress"><b>{escape(self.label)}</b> '
@@ -122,6 +117,7 @@ class NotebookProgress:
         }
 
     def __call__(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
         if self.handle is not None:
             self.handle.update(self._bundle(fraction, message), raw=True)
             return
@@ -130,9 +126,22 @@ class NotebookProgress:
             self.last_decile = percent // 10
             print(f"{self.label}: {percent:3d}% {message}", file=sys.stderr, flush=True)
 
+    def __enter__(self) -> NotebookProgress:
+        return self
+
+    def __exit__(self, _kind: object, error: BaseException | None, _traceback: object) -> None:
+        if error is not None:  # the bar must not stay at "starting…" above a traceback
+            self.note(f"stopped — {error}")
+
     def note(self, message: str) -> None:
         """A step without a known fraction (reading CTCT page by page), or the last word."""
         if self.handle is not None:
             self.handle.update(self._bundle(None, message), raw=True)
         else:
             print(f"{self.label}: {message}", file=sys.stderr, flush=True)
+
+
+def _in_notebook() -> bool:
+    """True in a Jupyter kernel (whose front end can redraw a display), not in terminal IPython."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -7,7 +7,6 @@ Results display as compact HTML in Jupyter (`_repr_html_`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -18,7 +17,7 @@ from sqlalchemy import make_url
 from ctct import activation, display
 from ctct import lists as list_services
 from ctct.api.client import CtctClient
-from ctct.config import Settings
+from ctct.config import DEFAULT_REDIRECT_URI, Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.crm.services import list_tags
@@ -27,7 +26,7 @@ from ctct.errors import ConsoleError
 from ctct.sandbox.process import SandboxServer
 from ctct.sync import history as run_history
 from ctct.sync.apply import SyncResult, SyncService
-from ctct.sync.plan import IMPORT, PULL, PUSH, MassRemovalPolicy, Plan
+from ctct.sync.plan import IMPORT, PULL, PUSH, Plan
 
 DIRECTIONS = (IMPORT, PUSH, PULL)
 
@@ -69,18 +68,14 @@ class Crm:
 
     def commit_file(self, plan: importer.ImportPlan, *, skip_invalid: bool = False) -> importer.ImportSummary:
         """Imports a planned file in one transaction; with rejected rows only when `skip_invalid`."""
-        progress = display.NotebookProgress(f"Importing {plan.source}")
-        with self._database.session() as session:
-            summary = importer.commit_crm_import(session, plan, skip_invalid=skip_invalid, progress=progress)
-        return summary
+        with display.NotebookProgress(f"Importing {plan.source}") as progress, self._database.session() as session:
+            return importer.commit_crm_import(session, plan, skip_invalid=skip_invalid, progress=progress)
 
     def load_demo_data(
         self, companies: int = demo.DEFAULT_COMPANIES, seed: int = demo.DEFAULT_SEED, *, replace: bool = False
     ) -> demo.DemoSummary:
-        with self._database.session() as session:
-            return demo.load_demo_data(
-                session, companies, seed, replace=replace, progress=display.NotebookProgress("Demo data")
-            )
+        with display.NotebookProgress("Demo data") as progress, self._database.session() as session:
+            return demo.load_demo_data(session, companies, seed, replace=replace, progress=progress)
 
     def contacts(self, contact_type: str = "all", tags: Iterable[str] = (), search: str = "") -> pd.DataFrame:
         """Contacts matching the Email Lists page's filter, with tags and why any is ineligible."""
@@ -175,8 +170,7 @@ class Console:
         self.settings = settings
         self.database = Database(settings.database_url)
         self.client = CtctClient.from_settings(settings, self.database)
-        policy = MassRemovalPolicy(settings.mass_removal_percent, settings.mass_removal_min_list)
-        self.sync = SyncService(self.database, self.client, settings, policy)
+        self.sync = SyncService(self.database, self.client, settings)
         self.crm = Crm(self.database, settings)
         self.lists = Lists(self.database, settings)
 
@@ -215,9 +209,9 @@ class Console:
         """Previews a sync row by row (import, push or pull); changes nothing."""
         if direction not in DIRECTIONS:
             raise ConsoleError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-        progress = display.NotebookProgress(f"Planning the {direction}")
-        plan = self.sync.plan(direction, progress=progress.note)
-        progress.note(f"done — {sum(plan.counts().values()):,} row changes to review")
+        with display.NotebookProgress(f"Planning the {direction}") as progress:
+            plan = self.sync.plan(direction, progress=progress.note)
+            progress.note(f"done — {sum(plan.counts().values()):,} row changes to review")
         return plan
 
     def plan_import(self) -> Plan:
@@ -233,13 +227,13 @@ class Console:
     def commit(self, plan: Plan, *, allow_mass_removal: bool = False) -> SyncResult:
         """Commits a reviewed plan; refused (SyncRefused) when either side changed since it was
         made, when it removes en masse without `allow_mass_removal`, or over the day's budget."""
-        progress = display.NotebookProgress(f"Committing the {plan.direction}")
-        return self.sync.commit(plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by="python")
+        with display.NotebookProgress(f"Committing the {plan.direction}") as progress:
+            return self.sync.commit(plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by="python")
 
     def resume(self, direction: str, *, allow_mass_removal: bool = False) -> SyncResult:
         """Finishes an interrupted sync without redoing what was done."""
-        progress = display.NotebookProgress(f"Resuming the {direction}")
-        return self.sync.resume(direction, allow_mass_removal=allow_mass_removal, progress=progress)
+        with display.NotebookProgress(f"Resuming the {direction}") as progress:
+            return self.sync.resume(direction, allow_mass_removal=allow_mass_removal, progress=progress)
 
     # History
 
@@ -276,24 +270,24 @@ def connect(
     database_url: str | None = None,
     *,
     sandbox: SandboxServer | None = None,
-    **overrides: Any,
+    **settings: Any,
 ) -> Console:
     """Opens a console: settings from the environment and `.streamlit/secrets.toml` (as the app
     and the CLI read them), then `database_url`, the `sandbox`'s addresses, and any other
-    `Settings` field given by name (`api_base=`, `auth_base=`, `client_id=`, `rate_limit=`…).
-    The database schema is brought up to date on opening."""
-    settings = Settings.load()
-    known = {item.name for item in dataclasses.fields(Settings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise TypeError(f"connect() got unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    if "role_addresses" in overrides:
-        overrides["role_addresses"] = frozenset(part.strip().lower() for part in overrides["role_addresses"])
-    if "secret_key_file" in overrides:
-        overrides["secret_key_file"] = Path(overrides["secret_key_file"])
+    `Settings` field given by name (`api_base=`, `client_id=`, `rate_limit=`, `role_addresses=`…;
+    an unknown name is a TypeError). The database schema is brought up to date on opening.
+
+    With a `sandbox`, the database must be named, so a rehearsal never writes into the console's
+    own database, and the OAuth redirect is a loopback address (all the sandbox accepts) unless
+    given."""
     if database_url is not None:
-        overrides["database_url"] = database_url
+        settings["database_url"] = database_url
     if sandbox is not None:
-        overrides.setdefault("api_base", sandbox.api_base)
-        overrides.setdefault("auth_base", sandbox.auth_base)
-    return Console(dataclasses.replace(settings, **overrides))
+        if database_url is None:
+            raise ConsoleError(
+                "a rehearsal against the sandbox needs its own database: ctct.connect(database_url=…, sandbox=…)"
+            )
+        settings.setdefault("api_base", sandbox.api_base)
+        settings.setdefault("auth_base", sandbox.auth_base)
+        settings.setdefault("redirect_uri", DEFAULT_REDIRECT_URI)
+    return Console(Settings.load().with_overrides(**settings))

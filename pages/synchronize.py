@@ -4,7 +4,7 @@ import streamlit as st
 
 from ctct import activation
 from ctct.api.errors import CtctError
-from ctct.sync.plan import PULL, PUSH
+from ctct.sync.plan import PULL, PUSH, describe_counts
 from ctct.ui.plan_view import commit_with_progress, show_plan
 from ctct.ui.state import client, sync_service
 from ctct.ui.text import plain
@@ -50,7 +50,7 @@ if plan is not None:
         result = commit_with_progress(plan, allow_mass_removal=allowed)
         if result is not None:
             st.session_state.pop("sync_plan", None)
-            changed = ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in result.counts.items() if count)
+            changed = describe_counts(result.counts)
             st.success(f"Synchronized: {changed}.")
         elif st.button("Make a new preview", key="sync_again"):
             st.session_state["sync_plan"] = sync_service().plan(plan.direction)

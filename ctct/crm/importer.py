@@ -36,6 +36,7 @@ from ctct.crm.normalize import (
 )
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ConsoleError
+from ctct.lists import crm_version
 
 COLUMNS = (
     "company",
@@ -83,6 +84,10 @@ class ImportFileError(ConsoleError):
     """The file as a whole cannot be read: encoding, format or columns."""
 
 
+class ImportStale(ConsoleError):
+    """Commit refused because the CRM changed after the plan was made."""
+
+
 class ImportRejected(ConsoleError):
     """Commit refused because rows were rejected and `skip_invalid` was not given."""
 
@@ -102,6 +107,9 @@ class ImportPlan:
     warnings: list[ImportWarning] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     source: str = ""
+    # The CRM as the plan saw it (`crm_version`): committing refuses a plan the CRM has moved past,
+    # which is also what keeps a plan from being committed twice.
+    crm_version: tuple[Any, ...] | None = None
 
     @property
     def rejected(self) -> pd.DataFrame:
@@ -410,6 +418,7 @@ def plan_crm_import(
         warnings=warnings + tag_warnings,
         ignored_columns=ignored_columns or [],
         source=source,
+        crm_version=crm_version(session),
     )
 
 
@@ -545,6 +554,11 @@ def commit_crm_import(
 ) -> ImportSummary:
     """Applies the plan in the caller's transaction; any error leaves the database unchanged."""
     report = progress or (lambda _fraction, _message: None)
+    if plan.crm_version is not None and crm_version(session) != plan.crm_version:
+        raise ImportStale(
+            f"the CRM changed since {plan.source or 'this file'} was planned (an import, a sync or an edit — "
+            "or this plan was committed already): nothing was imported; plan the file again"
+        )
     rejected = len(plan.rejected)
     if rejected and not skip_invalid:
         raise ImportRejected(

@@ -145,7 +145,7 @@ def _ids(body: dict[str, Any], name: str, limit: int, *, required: bool = False)
 
 def _valid_email(email: str) -> bool:
     local, _, domain = email.partition("@")
-    return bool(local) and "." in domain and " " not in email and len(email) <= 80
+    return bool(local) and "." in domain and "@" not in domain and " " not in email and len(email) <= 80
 
 
 # Account

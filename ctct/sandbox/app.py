@@ -254,15 +254,15 @@ async def seed(request: Request) -> Response:
         body = json.loads(await request.body() or b"{}")
     except ValueError as error:
         return JSONResponse({"error": f"body is not valid JSON: {error}"}, status_code=400)
-    username = body.get("account", sandbox.config.accounts[0].username) if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return JSONResponse({"error": "the body must be a JSON object with 'contacts'"}, status_code=400)
+    username = body.pop("account", sandbox.config.accounts[0].username)
     with sandbox.lock:
-        if username not in sandbox.accounts:
+        if not isinstance(username, str) or username not in sandbox.accounts:
             return JSONResponse({"error": f"account: no sandbox account {username!r}"}, status_code=400)
-        if isinstance(body, dict):
-            body = {key: value for key, value in body.items() if key != "account"}
         try:
             created = seed_account(sandbox.account(username), body, sandbox.now())
-        except SeedError as error:
+        except (SeedError, SandboxError) as error:
             return JSONResponse({"error": str(error)}, status_code=400)
         sandbox.dirty = True
         return JSONResponse({"account": username, **created})

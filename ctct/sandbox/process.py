@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import atexit
 import html
+import math
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -55,15 +57,32 @@ class ServerProcess:
         timeout: float = 30.0,
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        with socket.socket() as probe:  # otherwise whatever holds the port would answer for us
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: choose another (or none)") from None
+        # Errors go to a file rather than a pipe: a pipe nobody reads would block a chatty server.
+        # It lives as long as the process and is closed by stop().
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})}
+            command, stdout=subprocess.DEVNULL, stderr=self.errors, cwd=cwd, env={**os.environ, **(env or {})}
         )
         atexit.register(self.stop)
         try:
             wait_until_up(self.url + health_path, self.process, timeout)
+        except RuntimeError as error:
+            tail = self._error_tail()
+            self.stop()
+            raise RuntimeError(f"{error}{tail}") from None
         except BaseException:
             self.stop()
             raise
+
+    def _error_tail(self, lines: int = 5) -> str:
+        self.errors.seek(0)
+        tail = self.errors.read().decode(errors="replace").strip().splitlines()[-lines:]
+        return (":\n" + "\n".join(tail)) if tail else ""
 
     @property
     def running(self) -> bool:
@@ -77,6 +96,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.errors.close()
         atexit.unregister(self.stop)
 
     def __enter__(self) -> Self:
@@ -130,9 +150,13 @@ class SandboxServer(ServerProcess):
         response = (
             httpx.post(self.url + path, json=body, timeout=30) if body is not None else httpx.get(self.url + path)
         )
-        answer: dict[str, Any] = response.json()
-        if response.status_code >= 400:
-            raise ValueError(f"the sandbox refused {path}: {answer.get('error', answer)}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = response.text
+        if response.status_code >= 400 or not isinstance(answer, dict):
+            reason = answer.get("error", answer) if isinstance(answer, dict) else answer
+            raise ValueError(f"the sandbox refused {path} (HTTP {response.status_code}): {reason}")
         return answer
 
     def seed(
@@ -141,10 +165,11 @@ class SandboxServer(ServerProcess):
         """Puts existing contacts (and lists) into an account, as if the customer had them in CTCT
         already; see docs/sandbox.md. Nothing is created when any row is invalid.
 
-        `contacts` is a list of dicts, or a DataFrame (a CSV export of CTCT) with the same column
-        names, where empty cells are left out and `lists` holds list names separated by `;`."""
+        `contacts` is a list of dicts, or a DataFrame with the same column names (`email`,
+        `first_name`, …, `lists`, `permission_to_send`), where empty cells are left out and `lists`
+        holds list names separated by `;` (or a list of names)."""
         if hasattr(contacts, "to_dict"):  # a pandas DataFrame
-            contacts = [_seed_row(row) for row in contacts.to_dict("records")]
+            contacts = [_seed_row(number, row) for number, row in enumerate(contacts.to_dict("records"))]
         body: dict[str, Any] = {"contacts": list(contacts), "lists": list(lists)}
         if account is not None:
             body["account"] = account
@@ -161,10 +186,19 @@ class SandboxServer(ServerProcess):
         return f"<p>{html.escape(repr(self))}</p>"
 
 
-def _seed_row(row: dict[str, Any]) -> dict[str, Any]:
-    seeded = {key: value for key, value in row.items() if isinstance(value, str) and value.strip()}
-    if "lists" in seeded:
-        seeded["lists"] = [name.strip() for name in seeded["lists"].split(";") if name.strip()]
+def _seed_row(number: int, row: dict[str, Any]) -> dict[str, Any]:
+    """A frame's row as a seed contact: empty cells left out, `lists` split on `;`."""
+    seeded: dict[str, Any] = {}
+    for column, value in row.items():
+        if column == "lists" and isinstance(value, list):
+            seeded[column] = value
+        elif column == "lists" and isinstance(value, str):
+            seeded[column] = [part.strip() for part in value.split(";") if part.strip()]
+        elif isinstance(value, str):
+            if value.strip():
+                seeded[column] = value
+        elif value is not None and not (isinstance(value, float) and math.isnan(value)):
+            raise ValueError(f"row {number}, column {column!r}: {value!r} is not text")
     return seeded
 
 

@@ -31,7 +31,18 @@ from ctct.db.models import (
     utcnow,
 )
 from ctct.sync import journal
-from ctct.sync.plan import CHANGE_KINDS, IMPORT, PULL, PUSH, MassRemovalPolicy, Plan, plan_import, plan_pull, plan_push
+from ctct.sync.plan import (
+    CHANGE_KINDS,
+    IMPORT,
+    PULL,
+    PUSH,
+    MassRemovalPolicy,
+    Plan,
+    describe_counts,
+    plan_import,
+    plan_pull,
+    plan_push,
+)
 from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot, load_baseline, local_snapshot, remote_snapshot
 
 Progress = Callable[[float, str], None]
@@ -53,7 +64,7 @@ class SyncResult:
         return dict(self.__dict__)
 
     def __repr__(self) -> str:
-        changes = ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in self.counts.items() if count)
+        changes = describe_counts(self.counts)
         return (
             f"<{self.direction.capitalize()} {self.status}: run {self.run_id}, {self.requests_used:,} requests — "
             f"{changes or 'no changes'}"
@@ -65,7 +76,9 @@ class SyncResult:
         return display.card(
             display.heading(f"{self.direction.capitalize()} {self.status}: run {self.run_id}"),
             display.paragraph(f"{self.requests_used:,} Constant Contact requests used."),
-            display.counts_table((CHANGE_KINDS[kind][0], count) for kind, count in self.counts.items()),
+            display.counts_table(
+                (CHANGE_KINDS.get(kind, (kind.replace("_", " "), []))[0], count) for kind, count in self.counts.items()
+            ),
             display.messages(self.warnings, "warning"),
             display.messages([f"Constant Contact reported: {error}" for error in self.activity_errors], "error"),
         )
@@ -80,7 +93,7 @@ class SyncService:
         self.database = database
         self.client = client
         self.settings = settings
-        self.policy = policy or MassRemovalPolicy()
+        self.policy = policy or MassRemovalPolicy.from_settings(settings)
 
     # Plans
 

@@ -13,6 +13,7 @@ from ctct import display
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncRun
 from ctct.errors import NotFound
+from ctct.sync.plan import describe_counts
 
 
 def _as_dict(run: SyncRun) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def run_detail(database: Database, run_id: int) -> dict[str, Any]:
 
 
 def describe(run: dict[str, Any]) -> str:
-    counts = ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in run["counts"].items()) or "no changes"
+    counts = describe_counts(run["counts"]) or "no changes"
     took = f", {run['duration_seconds']:.1f} s" if run["duration_seconds"] is not None else ""
     return (
         f"run {run['run_id']}: {run['direction']} {run['status']} at {run['started_at'][:19]}{took}, "
@@ -73,7 +74,7 @@ def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
                 "Started": (run["started_at"] or "")[:19].replace("T", " "),
                 "Seconds": run["duration_seconds"],
                 "Requests": run["requests_used"],
-                "Changes": ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in run["counts"].items()),
+                "Changes": describe_counts(run["counts"]),
             }
             for run in runs
         ],
@@ -119,11 +120,12 @@ class RunDetail:
         return f"<{describe(self.run)}; {len(self.changes):,} row-level changes>"
 
     def _repr_html_(self) -> str:
-        counts = self.changes["change"].value_counts(sort=False) if len(self.changes) else pd.Series(dtype=int)
+        # A CRM import records counts only, no row-level changes.
+        counts = self.changes["change"].value_counts(sort=False) if len(self.changes) else pd.Series(self.run["counts"])
         return display.card(
             display.heading(describe(self.run)),
             display.paragraph(self.run["error"], "error") if self.run["error"] else "",
             display.messages(self.run["warnings"], "warning"),
-            display.counts_table(((kind.replace("_", " "), int(count)) for kind, count in counts.items())),
+            display.counts_table(((str(kind).replace("_", " "), int(count)) for kind, count in counts.items())),
             display.frame_table(self.changes, more_hint="changes (a DataFrame)") if len(self.changes) else "",
         )

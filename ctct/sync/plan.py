@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ctct import display
+from ctct.config import Settings
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
 from ctct.crm.normalize import company_name_key
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
@@ -70,6 +71,13 @@ CHANGE_KINDS: dict[str, tuple[str, list[str]]] = {
     "memberships_remove": ("Members to remove", ["list", "email"]),
     "skipped": ("Skipped", ["email", "list", "reason"]),
 }
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """`lists create 1, memberships add 13`: the non-zero counts of a plan or run, in one line."""
+    return ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in counts.items() if count)
+
+
 JSON_SECTIONS = {
     "lists": {"create": "lists_create", "rename": "lists_rename", "delete": "lists_delete"},
     "contacts": {
@@ -99,6 +107,10 @@ class MassRemovalPolicy:
 
     percent: float = 20.0
     min_list_size: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MassRemovalPolicy:
+        return cls(settings.mass_removal_percent, settings.mass_removal_min_list)
 
 
 @dataclass

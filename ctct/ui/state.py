@@ -10,7 +10,6 @@ from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.db import Database
 from ctct.sync.apply import SyncService
-from ctct.sync.plan import MassRemovalPolicy
 
 
 @st.cache_resource(show_spinner="Opening the database…")
@@ -36,9 +35,7 @@ def client() -> CtctClient:
 
 
 def sync_service() -> SyncService:
-    current = settings()
-    policy = MassRemovalPolicy(current.mass_removal_percent, current.mass_removal_min_list)
-    return SyncService(database(), client(), current, policy)
+    return SyncService(database(), client(), settings())
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading contacts…")

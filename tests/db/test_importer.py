@@ -234,3 +234,21 @@ def test_an_error_midway_rolls_the_whole_import_back(database, monkeypatch):
             database, HEADER + "Beta,customer,,Bo,Berg,bo@beta.com,,VIP\nAcme,customer,,Ann,Lee,ann@acme.com,,\n"
         )
     assert counts(database) == (1, 0, 0)
+
+
+def test_a_plan_is_committed_once_and_only_while_the_crm_is_as_it_saw_it(database):
+    text = HEADER + "Acme,customer,,Ann,Lee,ann@acme.com,Owner,VIP\n"
+    plan = plan_for(database, text)
+    with database.session() as session:
+        importer.commit_crm_import(session, plan)
+    assert counts(database) == (1, 1, 1)
+    with database.session() as session, pytest.raises(importer.ImportStale, match="plan the file again"):
+        importer.commit_crm_import(session, plan)  # the same plan again: would duplicate Ann
+    assert counts(database) == (1, 1, 1)
+
+    stale = plan_for(database, HEADER + "Beta,customer,,Bo,Ray,bo@beta.com,,\n")
+    with database.session() as session:
+        services.create_contact(session, services.find_companies_by_name(session, "Acme")[0].id, email="bo@beta.com")
+    with database.session() as session, pytest.raises(importer.ImportStale, match=r"the CRM changed since crm\.csv"):
+        importer.commit_crm_import(session, stale)  # Bo was added meanwhile: the plan would create him twice
+    assert counts(database) == (1, 2, 1)

@@ -3,7 +3,10 @@ and every output is something a consultant can read."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -27,7 +30,29 @@ def test_the_notebook_is_stored_without_outputs():
 
 
 @pytest.fixture
-def executed(database_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[dict]]]:
+def kernel_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The kernel runs this interpreter (a `python3` kernelspec of our own, found first on
+    JUPYTER_PATH), imports this checkout, and keeps its temporary files in the test's folder."""
+    kernels = tmp_path / "jupyter" / "kernels" / "python3"
+    kernels.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "console tests",
+        "language": "python",
+    }
+    (kernels / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    return scratch
+
+
+@pytest.fixture
+def executed(
+    database_url: str, kernel_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, list[dict]]]:
     monkeypatch.setenv("ONBOARDING_DATABASE_URL", database_url)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # A failing cell raises CellExecutionError with the cell and its traceback.
@@ -52,7 +77,7 @@ def output_of(executed: list[tuple[str, list[dict]]], last_line: str) -> tuple[s
     return shown(matches[0])
 
 
-def test_the_onboarding_notebook_runs_and_every_output_is_meaningful(executed, database_url):
+def test_the_onboarding_notebook_runs_and_every_output_is_meaningful(executed, database_url, kernel_environment):
     for source, outputs in executed:
         assert not [output for output in outputs if output["output_type"] == "error"], source
         streams = [output["text"] for output in outputs if output["output_type"] == "stream"]
@@ -90,6 +115,7 @@ def test_the_onboarding_notebook_runs_and_every_output_is_meaningful(executed, d
     assert "History: 3 runs" in history and "crm_import" in history
     _, stopped = output_of(executed, "sandbox")
     assert "(stopped;" in stopped
+    assert list(kernel_environment.iterdir()) == []  # the rehearsal's folder was removed
 
     # What the notebook did is in the database: the tag-based list is in CTCT with its 13 members,
     # and the unsubscribe Constant Contact had came over.

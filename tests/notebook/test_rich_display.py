@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+from ctct import display
 from ctct.activation import ConnectionStatus
 from ctct.crm import importer
 from ctct.lists import AddResult
@@ -167,3 +168,36 @@ def test_an_import_plan_shows_counts_warnings_and_rejected_rows(import_plan):
     assert list(frames["rejected"]["line"]) == [5]
     assert frames["warnings"]["kind"].eq("possible_duplicate").sum() >= 1
     assert not RAW_REPR.search(repr(import_plan))
+
+
+def test_a_crm_import_run_shows_its_counts_though_it_has_no_row_changes():
+    crm_import = run(1, "crm_import", companies_created=12, contacts_created=20)
+    markup = RunDetail(crm_import, pd.DataFrame(columns=["change", "list", "email", "detail", "outcome"]))._repr_html_()
+    assert re.search(r"companies created</td><td class=\"count\">12<", markup)
+    assert "No changes." not in markup
+
+
+def test_a_result_with_a_count_kind_of_its_own_still_shows():
+    result = SyncResult("completed", 2, "import", 4, {"memberships_add": 3, "lists_linked": 1})
+    assert re.search(r"lists linked</td><td class=\"count\">1<", result._repr_html_())
+
+
+def test_missing_values_show_as_empty_cells_and_formulas_are_not_typeset():
+    frame = pd.DataFrame({"a": [None, float("nan"), pd.NA, pd.NaT, "$5 off $10"]}, dtype=object)
+    markup = display.card(display.frame_table(frame))
+    assert markup.count("<td></td>") == 4 and "NaT" not in markup and "&lt;NA&gt;" not in markup
+    assert "mathjax_ignore" in markup
+
+
+def test_progress_outside_a_notebook_is_a_line_per_ten_percent_on_stderr(capsys):
+    with pytest.raises(RuntimeError), display.NotebookProgress("Committing") as progress:
+        for fraction in (0.0, 0.04, 0.1, 0.55, 1.7):  # over 100 % is 100 %
+            progress(fraction, "working")
+        raise RuntimeError("connection lost")
+    assert capsys.readouterr().err.splitlines() == [
+        "Committing:   0% working",
+        "Committing:  10% working",
+        "Committing:  55% working",
+        "Committing: 100% working",
+        "Committing: stopped — connection lost",
+    ]

@@ -9,6 +9,7 @@ import pytest
 
 import ctct
 from ctct.activation import sign_in_to_sandbox
+from ctct.config import DEFAULT_AUTH_BASE
 from ctct.errors import ConsoleError, IneligibleContacts
 from ctct.sandbox.process import SandboxServer
 from ctct.session import Console
@@ -39,8 +40,26 @@ def test_connect_applies_settings_by_name_and_refuses_unknown_ones(sqlite_url, s
         ctct.connect(sqlite_url, api_key="x")
 
 
+def test_settings_given_as_text_are_read_as_the_environment_would_be(sqlite_url, tmp_path):
+    with ctct.connect(
+        sqlite_url, role_addresses="Info, sales", api_base="http://127.0.0.1:1/v3/", rate_limit="2.5"
+    ) as console:
+        assert console.settings.role_addresses == frozenset({"info", "sales"})
+        assert console.settings.api_base == "http://127.0.0.1:1/v3" and console.settings.rate_limit == 2.5
+
+
+def test_a_sandbox_rehearsal_names_its_database_and_ignores_a_production_redirect(
+    sqlite_url, sandbox, tmp_path, monkeypatch
+):
+    with pytest.raises(ConsoleError, match="needs its own database"):
+        ctct.connect(sandbox=sandbox)
+    monkeypatch.setenv("CTCT_REDIRECT_URI", "https://console.example.com/")  # what production sets
+    with ctct.connect(sqlite_url, sandbox=sandbox, secret_key_file=tmp_path / "key") as console:
+        assert console.activate().active
+
+
 def test_against_constant_contact_itself_a_person_logs_in(sqlite_url, tmp_path):
-    with ctct.connect(sqlite_url, secret_key_file=tmp_path / "key") as console:
+    with ctct.connect(sqlite_url, secret_key_file=tmp_path / "key", auth_base=DEFAULT_AUTH_BASE) as console:
         with pytest.raises(ConsoleError, match="activation_link"):
             console.activate()
         link = console.activation_link()
