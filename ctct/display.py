@@ -131,7 +131,7 @@ class NotebookProgress:
 
     def __exit__(self, _kind: object, error: BaseException | None, _traceback: object) -> None:
         if error is not None:  # the bar must not stay at "starting…" above a traceback
-            self.note(f"stopped — {error}")
+            self.note(f"stopped — {error or type(error).__name__}")
 
     def note(self, message: str) -> None:
         """A step without a known fraction (reading CTCT page by page), or the last word."""
@@ -144,4 +144,4 @@ class NotebookProgress:
 def _in_notebook() -> bool:
     """True in a Jupyter kernel (whose front end can redraw a display), not in terminal IPython."""
     shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    return bool(shell) and any(kind.__name__ == "ZMQInteractiveShell" for kind in type(shell).__mro__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -233,13 +234,16 @@ def contacts_frame(
 
 
 def crm_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever a contact, company or tag assignment changes: the key for caching the
-    contact frame between reruns (memberships are read fresh every time)."""
+    """Changes whenever a contact, company, tag or tag assignment changes: the key for caching the
+    contact frame between reruns (memberships are read fresh every time), and what an import plan
+    checks before it is committed."""
     contacts = session.execute(select(func.count(), func.max(Contact.updated_at), func.sum(Contact.id))).one()
     companies = session.execute(select(func.count(), func.max(Company.updated_at))).one()
     tags = session.execute(select(func.count(), func.sum(company_tags.c.tag_id * 7 + company_tags.c.company_id))).one()
-    tag_names = session.execute(select(func.count(), func.max(MarketingTag.id), func.max(MarketingTag.name))).one()
-    return (*contacts, *companies, *tags, *tag_names)
+    # Tags are few: every name counts, so renaming any of them is a change.
+    names = session.execute(select(MarketingTag.id, MarketingTag.name).order_by(MarketingTag.id)).all()
+    tag_names = hashlib.sha256("\n".join(f"{tag_id}:{name}" for tag_id, name in names).encode()).hexdigest()
+    return (*contacts, *companies, *tags, tag_names)
 
 
 def filter_contacts(session: Session, frame: pd.DataFrame, contact_filter: ContactFilter) -> pd.DataFrame:

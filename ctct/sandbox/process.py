@@ -58,6 +58,9 @@ class ServerProcess:
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         with socket.socket() as probe:  # otherwise whatever holds the port would answer for us
+            if hasattr(socket, "SO_REUSEADDR") and os.name != "nt":
+                # As the server itself binds: a port left in TIME_WAIT by a stopped server is free.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

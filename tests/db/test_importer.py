@@ -252,3 +252,15 @@ def test_a_plan_is_committed_once_and_only_while_the_crm_is_as_it_saw_it(databas
     with database.session() as session, pytest.raises(importer.ImportStale, match=r"the CRM changed since crm\.csv"):
         importer.commit_crm_import(session, stale)  # Bo was added meanwhile: the plan would create him twice
     assert counts(database) == (1, 2, 1)
+
+
+def test_renaming_a_tag_after_planning_makes_the_plan_stale(database):
+    with database.session() as session:
+        services.create_tag(session, "Alpha")
+        services.create_tag(session, "Zulu")
+    plan = plan_for(database, HEADER + "Acme,customer,,Ann,Lee,ann@acme.com,,Alpha\n")
+    with database.session() as session:
+        services.rename_tag(session, "Alpha", "Beta")
+    with database.session() as session, pytest.raises(importer.ImportStale):
+        importer.commit_crm_import(session, plan)
+    assert counts(database) == (0, 0, 2)

@@ -3,6 +3,7 @@
 import math
 import socket
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -44,3 +45,14 @@ def test_a_busy_port_is_refused_rather_than_answered_by_someone_else():
 def test_a_sandbox_that_cannot_start_says_why():
     with pytest.raises(RuntimeError, match=r"exited with code 2:\n(.|\n)*invalid int value: 'many'"):
         ctct.start_sandbox(daily_quota="many")  # type: ignore[arg-type]
+
+
+def test_a_sandbox_restarts_on_the_port_it_just_left(tmp_path):
+    state = tmp_path / "sandbox.json"
+    first = ctct.start_sandbox(state_file=state)
+    port = int(first.url.rsplit(":", 1)[1])
+    with httpx.Client() as keep_alive:  # a connection the server closes first: its port lingers in TIME_WAIT
+        keep_alive.get(first.url + "/_sandbox/stats")
+        first.stop()
+    with ctct.start_sandbox(port=port, state_file=state) as second:
+        assert second.url == first.url and second.running
