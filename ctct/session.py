@@ -19,7 +19,7 @@ from ctct import lists as list_services
 from ctct.api.client import CtctClient
 from ctct.config import DEFAULT_REDIRECT_URI, Settings
 from ctct.crm import demo, importer
-from ctct.crm.export import export_data
+from ctct.crm.export import companies_frame, export_data
 from ctct.crm.services import list_tags
 from ctct.db import Database
 from ctct.errors import ConsoleError
@@ -86,8 +86,7 @@ class Crm:
 
     def companies(self) -> pd.DataFrame:
         with self._database.session() as session:
-            companies = export_data(session)["companies"]
-        frame = pd.DataFrame(companies, columns=["name", "kind", "email", "tags", "created_by_import"])
+            frame = companies_frame(session)
         frame["tags"] = frame["tags"].map(", ".join)
         return frame
 

@@ -2,12 +2,10 @@
 adding and editing them, and the CSV/Excel import with its preview."""
 
 import streamlit as st
-from sqlalchemy import select
 
 from ctct import lists
 from ctct.crm import importer, services
 from ctct.crm.services import list_tags
-from ctct.db.models import Company
 from ctct.errors import ConsoleError
 from ctct.ui.grid import COLUMNS, CONTACT_TYPES
 from ctct.ui.state import contacts, database, settings
@@ -35,10 +33,7 @@ with browse:
 
 with add:
     with database().session() as session:
-        companies = {
-            f"{name} · #{cid}": cid
-            for cid, name in session.execute(select(Company.id, Company.name).order_by(Company.name))
-        }
+        companies = {f"{name} · #{cid}": cid for cid, name in services.company_choices(session)}
     with st.form("customers_company", clear_on_submit=True):
         st.markdown("**New company**")
         name = st.text_input("Company name", key="customers_company_name")

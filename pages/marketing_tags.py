@@ -1,10 +1,8 @@
 """Settings → Marketing Tags: create, rename, delete; assign to companies."""
 
 import streamlit as st
-from sqlalchemy import select
 
 from ctct.crm import services
-from ctct.db.models import Company
 from ctct.errors import ConsoleError
 from ctct.ui.state import database
 from ctct.ui.text import plain
@@ -28,7 +26,7 @@ with st.form("tags_new", clear_on_submit=True):
 
 with database().session() as session:
     tags = [(tag.name, len(tag.companies)) for tag in services.list_tags(session)]
-    companies = list(session.execute(select(Company.id, Company.name).order_by(Company.name)))
+    companies = services.company_choices(session)
 
 if not tags:
     st.info("No marketing tags yet.")

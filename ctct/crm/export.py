@@ -22,7 +22,8 @@ def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(session.execute(query).all(), columns=columns)
 
 
-def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
+def companies_frame(session: Session) -> pd.DataFrame:
+    """Every company with its kind, general email, marketing tags (a list) and whether an import made it."""
     companies = _frame(
         session,
         select(
@@ -34,7 +35,6 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
         ).order_by(Company.id),
         ["id", "name", "kind", "email", "created_by_import"],
     )
-    companies = companies.astype(object).where(companies.notna(), None)
     tags = _frame(
         session,
         select(company_tags.c.company_id, MarketingTag.name)
@@ -43,6 +43,18 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
         ["company_id", "tag"],
     )
     tags_of = tags.groupby("company_id")["tag"].agg(list).to_dict()
+    return pd.DataFrame(
+        {
+            "name": companies["name"],
+            "kind": companies["kind"].map(lambda kind: getattr(kind, "value", kind)),
+            "email": companies["email"].astype(object).where(companies["email"].notna(), None),
+            "tags": [tags_of.get(company_id, []) for company_id in companies["id"]],
+            "created_by_import": companies["created_by_import"].astype(bool),
+        }
+    )
+
+
+def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
     contacts = _frame(
         session,
         select(
@@ -77,16 +89,7 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
     members_of = members.groupby("list_id")["email"].agg(list).to_dict()
     lists = session.execute(select(EmailList.id, EmailList.name, EmailList.ctct_list_id).order_by(EmailList.name_key))
     return {
-        "companies": [
-            {
-                "name": row.name,
-                "kind": getattr(row.kind, "value", row.kind),
-                "email": row.email,
-                "tags": tags_of.get(row.id, []),
-                "created_by_import": bool(row.created_by_import),
-            }
-            for row in companies.itertuples()
-        ],
+        "companies": companies_frame(session).to_dict("records"),
         "contacts": contacts.astype(object).where(contacts.notna(), None).to_dict("records"),
         "lists": [
             {

@@ -121,6 +121,11 @@ def get_company(session: Session, company_id: int) -> Company:
     return company
 
 
+def company_choices(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of every company, by name: what a page offers to pick from."""
+    return [(row.id, row.name) for row in session.execute(select(Company.id, Company.name).order_by(Company.name))]
+
+
 def find_companies_by_name(session: Session, name: str) -> list[Company]:
     """Companies whose normalized name equals that of `name` (SPEC §4)."""
     return list(session.scalars(select(Company).where(Company.name_key == company_name_key(name))))

@@ -69,6 +69,10 @@ def test_against_constant_contact_itself_a_person_logs_in(sqlite_url, tmp_path):
 
 def test_a_migration_through_the_session(console, sandbox):
     assert console.crm.load_demo_data(companies=6).companies == 6
+    companies = console.crm.companies()
+    assert len(companies) == 6 and set(companies["kind"]) <= {"customer", "prospect"}
+    exported = {company["name"]: company["tags"] for company in console.crm.export()["companies"]}
+    assert companies.set_index("name")["tags"].to_dict() == {name: ", ".join(tags) for name, tags in exported.items()}
     link = console.activation_link()
     status = console.finish_activation(sign_in_to_sandbox(console.client.http, link, "demo", "demo"))
     assert status.active and status.account_name == "Demo Company"
