@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -22,6 +21,7 @@ from ctct.config import Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.db import Database
+from ctct.display import ProgressLine
 from ctct.errors import ConsoleError
 from ctct.sandbox.config import SandboxAccount
 from ctct.sync import history
@@ -32,28 +32,6 @@ from ctct.sync.plan import IMPORT, Plan, describe_counts
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 WARNINGS_SHOWN = 20
 REJECTS_SHOWN = 50
-
-
-class ProgressLine:
-    """A progress line on stderr: rewritten in place on a terminal, a line per 10% otherwise."""
-
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.last_decile = -1
-        self.started = time.monotonic()
-
-    def __call__(self, fraction: float, message: str) -> None:
-        percent = int(fraction * 100)
-        line = f"{self.label}: {percent:3d}% {message}"
-        if self.stream.isatty():
-            self.stream.write("\r" + line.ljust(79))
-            if fraction >= 1:
-                self.stream.write("\n")
-        elif percent // 10 > self.last_decile:
-            self.last_decile = percent // 10
-            self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 def _print_json(data: Any) -> None:

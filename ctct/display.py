@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -86,18 +86,47 @@ def card(*parts: str) -> str:
     return _STYLE + '<div class="ctct-card tex2jax_ignore mathjax_ignore">' + "".join(parts) + "</div>"
 
 
+class ProgressLine:
+    """A progress line on stderr: rewritten in place on a terminal, a line per 10 % otherwise
+    (the CLI's, and the notebook progress's outside a notebook)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.last_decile = -1
+
+    def __call__(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        percent = int(fraction * 100)
+        line = f"{self.label}: {percent:3d}% {message}"
+        if self.stream.isatty():
+            self.stream.write("\r" + line.ljust(79) + ("\n" if fraction >= 1 else ""))
+        elif percent // 10 > self.last_decile:
+            self.last_decile = percent // 10
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def note(self, message: str) -> None:
+        """A step without a known fraction, on a line of its own."""
+        line = f"{self.label}: {message}"
+        self.stream.write(("\r" + line.ljust(79) if self.stream.isatty() else line) + "\n")
+        self.stream.flush()
+
+
 class NotebookProgress:
     """The `(fraction, message)` callback imports and syncs report to: in a Jupyter notebook a bar
-    that redraws in place; anywhere else (a script, a terminal) a line on stderr per 10 %."""
+    that redraws in place; anywhere else (a script, a terminal) a `ProgressLine`."""
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.last_decile = -1
         self.handle: Any = None
+        self.line: ProgressLine | None = None
         if _in_notebook():
             from IPython.display import display
 
             self.handle = display(self._bundle(0.0, "starting…"), raw=True, display_id=True)
+        else:
+            self.line = ProgressLine(label)
 
     def _bundle(self, fraction: float | None, message: str) -> dict[str, str]:
         """The same line as HTML (with a bar when the fraction is known) and as plain text."""
@@ -106,7 +135,7 @@ class NotebookProgress:
                 "text/html": f'<div class="ctct-progress"><b>{escape(self.label)}</b> {escape(message)}</div>',
                 "text/plain": f"{self.label}: {message}",
             }
-        percent = int(fraction * 100)
+        percent = int(min(max(fraction, 0.0), 1.0) * 100)
         return {
             "text/html": (
                 f'<div class="ctct-progress"><b>{escape(self.label)}</b> '
@@ -117,14 +146,10 @@ class NotebookProgress:
         }
 
     def __call__(self, fraction: float, message: str) -> None:
-        fraction = min(max(fraction, 0.0), 1.0)
-        if self.handle is not None:
+        if self.line is not None:
+            self.line(fraction, message)
+        else:
             self.handle.update(self._bundle(fraction, message), raw=True)
-            return
-        percent = int(fraction * 100)
-        if percent // 10 > self.last_decile:
-            self.last_decile = percent // 10
-            print(f"{self.label}: {percent:3d}% {message}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> NotebookProgress:
         return self
@@ -135,10 +160,10 @@ class NotebookProgress:
 
     def note(self, message: str) -> None:
         """A step without a known fraction (reading CTCT page by page), or the last word."""
-        if self.handle is not None:
-            self.handle.update(self._bundle(None, message), raw=True)
+        if self.line is not None:
+            self.line.note(message)
         else:
-            print(f"{self.label}: {message}", file=sys.stderr, flush=True)
+            self.handle.update(self._bundle(None, message), raw=True)
 
 
 def _in_notebook() -> bool:
