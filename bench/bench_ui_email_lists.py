@@ -19,17 +19,7 @@ from ctct import lists
 from ctct.crm import demo
 from ctct.db import Database
 from ctct.sandbox.process import running_console
-
-ROOT = Path(__file__).resolve().parent.parent
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+from tests.browser import CHROMIUM_ARGS, STREAMLIT_IDLE, chromium_executable
 
 
 def main() -> None:
@@ -47,13 +37,13 @@ def main() -> None:
         database.dispose()
         env = {"CTCT_DATABASE_URL": url_db, "CTCT_SECRET_KEY_FILE": f"{folder}/k"}
         with running_console(env) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(url)  # warm the server's caches once, as a user's first visit would
-            page.wait_for_selector(IDLE, timeout=120_000)
+            page.wait_for_selector(STREAMLIT_IDLE, timeout=120_000)
             started = time.perf_counter()
             page.reload()
-            page.wait_for_selector(IDLE, timeout=120_000)
+            page.wait_for_selector(STREAMLIT_IDLE, timeout=120_000)
             grid = page.frame_locator("iframe").first
             row = grid.locator(".ag-row", has_text=target_email).first
             row.get_by_role("checkbox").wait_for(timeout=60_000)
@@ -63,7 +53,7 @@ def main() -> None:
             # Saved: the toast is shown once the change is stored.
             page.get_by_text("Added 1 to 'Big campaign'").wait_for(timeout=60_000)
             selection_saved = time.perf_counter() - started
-            page.wait_for_selector(IDLE, timeout=120_000)
+            page.wait_for_selector(STREAMLIT_IDLE, timeout=120_000)
             page.locator(".st-key-email_lists_tags_choice").click()
             page.keyboard.type("Apparel")
             page.keyboard.press("Enter")
@@ -71,7 +61,7 @@ def main() -> None:
             started = time.perf_counter()
             page.get_by_role("button", name="Apply Filter").click()
             page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=10_000)
-            page.wait_for_selector(IDLE, timeout=120_000)
+            page.wait_for_selector(STREAMLIT_IDLE, timeout=120_000)
             tag_filter = time.perf_counter() - started
             browser.close()
     print(

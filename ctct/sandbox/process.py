@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -109,29 +109,16 @@ class ServerProcess:
         self.stop()
 
 
-@contextmanager
-def running_server(
-    command: Sequence[str],
-    port: int,
-    health_path: str = "/",
-    *,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 30.0,
-) -> Iterator[str]:
-    """Runs `command` (which must listen on 127.0.0.1:`port`) until the block ends; yields its URL."""
-    with ServerProcess(command, port, health_path, env=env, cwd=cwd, timeout=timeout) as server:
-        yield server.url
-
-
 def sandbox_command(port: int, *options: str) -> list[str]:
     return [sys.executable, "-m", "ctct", "sandbox", "--port", str(port), *options]
 
 
-def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = None) -> AbstractContextManager[str]:
+@contextmanager
+def running_sandbox(*options: str, port: int | None = None, cwd: Path | None = None) -> Iterator[str]:
     """`python -m ctct sandbox OPTIONS` on 127.0.0.1; yields its base URL and stops it afterwards."""
     port = port or free_port()
-    return running_server(sandbox_command(port, *options), port, cwd=cwd)
+    with ServerProcess(sandbox_command(port, *options), port, cwd=cwd) as server:
+        yield server.url
 
 
 class SandboxServer(ServerProcess):
@@ -227,7 +214,8 @@ def start_sandbox(
     return SandboxServer(port or free_port(), options)
 
 
-def running_console(env: dict[str, str], port: int | None = None) -> AbstractContextManager[str]:
+@contextmanager
+def running_console(env: dict[str, str], port: int | None = None) -> Iterator[str]:
     """`streamlit run app.py` on 127.0.0.1 with `env` (database, CTCT settings); yields its URL."""
     port = port or free_port()
     command = [
@@ -245,4 +233,5 @@ def running_console(env: dict[str, str], port: int | None = None) -> AbstractCon
         "--browser.gatherUsageStats",
         "false",
     ]
-    return running_server(command, port, "/_stcore/health", env=env, cwd=PROJECT_ROOT, timeout=60)
+    with ServerProcess(command, port, "/_stcore/health", env=env, cwd=PROJECT_ROOT, timeout=60) as server:
+        yield server.url

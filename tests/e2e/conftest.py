@@ -3,7 +3,6 @@ Debian's headless Chromium. Skipped with a message when Chromium is not installe
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,30 +12,15 @@ from ctct.crm import demo
 from ctct.crm.services import create_company, create_contact
 from ctct.db import Database
 from ctct.sandbox.process import free_port, running_console, running_sandbox
+from tests.browser import CHROMIUM_ARGS, STREAMLIT_IDLE, chromium_executable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    path = _chromium()
+    path = chromium_executable()
     if path is None:
         pytest.skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium; .ci/run does)")
     return path
@@ -87,4 +71,4 @@ def page(chromium_path: str) -> Iterator[object]:
 
 def wait_for_app(page: object) -> None:
     """Streamlit is idle when its app root says the script is not running."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30_000)
+    page.wait_for_selector(STREAMLIT_IDLE, timeout=30_000)
