@@ -27,7 +27,7 @@ from ctct.sandbox.config import SandboxAccount
 from ctct.sync import history
 from ctct.sync.apply import SyncService
 from ctct.sync.journal import SyncRefused
-from ctct.sync.plan import IMPORT, Plan, describe_counts
+from ctct.sync.plan import IMPORT, Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 WARNINGS_SHOWN = 20
@@ -247,11 +247,7 @@ def _status_line(message: str) -> None:
 
 
 def _print_plan_summary(plan: Plan) -> None:
-    print(
-        f"{plan.direction} plan: "
-        + (describe_counts(plan.counts()) or "nothing to change")
-        + f"; about {plan.estimated_requests:,} requests"
-    )
+    print(plan.summary())
     for warning in plan.warnings[:WARNINGS_SHOWN]:
         print(f"warning: {warning.message}")
     for removal in plan.mass_removals:
