@@ -25,7 +25,7 @@ with st.form("tags_new", clear_on_submit=True):
         act(lambda session: services.create_tag(session, name), f"Created tag '{name.strip()}'")
 
 with database().session() as session:
-    tags = [(tag.name, len(tag.companies)) for tag in services.list_tags(session)]
+    tags = services.tag_usage(session)
     companies = services.company_choices(session)
 
 if not tags:

@@ -24,7 +24,7 @@ from ctct.crm.normalize import (
     name_key,
     text_problem,
 )
-from ctct.db.models import Company, CompanyKind, Contact, MarketingTag
+from ctct.db.models import Company, CompanyKind, Contact, MarketingTag, company_tags
 from ctct.errors import Conflict, InvalidInput, NotFound
 
 CONTACT_TEXT_FIELDS = {
@@ -258,6 +258,17 @@ def delete_tag(session: Session, name: str) -> None:
 
 def list_tags(session: Session) -> list[MarketingTag]:
     return list(session.scalars(select(MarketingTag).order_by(func.lower(MarketingTag.name))))
+
+
+def tag_usage(session: Session) -> list[tuple[str, int]]:
+    """Every tag with how many companies carry it, in one query."""
+    query = (
+        select(MarketingTag.name, func.count(company_tags.c.company_id))
+        .outerjoin(company_tags, company_tags.c.tag_id == MarketingTag.id)
+        .group_by(MarketingTag.id, MarketingTag.name)
+        .order_by(func.lower(MarketingTag.name))
+    )
+    return [(name, int(count)) for name, count in session.execute(query)]
 
 
 def assign_tags(session: Session, company_id: int, tag_names: Iterable[str]) -> Company:

@@ -92,6 +92,12 @@ def test_tags_create_rename_delete_assign(database):
         services.rename_tag(session, "vip", "Key Accounts")
         with pytest.raises(Conflict):
             services.rename_tag(session, "Key Accounts", "apparel sports wear")
+        other = services.create_company(session, "Beta", tags=["Key Accounts"])
+        assert services.tag_usage(session) == [("Apparel Sports Wear", 1), ("Key Accounts", 2)]
+        services.delete_company(session, other.id)
+        services.create_tag(session, "Unused")
+        assert services.tag_usage(session)[-1] == ("Unused", 0)
+        services.delete_tag(session, "Unused")
         services.unassign_tags(session, company.id, ["Key Accounts"])
         assert [t.name for t in company.tags] == ["Apparel Sports Wear"]
         services.delete_tag(session, "Apparel Sports Wear")
