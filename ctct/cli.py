@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 error (one line on stderr naming what is wrong), 2 usag
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from ctct.config import Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.db import Database
+from ctct.db.models import MembershipChangeHow
 from ctct.display import ProgressLine
 from ctct.errors import ConsoleError
 from ctct.sandbox.config import SandboxAccount
@@ -176,19 +178,41 @@ def cmd_list(args: argparse.Namespace) -> int:
         elif args.list_command == "remove":
             contact_filter = _contact_filter(args)
             if contact_filter is not None:
-                removed = lists.remove_matching(session, args.name, contact_filter)
+                change = lists.remove_matching(session, args.name, contact_filter, origin=_cli_origin())
             else:
-                removed = lists.remove_members(session, args.name, args.emails)
-            print(f"removed {removed:,} contact(s) from {args.name!r}")
+                change = lists.remove_members(session, args.name, args.emails, origin=_cli_origin())
+            print(f"removed {change.removed:,} contact(s) from {args.name!r}")
+        elif args.list_command == "changes":
+            _print_table(lists.change_history(session, list_name=args.name, limit=args.limit), args, "no changes")
+        elif args.list_command == "change":
+            _print_table(lists.change_rows(session, args.change), args, f"change {args.change} changed no contact")
+        elif args.list_command == "undo":
+            change = lists.undo_change(session, args.change, roles, origin=_cli_origin())
+            print(f"undid change {args.change}: {change.summary()}")
+            for reason, count in sorted(change.skipped.items()):
+                print(f"not put back {count:,}: {reason}")
     return EXIT_OK
+
+
+def _print_table(frame: Any, args: argparse.Namespace, empty: str) -> None:
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+    elif args.json:
+        _print_json(frame.rename(columns=str.lower).to_dict("records"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else empty)
+
+
+def _cli_origin() -> lists.ChangeOrigin:
+    return lists.ChangeOrigin(made_by=f"{getpass.getuser()} (command line)", how=MembershipChangeHow.CLI)
 
 
 def _list_add(session: Any, args: argparse.Namespace, roles: frozenset[str]) -> int:
     contact_filter = _contact_filter(args)
     if contact_filter is not None:
-        result = lists.add_matching(session, args.name, contact_filter, roles)
+        result = lists.add_matching(session, args.name, contact_filter, roles, origin=_cli_origin())
     else:
-        result = lists.add_members(session, args.name, args.emails, roles)
+        result = lists.add_members(session, args.name, args.emails, roles, origin=_cli_origin())
     print(f"added {result.added:,} contact(s) to {args.name!r}; {result.already_members:,} already members")
     for reason, count in sorted(result.skipped.items()):
         print(f"skipped {count:,}: {reason}")
@@ -492,6 +516,17 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("name")
     remove.add_argument("emails", nargs="*", metavar="EMAIL")
     _add_filter_options(remove, "every member matching the filter")
+    changes = list_commands.add_parser("changes", help="the journal of membership changes, newest first")
+    changes.add_argument("name", nargs="?", help="only this list's changes")
+    changes.add_argument("--limit", type=int, default=50, help="how many changes (default 50)")
+    change = list_commands.add_parser("change", help="the contacts one journaled change added or removed")
+    change.add_argument("change", type=int, metavar="CHANGE")
+    for table in (changes, change):
+        output = table.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true")
+        output.add_argument("--csv", action="store_true")
+    undo = list_commands.add_parser("undo", help="revert one journaled change (journaled as an undo)")
+    undo.add_argument("change", type=int, metavar="CHANGE")
     list_parser.set_defaults(handler=cmd_list)
 
     activate = commands.add_parser("activate", help="connect a Constant Contact account (OAuth2 + PKCE)")

@@ -91,6 +91,8 @@ class Settings:
     secret_key_file: Path = DATA_DIR / "secret.key"
     mass_removal_percent: float = 20.0
     mass_removal_min_list: int = 10
+    # Rows the Email Lists grid holds at a time; filters, Select all and counts cover every row.
+    grid_page_rows: int = 500
 
     @property
     def is_real_ctct(self) -> bool:
@@ -128,7 +130,7 @@ def _parsed(name: str, value: object) -> object:
         return str(value).rstrip("/")
     if name in {"rate_limit", "mass_removal_percent"}:
         return float(value)  # type: ignore[arg-type]
-    if name in {"daily_quota", "mass_removal_min_list"}:
+    if name in {"daily_quota", "mass_removal_min_list", "grid_page_rows"}:
         return int(value)  # type: ignore[call-overload]
     if name == "secret_key_file":
         return Path(value)  # type: ignore[arg-type]

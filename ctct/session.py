@@ -127,27 +127,27 @@ class Lists:
         with self._database.session() as session:
             list_services.delete_list(session, name)
 
-    def add(self, name: str, emails: Sequence[str]) -> list_services.AddResult:
+    def add(self, name: str, emails: Sequence[str]) -> list_services.ListChange:
         """Adds contacts by email; any unknown or ineligible one refuses them all, with reasons."""
         with self._database.session() as session:
             return list_services.add_members(session, name, emails, self._settings.role_addresses)
 
     def add_matching(
         self, name: str, *, contact_type: str = "all", tags: Iterable[str] = (), search: str = ""
-    ) -> list_services.AddResult:
+    ) -> list_services.ListChange:
         """ "Select all": every eligible contact matching the filter; the rest counted by reason."""
         with self._database.session() as session:
             return list_services.add_matching(
                 session, name, _contact_filter(contact_type, tags, search), self._settings.role_addresses
             )
 
-    def remove(self, name: str, emails: Sequence[str]) -> int:
+    def remove(self, name: str, emails: Sequence[str]) -> list_services.ListChange:
         with self._database.session() as session:
             return list_services.remove_members(session, name, emails)
 
     def remove_matching(
         self, name: str, *, contact_type: str = "all", tags: Iterable[str] = (), search: str = ""
-    ) -> int:
+    ) -> list_services.ListChange:
         with self._database.session() as session:
             return list_services.remove_matching(session, name, _contact_filter(contact_type, tags, search))
 

@@ -11,6 +11,8 @@ from ctct.ui.grid import COLUMNS, CONTACT_TYPES
 from ctct.ui.state import contacts, database, settings
 from ctct.ui.text import plain
 
+CONTACT_CHOICES = 50
+
 st.title("Customers & Prospects")
 browse, add, import_tab = st.tabs(["Contacts", "Add or edit", "Import CSV / Excel"])
 
@@ -85,29 +87,49 @@ with add:
                 except ConsoleError as error:
                     st.error(plain(error))
 
-    everyone = contacts(lists.ContactFilter())
-    if len(everyone):
-        labels = {
-            f"{row.email or '(no email)'} · {row.company} · #{row.contact_id}": int(row.contact_id)
-            for row in everyone.itertuples()
-        }
-        picked = st.selectbox("Edit a contact", list(labels), key="customers_edit_contact")
-        current = everyone.set_index("contact_id").loc[labels[picked]]
-        with st.form("customers_edit_contact_form"):
-            first, last = st.columns(2)
-            edits = {
-                "first_name": first.text_input("First name", current["first_name"] or "", key="customers_edit_first"),
-                "last_name": last.text_input("Last name", current["last_name"] or "", key="customers_edit_last"),
-                "email": st.text_input("Email", current["email"] or "", key="customers_edit_email"),
-                "job_title": st.text_input("Job title", current["job_title"] or "", key="customers_edit_title"),
+    st.markdown("**Edit a contact**")
+    # Search first, then pick: a picker of every contact is unusable at 100,000 contacts.
+    needle = st.text_input("Find the contact", key="customers_edit_find", placeholder="email, name or company")
+    if needle.strip():
+        found = contacts(lists.ContactFilter(search=needle))
+        if found.empty:
+            st.caption("No contact matches.")
+        else:
+            shown = found.head(CONTACT_CHOICES)
+            labels = {
+                int(row.contact_id): f"{row.email or '(no email)'} · {row.company} · #{row.contact_id}"
+                for row in shown.itertuples()
             }
-            if st.form_submit_button("Save contact"):
-                try:
-                    with database().session() as session:
-                        services.update_contact(session, labels[picked], **edits)
-                    st.toast("Saved")
-                except ConsoleError as error:
-                    st.error(f"{plain(error)} — nothing was changed.")
+            more = f" (the first {CONTACT_CHOICES} shown: type more to narrow)" if len(found) > CONTACT_CHOICES else ""
+            picked = st.selectbox(
+                f"{len(found):,} contact(s) match{more}",
+                list(labels),
+                format_func=labels.__getitem__,
+                key="customers_edit_contact",
+            )
+            current = shown.set_index("contact_id").loc[picked]
+            with st.form("customers_edit_contact_form"):
+                first, last = st.columns(2)
+                # Keyed by contact: picking another contact shows its own values.
+                edits = {
+                    "first_name": first.text_input(
+                        "First name", current["first_name"] or "", key=f"customers_edit_first_{picked}"
+                    ),
+                    "last_name": last.text_input(
+                        "Last name", current["last_name"] or "", key=f"customers_edit_last_{picked}"
+                    ),
+                    "email": st.text_input("Email", current["email"] or "", key=f"customers_edit_email_{picked}"),
+                    "job_title": st.text_input(
+                        "Job title", current["job_title"] or "", key=f"customers_edit_title_{picked}"
+                    ),
+                }
+                if st.form_submit_button("Save contact"):
+                    try:
+                        with database().session() as session:
+                            services.update_contact(session, picked, **edits)
+                        st.toast("Saved")
+                    except ConsoleError as error:
+                        st.error(f"{plain(error)} — nothing was changed.")
 
 with import_tab:
     st.caption("Columns: company, kind, company email, first name, last name, email, job title, tags (separated by ;).")

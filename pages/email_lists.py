@@ -1,183 +1,281 @@
 """Email Lists (Manage Email Lists / New List): pick a list, filter contacts, tick them — every
-change saves at once and can be undone."""
+change saves at once, is journaled, and can be undone.
+
+Every action is a callback that changes the store before the page draws; the page then draws
+only what is stored (docs/decisions/0007). Nothing here diffs what a widget holds."""
+
+from __future__ import annotations
 
 import streamlit as st
 
 from ctct import lists
 from ctct.crm import services
 from ctct.crm.services import list_tags
+from ctct.db.models import MembershipChangeHow
 from ctct.errors import ConsoleError
 from ctct.ui import grid
-from ctct.ui.state import contacts, database, settings
+from ctct.ui.state import actor, all_contacts, database, settings
 from ctct.ui.text import plain
 
-GRID_ROWS = 500
+UNDO_DEPTH = 20
+FIELD_WORDS = {"first_name": "first name", "last_name": "last name", "job_title": "job title", "email": "email"}
 
 st.title("Email Lists")
-flash = st.session_state.pop("email_lists_flash", None)
-if flash:
-    st.error(flash)
+st.session_state.pop("email_lists_deleted", None)  # set by a deletion; only its dialog reads it
+for message in st.session_state.pop("email_lists_flash", []):
+    st.error(message)
+
+
+def flash(message: str) -> None:
+    st.session_state.setdefault("email_lists_flash", []).append(message)
+
+
+def origin(how: MembershipChangeHow) -> lists.ChangeOrigin:
+    return lists.ChangeOrigin(made_by=actor(), how=how)
+
+
+def remember(change: lists.ListChange, label: str) -> None:
+    """Puts a change on this session's undo stack and says what it did."""
+    if change.change_id is None:
+        st.toast(plain(change.summary()), icon=":material/info:")
+        return
+    stack = st.session_state.setdefault("email_lists_undo", [])
+    stack.append((change.change_id, f"{label} on '{change.list_name}'"))
+    del stack[:-UNDO_DEPTH]
+    st.toast(plain(change.summary()), icon=":material/check:")
+
+
+# Lists: create, choose, rename, delete
+
+
+def create_list() -> None:
+    try:
+        with database().session() as session:
+            created = lists.create_list(session, st.session_state.get("email_lists_new_name", ""))
+            st.session_state["email_lists_chosen"] = created.id
+        st.toast(f"Created list '{plain(created.name)}'", icon=":material/check:")
+    except ConsoleError as error:
+        flash(plain(error))
+
+
+def rename_list(list_id: int) -> None:
+    new_name = st.session_state.get("email_lists_rename_to", "")
+    try:
+        with database().session() as session:
+            renamed = lists.rename_list_by_id(session, list_id, new_name)
+        st.session_state["email_lists_rename_to"] = ""
+        st.toast(f"Renamed to '{plain(renamed.name)}'", icon=":material/check:")
+    except ConsoleError as error:
+        flash(plain(error))
+
 
 with st.form("email_lists_new", clear_on_submit=True):
-    name = st.text_input("New list", placeholder="Email list title", key="email_lists_new_name")
-    if st.form_submit_button("Add"):
-        try:
-            with database().session() as session:
-                created = lists.create_list(session, name)
-            st.session_state["email_lists_chosen"] = created.name
-            st.toast(f"Created list '{plain(created.name)}'")
-        except ConsoleError as error:
-            st.error(plain(error))
+    st.text_input("New list", placeholder="Email list title", key="email_lists_new_name")
+    st.form_submit_button("Add", on_click=create_list)
 
 with database().session() as session:
-    overview = [(email_list.name, members) for email_list, members in lists.all_lists(session)]
+    overview = [(email_list.id, email_list.name, members) for email_list, members in lists.all_lists(session)]
     tag_names = [tag.name for tag in list_tags(session)]
 
 if not overview:
     st.info("No email lists yet. Add one above.")
     st.stop()
 
-st.dataframe([{"List": name, "Members": members} for name, members in overview], hide_index=True, width="stretch")
-names = [name for name, _ in overview]
+names = {list_id: name for list_id, name, _ in overview}
+member_counts = {list_id: members for list_id, _, members in overview}
+st.dataframe([{"List": name, "Members": members} for _, name, members in overview], hide_index=True, width="stretch")
 if st.session_state.get("email_lists_chosen") not in names:
-    st.session_state["email_lists_chosen"] = names[0]
-chosen = st.selectbox("Manage email list", names, key="email_lists_chosen")
+    # A reloaded page comes back to the list in its address.
+    wanted = st.query_params.get("list")
+    by_name = {name.lower(): list_id for list_id, name in names.items()}
+    st.session_state["email_lists_chosen"] = by_name.get(str(wanted).lower(), overview[0][0])
+chosen = st.selectbox("Manage email list", list(names), format_func=names.__getitem__, key="email_lists_chosen")
+st.query_params["list"] = names[chosen]
+
+
+def delete_list(list_id: int) -> None:
+    try:
+        with database().session() as session:
+            name = lists.get_list_by_id(session, list_id).name
+            lists.delete_list(session, name)
+        st.session_state.pop("email_lists_chosen", None)
+        st.query_params.pop("list", None)
+        st.toast(f"Deleted list '{plain(name)}'", icon=":material/delete:")
+    except ConsoleError as error:
+        flash(plain(error))
+    st.session_state["email_lists_deleted"] = True
 
 
 @st.dialog("Delete this list?")
-def confirm_delete(list_name: str) -> None:
-    st.write(f"'{plain(list_name)}' and its members here are deleted; a push deletes it in Constant Contact too.")
-    if st.button("Delete", type="primary", key="email_lists_delete_confirm"):
-        with database().session() as session:
-            lists.delete_list(session, list_name)
-        st.session_state.pop("email_lists_chosen", None)
-        st.rerun()
+def confirm_delete(list_id: int) -> None:
+    if st.session_state.pop("email_lists_deleted", False):
+        st.rerun()  # closes the dialog: the list is gone
+    st.write(f"'{plain(names[list_id])}' and its members here are deleted; a push deletes it in Constant Contact too.")
+    st.button("Delete", type="primary", key="email_lists_delete_confirm", on_click=delete_list, args=(list_id,))
 
 
-rename_col, delete_col = st.columns([3, 1])
-with rename_col, st.form("email_lists_rename"):
-    new_name = st.text_input("Rename to", key="email_lists_rename_to")
-    if st.form_submit_button("Rename") and new_name:
-        try:
-            with database().session() as session:
-                renamed = lists.rename_list(session, chosen, new_name)
-            st.session_state["email_lists_chosen"] = renamed.name
-            st.rerun()
-        except ConsoleError as error:
-            st.error(plain(error))
+rename_col, delete_col = st.columns([3, 1], vertical_alignment="bottom")
+with rename_col, st.form("email_lists_rename", border=False):
+    name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    name_col.text_input("Rename to", key="email_lists_rename_to", placeholder=names[chosen])
+    button_col.form_submit_button("Rename", on_click=rename_list, args=(chosen,))
 if delete_col.button("Delete list…", key="email_lists_delete"):
     confirm_delete(chosen)
 
-# Filters: contact type, marketing tags (applied with the button), free text.
+# Filters: contact type, marketing tags (applied with the button), free text, members only.
 type_col, tag_col, search_col = st.columns([1, 2, 2])
 contact_type = type_col.radio("Contact Type", list(grid.CONTACT_TYPES), key="email_lists_type")
-with tag_col.form("email_lists_tag_filter"):
-    picked_tags = st.multiselect("Marketing Tags", tag_names, key="email_lists_tags_choice")
-    if st.form_submit_button("Apply Filter"):
-        st.session_state["email_lists_tags"] = picked_tags
+# Not a form: a form's submit can arrive before the multiselect it contains has committed its
+# last choice. Each choice reruns the page, and Apply Filter makes the choice the filter.
+picked_tags = tag_col.multiselect("Marketing Tags", tag_names, key="email_lists_tags_choice")
+applied_tags = [tag for tag in st.session_state.get("email_lists_tags", []) if tag in tag_names]
+tag_col.button(
+    "Apply Filter",
+    key="email_lists_apply_tags",
+    on_click=lambda: st.session_state.update(email_lists_tags=st.session_state.get("email_lists_tags_choice", [])),
+    type="primary" if picked_tags != applied_tags else "secondary",
+)
 search = search_col.text_input("Search", key="email_lists_search", placeholder="company, name, email, job title")
+members_only = search_col.toggle("Members only", key="email_lists_members_only")
 contact_filter = lists.ContactFilter(
     contact_type=grid.CONTACT_TYPES[contact_type],
-    tags=tuple(st.session_state.get("email_lists_tags", [])),
+    tags=tuple(applied_tags),
     search=search,
 )
 roles = settings().role_addresses
 
 
-def save(action, message: str, undo=None) -> None:
-    try:
-        with database().session() as session:
-            action(session)
-        st.session_state["email_lists_undo"] = undo
-        st.toast(plain(message), icon=":material/check:")
-    except ConsoleError as error:
-        st.error(plain(error))
+# Membership: each action names its rows
 
 
-frame = contacts(contact_filter, chosen)
-
-eligible = int(frame["eligible"].sum())
-members_shown = int(frame["member"].sum())
-select_col, clear_col, undo_col = st.columns(3)
-if select_col.button(f"Select all ({eligible:,} eligible)", key="email_lists_select_all"):
-    before = set(frame.loc[frame["member"], "contact_id"])
-    added = [cid for cid in frame.loc[frame["eligible"], "contact_id"] if cid not in before]
-    save(
-        lambda s: lists.add_matching(s, chosen, contact_filter, roles),
-        f"Added {len(added):,} to '{chosen}'",
-        ("remove", chosen, added),
-    )
-    st.rerun()
-if clear_col.button(f"Clear all ({members_shown:,} shown)", key="email_lists_clear_all"):
-    removed = frame.loc[frame["member"], "contact_id"].tolist()
-    save(
-        lambda s: lists.remove_contacts(s, chosen, removed),
-        f"Removed {len(removed):,} from '{chosen}'",
-        ("add", chosen, removed),
-    )
-    st.rerun()
-undo = st.session_state.get("email_lists_undo")
-if undo and undo_col.button("Undo last change", key="email_lists_undo_button"):
-    verb, list_name, ids = undo
-    if verb == "remove":
-        save(lambda s: lists.remove_contacts(s, list_name, ids), "Undone")
-    else:
-        save(lambda s: lists.add_contacts(s, list_name, ids, roles), "Undone")
-    st.session_state["email_lists_undo"] = None
-    st.rerun()
-
-pages = max(1, -(-len(frame) // GRID_ROWS))
-page_number = 1
-if pages > 1:
-    # The grid holds a page at a time; filters, select-all and counts work on the server over all rows.
-    page_number = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key="email_lists_page"))
-st.caption(f"{len(frame):,} contacts match · {eligible:,} can be selected · {members_shown:,} on '{plain(chosen)}'")
-
-
-@st.fragment
-def grid_section() -> None:
-    """The grid reruns on its own: a tick saves without redrawing the rest of the page (the
-    counts above catch up on the next full run)."""
-    current = contacts(contact_filter, chosen)
-    visible = current.iloc[(page_number - 1) * GRID_ROWS : page_number * GRID_ROWS]
-    # A new key remounts the grid, so a refused edit shows the stored value again.
-    version = st.session_state.setdefault("email_lists_grid_version", 0)
-    answer = grid.contact_grid(visible, key=f"email_lists_grid_{chosen}_{version}")
-
-    if answer.selected_ids is not None:
-        members = set(visible.loc[visible["member"], "contact_id"])
-        adds = sorted(answer.selected_ids - members)
-        removes = sorted(members - answer.selected_ids)
-        if adds:
-            save(
-                lambda s: lists.add_contacts(s, chosen, adds, roles),
-                f"Added {len(adds):,} to '{chosen}'",
-                ("remove", chosen, adds),
-            )
-        if removes:
-            save(
-                lambda s: lists.remove_contacts(s, chosen, removes),
-                f"Removed {len(removes):,} from '{chosen}'",
-                ("add", chosen, removes),
-            )
-
-    if answer.rows is not None and len(answer.rows):
-        save_edits(answer.rows, visible, version)
-
-
-def save_edits(rows, visible, version: int) -> None:
-    refused = False
-    for contact_id, fields in grid.edited_fields(rows, visible).items():
+def apply_grid_events(list_id: int, events: list[grid.GridEvent]) -> None:
+    for event in events:
         try:
             with database().session() as session:
-                services.update_contact(session, contact_id, **fields)
-            st.toast(f"Saved {plain(', '.join(fields))}", icon=":material/check:")
+                email_list = lists.get_list_by_id(session, list_id)
+                email = services.get_contact(session, event.contact_id).email or f"contact {event.contact_id}"
+                if event.field == grid.MEMBER:
+                    ticked = grid.as_member_flag(event.value)
+                    change = (
+                        lists.add_contacts(
+                            session, email_list, [event.contact_id], roles, origin=origin(MembershipChangeHow.TICK)
+                        )
+                        if ticked
+                        else lists.change_members(
+                            session, email_list, remove=[event.contact_id], origin=origin(MembershipChangeHow.UNTICK)
+                        )
+                    )
+                else:
+                    services.update_contact(session, event.contact_id, **{event.field: event.value})
+                    st.toast(f"Saved the {FIELD_WORDS[event.field]} of {plain(email)}", icon=":material/check:")
+                    continue
+            remember(change, f"{'tick' if ticked else 'untick'} of {email}")
         except ConsoleError as error:
-            st.session_state["email_lists_flash"] = f"{plain(error)} — the old value is kept."
-            st.session_state["email_lists_grid_version"] = version + 1
-            refused = True
-    if refused:
-        st.rerun()
+            kept = "" if event.field == grid.MEMBER else " — the old value is kept."
+            flash(f"{plain(error)}{kept}")
 
 
-grid_section()
+def select_all(list_id: int, chosen_filter: lists.ContactFilter) -> None:
+    try:
+        with database().session() as session:
+            change = lists.add_matching(
+                session,
+                lists.get_list_by_id(session, list_id),
+                chosen_filter,
+                roles,
+                origin=origin(MembershipChangeHow.SELECT_ALL),
+                contacts=all_contacts(session),
+            )
+        remember(change, "Select all")
+    except ConsoleError as error:
+        flash(plain(error))
+
+
+def clear_all(list_id: int, chosen_filter: lists.ContactFilter) -> None:
+    try:
+        with database().session() as session:
+            change = lists.remove_matching(
+                session,
+                lists.get_list_by_id(session, list_id),
+                chosen_filter,
+                origin=origin(MembershipChangeHow.CLEAR_ALL),
+                contacts=all_contacts(session),
+            )
+        remember(change, "Clear all")
+    except ConsoleError as error:
+        flash(plain(error))
+
+
+def undo_last() -> None:
+    stack = st.session_state.get("email_lists_undo", [])
+    if not stack:
+        return
+    change_id, label = stack.pop()
+    try:
+        with database().session() as session:
+            change = lists.undo_change(session, change_id, roles, origin=origin(MembershipChangeHow.UNDO))
+        skipped = sum(change.skipped.values())
+        note = f" ({skipped:,} not put back: no longer eligible)" if skipped else ""
+        st.toast(f"Undone: {plain(label)}{plain(note)}", icon=":material/undo:")
+    except ConsoleError as error:
+        flash(f"Could not undo {plain(label)}: {plain(error)}")
+
+
+with database().session() as session:
+    matching = lists.filter_contacts(session, all_contacts(session), contact_filter)
+    matching = lists.with_members(session, matching, lists.get_list_by_id(session, chosen))
+members_total = member_counts[chosen]
+eligible = int(matching["eligible"].sum())
+to_add = int((matching["eligible"] & ~matching["member"]).sum())
+members_matching = int(matching["member"].sum())
+shown = matching[matching["member"]] if members_only else matching
+
+st.caption(
+    f"{members_total:,} on '{plain(names[chosen])}' · {len(matching):,} contacts match the filter, "
+    f"{members_matching:,} of them on the list · {eligible:,} can be selected"
+)
+select_col, clear_col, undo_col = st.columns(3)
+select_col.button(
+    f"Select all ({eligible:,} eligible)",
+    key="email_lists_select_all",
+    on_click=select_all,
+    args=(chosen, contact_filter),
+    disabled=members_only or to_add == 0,
+    help="Adds every eligible contact the filter selects, on every page of the grid.",
+    width="stretch",
+)
+clear_col.button(
+    f"Clear all ({members_matching:,} on the list)",
+    key="email_lists_clear_all",
+    on_click=clear_all,
+    args=(chosen, contact_filter),
+    disabled=members_matching == 0,
+    help="Takes every member the filter selects off the list.",
+    width="stretch",
+)
+undo_stack = st.session_state.get("email_lists_undo", [])
+undo_col.button(
+    f"Undo {undo_stack[-1][1]}" if undo_stack else "Undo",
+    key="email_lists_undo_button",
+    on_click=undo_last,
+    disabled=not undo_stack,
+    help=f"Reverts your changes one at a time, newest first (up to {UNDO_DEPTH}).",
+    width="stretch",
+)
+
+page_rows = settings().grid_page_rows
+pages = max(1, -(-len(shown) // page_rows))
+view = (chosen, contact_filter, members_only)
+if st.session_state.get("email_lists_view") != view or st.session_state.get("email_lists_page", 1) > pages:
+    st.session_state["email_lists_view"] = view
+    st.session_state["email_lists_page"] = 1
+page_number = 1
+if pages > 1:
+    # The grid holds a page at a time; filters, Select all, Clear all and counts cover all rows.
+    page_number = int(st.number_input(f"Page (of {pages:,})", 1, pages, key="email_lists_page"))
+visible = shown.iloc[(page_number - 1) * page_rows : page_number * page_rows]
+grid.contact_grid(
+    visible,
+    key=f"email_lists_grid_{chosen}",
+    on_events=lambda events, list_id=chosen: apply_grid_events(list_id, events),
+)

@@ -6,6 +6,7 @@ user fixes the most basic problem first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -65,7 +66,10 @@ def eligibility_reason(email: str | None, unsubscribed: bool, context: Eligibili
 
 
 def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> pd.Series:
-    """Vectorized `eligibility_reason` over a frame with `email` and `unsubscribed` columns."""
+    """Vectorized `eligibility_reason` over a frame with `email` and `unsubscribed` columns.
+
+    Only string operations the column's own engine runs (no per-row Python) touch every row;
+    reasons are worded for the rows that have one."""
     if contacts.empty:
         return pd.Series([], index=contacts.index, dtype=object)
     emails = contacts["email"].astype(object).where(contacts["email"].notna(), None)
@@ -75,23 +79,21 @@ def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> 
     reasons = pd.Series([None] * len(contacts), index=contacts.index, dtype=object)
     undecided = pd.Series(True, index=contacts.index)
 
-    def settle(mask: pd.Series, reason: object) -> None:
+    def settle(mask: pd.Series, reason: str | Callable[[pd.Series], pd.Series]) -> None:
         nonlocal undecided
         hit = mask & undecided
         if hit.any():
-            reasons[hit] = reason if not isinstance(reason, pd.Series) else reason[hit]
+            reasons[hit] = reason if isinstance(reason, str) else reason(hit)
             undecided = undecided & ~hit
 
     settle(keys.isin(context.company_emails) & (keys != ""), REASON_COMPANY_ADDRESS)
     syntax = email_syntax_errors(emails)
-    settle(
-        syntax.notna(),
-        syntax.map(lambda detail: reason_invalid(detail) if detail else None),
-    )
-    local = keys.str.rpartition("@")[0].str.split("+", n=1).str[0]
+    settle(syntax.notna(), lambda hit: syntax[hit].map(reason_invalid))
+    # The local part without a +tag (rows without "@" were settled as invalid above).
+    local = keys.str.replace(r"@[^@]*$", "", regex=True).str.replace(r"\+.*$", "", regex=True)
     folded = local.str.replace(r"[-_.]", "", regex=True)
-    settle(local.isin(roles) | folded.isin(roles), local.map(reason_role))
+    settle(local.isin(roles) | folded.isin(roles), lambda hit: local[hit].map(reason_role))
     settle(contacts["unsubscribed"].astype(bool), REASON_UNSUBSCRIBED)
-    shared = keys.map(context.email_counts).fillna(1).astype(int)
-    settle(shared > 1, (shared - 1).map(reason_shared))
+    shared = keys.isin([key for key, count in context.email_counts.items() if count > 1])
+    settle(shared, lambda hit: keys[hit].map(lambda key: reason_shared(context.email_counts[key] - 1)))
     return reasons

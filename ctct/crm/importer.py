@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ctct import display
 from ctct.config import DEFAULT_ROLE_ADDRESSES
+from ctct.crm.contact_frame import crm_version
 from ctct.crm.matching import NEAR_DUPLICATE_SCORE, near_duplicate_names
 from ctct.crm.normalize import (
     MAX_COMPANY_NAME_LENGTH,
@@ -36,7 +37,6 @@ from ctct.crm.normalize import (
 )
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ConsoleError
-from ctct.lists import crm_version
 
 COLUMNS = (
     "company",

@@ -166,6 +166,50 @@ class ListMembership(Base):
     __table_args__ = (Index("ix_list_memberships_contact_id", "contact_id"),)
 
 
+class MembershipChangeHow(enum.StrEnum):
+    """How a membership change was asked for (the journal's "how")."""
+
+    TICK = "tick"
+    UNTICK = "untick"
+    SELECT_ALL = "select_all"
+    CLEAR_ALL = "clear_all"
+    UNDO = "undo"
+    CLI = "cli"
+    PYTHON = "python"
+
+
+class MembershipChange(Base):
+    """One user action that changed a list's members: who, when, which list, how (SPEC §6)."""
+
+    __tablename__ = "membership_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    made_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    made_by: Mapped[str] = mapped_column(String(255))
+    how: Mapped[MembershipChangeHow] = mapped_column(_enum(MembershipChangeHow, "membership_change_how"))
+    # The list may be deleted later; its name as it was stays with the change.
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("email_lists.id", ondelete="SET NULL"), index=True)
+    list_name: Mapped[str] = mapped_column(String(255))
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    # What the action named, in words ("Select all: Customer only, tags VIP"), for History.
+    detail: Mapped[str | None] = mapped_column(Text)
+    # An undo names the change it reverted.
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("membership_changes.id", ondelete="SET NULL"))
+
+
+class MembershipChangeRow(Base):
+    """A contact one change added or removed. The email is kept as it was, so the journal still
+    names a contact deleted later."""
+
+    __tablename__ = "membership_change_rows"
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("membership_changes.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    added: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[str | None] = mapped_column(String(80))
+
+
 class CtctConnection(Base):
     """The activated Constant Contact account. Tokens are Fernet ciphertext, never plain text."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ctct.api.client import CtctClient
+from ctct.crm.contact_frame import eligibility_context
 from ctct.crm.eligibility import eligibility_reasons
 from ctct.crm.normalize import name_key
 from ctct.db.models import (
@@ -27,7 +28,6 @@ from ctct.db.models import (
     EmailStatus,
     ListMembership,
 )
-from ctct.lists import eligibility_context
 
 LOCAL_CONTACT_COLUMNS = [
     "contact_id",

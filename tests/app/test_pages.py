@@ -110,42 +110,101 @@ def test_marketing_tags_page(app):
     assert table.loc["Golf Clubs", "Companies"] == 1
 
 
-def test_email_lists_grid_autosaves_selection_and_edits(app, monkeypatch, sqlite_url):
-    from ctct import lists
+class ScriptedGrid:
+    """Stands in for the AgGrid component, which AppTest cannot run: records the rows it was
+    given and hands the page the events queued for it. The real grid's events arrive before a
+    run draws anything; these arrive as the grid is drawn, so a test runs the page once more to
+    see what they did."""
+
+    def __init__(self) -> None:
+        self.frames = []
+        self.pending = []
+
+    def __call__(self, frame, key, on_events, height=560):
+        self.frames.append(frame)
+        events, self.pending = self.pending, []
+        if events:
+            on_events(events)
+
+
+@pytest.fixture
+def scripted_grid(monkeypatch):
     from ctct.ui import grid
+
+    fake = ScriptedGrid()
+    monkeypatch.setattr(grid, "contact_grid", fake)
+    return fake
+
+
+def members_of(sqlite_url, name):
+    from ctct import lists
+
+    with Database(sqlite_url).session() as session:
+        return lists.member_ids(session, lists.get_list(session, name))
+
+
+def test_email_lists_grid_events_save_ticks_and_edits_and_undo_reverts_the_last(app, scripted_grid, sqlite_url):
+    from ctct import lists
+    from ctct.crm.services import get_contact
+    from ctct.ui.grid import MEMBER, GridEvent
 
     database = Database(sqlite_url)
     with database.session() as session:
         lists.create_list(session, "News")
-        frame = lists.contacts_frame(session)
-    eligible = frame[frame["eligible"]]
-    picked = set(eligible["contact_id"].head(2).astype(int))
-    answers = iter([grid.GridAnswer(selected_ids=picked, rows=None), grid.GridAnswer(None, None)])
-    monkeypatch.setattr(grid, "contact_grid", lambda frame, key, height=560: next(answers, grid.GridAnswer(None, None)))
+        eligible = lists.contacts_frame(session).query("eligible")
+    first, second = (int(cid) for cid in eligible["contact_id"].head(2))
     app.run()
     assert not app.exception
-    with database.session() as session:
-        members = set(
-            lists.contacts_frame(session, email_list=lists.get_list(session, "News")).query("member")["contact_id"]
-        )
-    assert members == picked
+    scripted_grid.pending = [GridEvent(first, MEMBER, True), GridEvent(second, MEMBER, True)]
+    app.run()
+    assert not app.exception and not app.error
+    assert members_of(sqlite_url, "News") == {first, second}
+    app.run()  # the page draws from the store: both rows ticked, the caption counts them
+    shown = scripted_grid.frames[-1].set_index("contact_id")["member"]
+    assert shown[first] and shown[second] and shown.sum() == 2
+    assert any("2 on 'News'" in caption.value for caption in app.caption)
 
     # An edit to an invalid email is refused with the reason; the stored value stays.
-    target = int(eligible["contact_id"].iloc[0])
-    rows = eligible.copy()
-    rows.loc[rows["contact_id"] == target, "email"] = "not-an-email"
-    old_email = eligible.loc[eligible["contact_id"] == target, "email"].iloc[0]
-    answers = iter([grid.GridAnswer(None, rows), grid.GridAnswer(None, None)])
+    with database.session() as session:
+        old_email = get_contact(session, first).email
+    scripted_grid.pending = [GridEvent(first, "email", "not-an-email")]
+    app.run()
     app.run()
     assert any("not valid" in block.value and "old value is kept" in block.value for block in app.error)
     with database.session() as session:
-        from ctct.crm.services import get_contact
+        assert get_contact(session, first).email == old_email
 
-        assert get_contact(session, target).email == old_email
-    # Undo removes the last change made (the two added contacts were the last membership change).
+    # Undo reverts the newest change only: the second tick.
     app.button(key="email_lists_undo_button").click().run()
-    with database.session() as session:
-        assert not lists.contacts_frame(session, email_list=lists.get_list(session, "News"))["member"].any()
+    assert members_of(sqlite_url, "News") == {first}
+    app.button(key="email_lists_undo_button").click().run()
+    assert members_of(sqlite_url, "News") == set()
+    assert app.button(key="email_lists_undo_button").disabled
+
+
+def test_email_lists_rename_keeps_the_list_chosen_and_delete_removes_it(app, scripted_grid, sqlite_url):
+    from ctct import lists
+
+    with Database(sqlite_url).session() as session:
+        alpha_id = lists.create_list(session, "Alpha").id
+        news_id = lists.create_list(session, "News").id
+    app.run()
+    app.selectbox(key="email_lists_chosen").set_value(news_id).run()
+    app.text_input(key="email_lists_rename_to").input("News 2026")
+    app.button(key="FormSubmitter:email_lists_rename-Rename").click().run()
+    assert not app.exception and not app.error
+    chosen = app.selectbox(key="email_lists_chosen")
+    assert chosen.value == news_id and chosen.options == ["Alpha", "News 2026"]
+    assert any("on 'News 2026'" in caption.value for caption in app.caption)
+    assert app.dataframe[0].value["List"].tolist() == ["Alpha", "News 2026"]
+
+    app.button(key="email_lists_delete").click().run()
+    app.button(key="email_lists_delete_confirm").click().run()
+    assert not app.exception
+    assert app.dataframe[0].value["List"].tolist() == ["Alpha"]
+    assert app.selectbox(key="email_lists_chosen").value == alpha_id
+    with Database(sqlite_url).session() as session:
+        assert lists.find_list(session, "News 2026") is None
 
 
 def test_customers_page_adds_companies_and_contacts_and_refuses_bad_ones(app, sqlite_url):
@@ -163,25 +222,37 @@ def test_customers_page_adds_companies_and_contacts_and_refuses_bad_ones(app, sq
     assert any("not valid" in block.value for block in app.error)
 
 
-def test_customers_page_edits_a_contact_and_refuses_a_bad_email(app, sqlite_url):
-    from ctct.crm.services import find_contacts_by_email
+def test_customers_page_edits_a_contact_found_by_search_and_refuses_a_bad_email(app, sqlite_url):
+    from ctct import lists
+    from ctct.crm.services import create_contact, find_contacts_by_email
 
+    with Database(sqlite_url).session() as session:
+        company = create_company(session, "Many Contacts Inc")
+        for number in range(20):
+            create_contact(session, company.id, email=f"person{number}@many.example", first_name="Person")
+        frame = lists.contacts_frame(session)
+    assert len(frame) > 50
+    target = frame[frame["email"].notna() & ~frame["email"].str.contains("xss", na=False)].iloc[0]
+    email = target["email"]
     app.run()
     app.switch_page("pages/customers.py").run()
-    label = next(
-        option
-        for option in app.selectbox(key="customers_edit_contact").options
-        if "xss@example.org" not in option and "@" in option
-    )
-    email = label.split(" · ")[0]
-    app.selectbox(key="customers_edit_contact").set_value(label).run()
-    app.text_input(key="customers_edit_title").input("Head of Brand")
+    assert not app.exception
+    assert "customers_edit_contact" not in app.session_state  # no picker of every contact
+    app.text_input(key="customers_edit_find").input(email.upper()).run()
+    picker = app.selectbox(key="customers_edit_contact")
+    assert picker.value == int(target["contact_id"]) and len(picker.options) == 1
+    app.text_input(key=f"customers_edit_title_{target['contact_id']}").input("Head of Brand")
     app.button(key="FormSubmitter:customers_edit_contact_form-Save contact").click().run()
     assert not app.exception
     with Database(sqlite_url).session() as session:
         assert find_contacts_by_email(session, email)[0].job_title == "Head of Brand"
-    app.text_input(key="customers_edit_email").input("broken@")
+    app.text_input(key=f"customers_edit_email_{target['contact_id']}").input("broken@")
     app.button(key="FormSubmitter:customers_edit_contact_form-Save contact").click().run()
     assert any("nothing was changed" in block.value for block in app.error)
     with Database(sqlite_url).session() as session:
         assert find_contacts_by_email(session, email)
+
+    # A broad search offers the first matches and says how many there are.
+    app.text_input(key="customers_edit_find").input("@").run()
+    assert len(app.selectbox(key="customers_edit_contact").options) == 50
+    assert "first 50 shown" in app.selectbox(key="customers_edit_contact").label

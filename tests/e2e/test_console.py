@@ -13,10 +13,11 @@ def test_create_a_list_and_browse_contacts(page, console_url):
     page.get_by_role("button", name="Add").click()
     wait_for_app(page)
     page.get_by_text("Manage email list").wait_for()
-    grid = page.frame_locator("iframe[title*='aggrid'], .stCustomComponentV1 iframe, iframe").first
+    grid = page.frame_locator("iframe[title='st_aggrid.AgGrid.agGrid']").first
     grid.get_by_text("Not selectable because").wait_for()
-    # Tick the first selectable row: saved at once, with a toast.
-    grid.get_by_role("checkbox").nth(1).click()  # 0 is the header's "select all"
+    # Tick the first row: saved at once, with a toast; the grid has no select-all checkbox of its own.
+    assert grid.locator(".ag-header input[type=checkbox]").count() == 0
+    grid.locator(".ag-row[row-index='0'] input[type=checkbox]").first.click()
     page.get_by_text("Added 1 to").wait_for()
     wait_for_app(page)
     # Edit a contact's job title in its cell, then try an invalid email: refused, old value kept.
@@ -25,7 +26,7 @@ def test_create_a_list_and_browse_contacts(page, console_url):
     row.locator("[col-id='job_title']").dblclick()
     grid.locator(".ag-cell-inline-editing input").fill("Head of Security")
     grid.locator(".ag-cell-inline-editing input").press("Enter")
-    page.get_by_text("Saved job_title").wait_for()
+    page.get_by_text("Saved the job title of xss@example.org").wait_for()
     wait_for_app(page)
     grid = page.frame_locator("iframe").first
     row = grid.locator(".ag-row", has_text="xss@example.org").last

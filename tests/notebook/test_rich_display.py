@@ -10,7 +10,7 @@ import pytest
 from ctct import display
 from ctct.activation import ConnectionStatus
 from ctct.crm import importer
-from ctct.lists import AddResult
+from ctct.lists import ListChange
 from ctct.sync.apply import SyncResult
 from ctct.sync.history import RunDetail, RunHistory
 from ctct.sync.plan import SCHEMAS, Plan, PlanWarning, empty
@@ -82,7 +82,7 @@ def test_plain_text_reprs_are_summaries_not_raw_objects():
     plan = a_plan()
     result = SyncResult("completed", 4, "push", 9, {"memberships_add": 3, "lists_delete": 0}, [], ["bad row"])
     status = ConnectionStatus(True, "Demo", "owner@demo.example", None, False, 5, 95, 100)
-    added = AddResult(2, 1, {"unsubscribed": 1}, "Newsletter")
+    added = ListChange("Newsletter", 7, added_ids=[1, 2], already_members=1, skipped={"unsubscribed": 1})
     for shown in (repr(plan), repr(result), repr(status), repr(added)):
         assert not RAW_REPR.search(shown), shown
     assert repr(result) == (
@@ -139,7 +139,7 @@ def test_connection_status_and_add_result_show_as_html():
     status = ConnectionStatus(True, EVIL, "owner@demo.example", "2026-11-30T10:00:00+00:00", False, 5, 95, 100)
     assert_escaped(status._repr_html_())
     assert "5 used, 95 of 100 left" in status._repr_html_()
-    added = AddResult(2, 1, {"unsubscribed": 1}, EVIL)
+    added = ListChange(EVIL, 7, added_ids=[1, 2], already_members=1, skipped={"unsubscribed": 1})
     assert_escaped(added._repr_html_())
     assert "skipped: unsubscribed" in added._repr_html_()
 

@@ -104,7 +104,7 @@ def test_a_migration_through_the_session(console, sandbox):
     # A plan made before a change on either side is refused, not applied.
     stale = console.plan_push()
     first = console.lists.members("Tagged")["email"].iloc[0]
-    assert console.lists.remove("Tagged", [first]) == 1
+    assert console.lists.remove("Tagged", [first]).removed == 1
     with pytest.raises(SyncRefused, match="changed since this preview"):
         console.commit(stale)
 

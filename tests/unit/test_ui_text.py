@@ -7,22 +7,28 @@ def test_markdown_and_html_are_escaped():
     assert plain("Apparel Sports Wear") == "Apparel Sports Wear"
 
 
-def test_grid_edits_are_found_field_by_field():
-    import pandas as pd
+def test_grid_events_are_handed_out_once_each_even_when_runs_fold_them():
+    from ctct.ui.grid import MEMBER, GridEvent, new_events
 
-    from ctct.ui.grid import edited_fields
-
-    shown = pd.DataFrame(
-        {
-            "contact_id": [1, 2],
-            "first_name": ["Ann", "Bo"],
-            "last_name": [None, "Berg"],
-            "job_title": ["Owner", None],
-            "email": ["ann@acme.com", "bo@acme.com"],
-        }
-    )
-    rows = shown.copy()
-    rows.loc[1, "job_title"] = "Buyer"
-    rows.loc[0, "last_name"] = None  # unchanged: still empty
-    assert edited_fields(rows, shown) == {2: {"job_title": "Buyer"}}
-    assert edited_fields(shown, shown) == {}
+    seen: dict[str, int] = {}
+    first = {"mount": "a", "seq": 1, "events": [{"seq": 1, "contact_id": 7, "field": MEMBER, "value": True}]}
+    assert new_events(first, seen) == [GridEvent(7, MEMBER, True)]
+    assert new_events(first, seen) == []  # the same answer on the next run: nothing new
+    # Two clicks folded into one run: both come, in order.
+    folded = {
+        "mount": "a",
+        "seq": 3,
+        "events": [
+            *first["events"],
+            {"seq": 2, "contact_id": 8, "field": MEMBER, "value": True},
+            {"seq": 3, "contact_id": 7, "field": "job_title", "value": "Buyer"},
+        ],
+    }
+    assert new_events(folded, seen) == [GridEvent(8, MEMBER, True), GridEvent(7, "job_title", "Buyer")]
+    # A new grid (reloaded page) numbers from 1 again under a new mount.
+    fresh = {"mount": "b", "seq": 1, "events": [{"seq": 1, "contact_id": 9, "field": MEMBER, "value": False}]}
+    assert new_events(fresh, seen) == [GridEvent(9, MEMBER, False)]
+    # Nothing the page does not handle gets through: other columns, no answer yet.
+    odd = {"mount": "b", "seq": 2, "events": [{"seq": 2, "contact_id": 9, "field": "tags", "value": "x"}]}
+    assert new_events(odd, seen) == []
+    assert new_events(None, seen) == []
