@@ -69,6 +69,7 @@ COLUMNS = [
     "ineligible_reason",
     "eligible",
     "search_text",
+    "saved_at",
 ]
 _READ_COLUMNS = [
     "contact_id",
@@ -81,6 +82,7 @@ _READ_COLUMNS = [
     "job_title",
     "email_status",
     "email_key",
+    "saved_at",
 ]
 _SEARCHED = ["company", "first_name", "last_name", "email", "job_title"]
 _TEXT = ["company", "first_name", "last_name", "email", "job_title", "email_key"]
@@ -98,6 +100,7 @@ def _contact_rows() -> Select:
         Contact.job_title,
         Contact.email_status,
         Contact.email_key,
+        Contact.updated_at,
     ).join(Company, Contact.company_id == Company.id)
 
 
@@ -126,11 +129,17 @@ def _frame_from_rows(
     frame = frame.drop(columns="email_status")
     frame["contact_id"] = frame["contact_id"].astype("int64")
     frame["company_id"] = frame["company_id"].astype("int64")
+    frame["saved_at"] = _instants(frame["saved_at"])
     frame["tags"] = frame["company_id"].map(tags).fillna("").astype(object)
     frame["ineligible_reason"] = eligibility_reasons(frame, context)
     frame["eligible"] = frame["ineligible_reason"].isna()
     frame["search_text"] = _search_text(frame)
     return frame[COLUMNS]
+
+
+def _instants(values: pd.Series) -> pd.Series:
+    """Timestamps as UTC instants, whether the driver gave text (SQLite) or datetimes."""
+    return pd.to_datetime(values, utc=True, format="ISO8601")
 
 
 def _search_text(frame: pd.DataFrame) -> pd.Series:
@@ -250,20 +259,25 @@ def crm_version(session: Session) -> CrmVersion:
 
 
 # A contact saved by a transaction that began before the last read but committed after it
-# carries an older timestamp than that read saw: re-reading this far back catches it.
-REREAD_WINDOW = dt.timedelta(minutes=5)
+# carries an older timestamp than that read saw: re-reading this far back catches it (new and
+# deleted contacts change the count and are caught whatever their timestamps).
+REREAD_WINDOW = dt.timedelta(seconds=60)
 
 
 class ContactDirectory:
     """`read_contacts` kept between page runs, shared by every browser session of a server.
 
-    Each `frame()` compares the CRM's version with the one read. When only contacts were edited
-    or added, just those rows are read again and the eligibility of the emails they touch is
-    worked out anew; anything else (a company, a tag, a deleted contact) reads everything.
+    Each `frame()` compares the CRM's version with the one read, and the save times of the
+    contacts saved lately with the ones read. When only contacts were edited or added, just those
+    rows are read again and the eligibility of the emails they touch is worked out anew; anything
+    else (a company, a tag, a deleted contact) reads everything.
     The frame handed out is never changed afterwards: a refresh builds a new one."""
 
-    def __init__(self, role_addresses: Iterable[str] = DEFAULT_ROLE_ADDRESSES) -> None:
+    def __init__(
+        self, role_addresses: Iterable[str] = DEFAULT_ROLE_ADDRESSES, reread_window: dt.timedelta = REREAD_WINDOW
+    ) -> None:
         self.role_addresses = frozenset(role_addresses)
+        self.reread_window = reread_window
         self._frame: pd.DataFrame | None = None
         self._version: CrmVersion | None = None
         self._lock = threading.Lock()
@@ -277,7 +291,7 @@ class ContactDirectory:
                 self._frame is None
                 or self._version is None
                 or version.beyond_contacts != self._version.beyond_contacts
-                or (version != self._version and not self._patch(session, version))
+                or not self._patch(session, version)
             ):
                 self._read_everything(session, version)
             assert self._frame is not None
@@ -289,23 +303,39 @@ class ContactDirectory:
         self.full_reads += 1
 
     def _patch(self, session: Session, version: CrmVersion) -> bool:
-        """Re-reads the contacts changed since the last read; False when that cannot be enough."""
+        """Re-reads the contacts saved since the last read; False when that cannot be enough."""
         assert self._frame is not None and self._version is not None
         since = self._version.contacts_changed_at
         if since is None:
             return False
-        query = _contact_rows().where(Contact.updated_at >= since - REREAD_WINDOW)
-        changed_rows = session.execute(query).all()
         old = self._frame.set_index("contact_id", drop=False)
-        changed_ids = [row[0] for row in changed_rows]
+        # Which contacts were saved since: their stamps first (two columns), then only the rows
+        # whose stamp differs from the one read — a bulk load's rows in the window are not re-read.
+        stamps = pd.DataFrame(
+            session.execute(
+                select(Contact.id, Contact.updated_at).where(Contact.updated_at >= since - self.reread_window)
+            ).all(),
+            columns=["contact_id", "saved_at"],
+        )
+        stamps["saved_at"] = _instants(stamps["saved_at"])
+        known = stamps["contact_id"].isin(old.index)
+        held = old["saved_at"].reindex(stamps["contact_id"]).to_numpy()
+        changed_ids = stamps.loc[~known | (stamps["saved_at"].to_numpy() != held), "contact_id"].astype(int).tolist()
+        if not changed_ids and version == self._version:
+            return True  # nothing saved since: the same frame
         new_ids = [contact_id for contact_id in changed_ids if contact_id not in old.index]
         expected_sum = int(old["contact_id"].sum()) + sum(new_ids)
         if len(old) + len(new_ids) != version.contacts or expected_sum != (version.contact_id_sum or 0):
             return False  # contacts were deleted too
-        touched_keys = set(old.loc[old.index.intersection(changed_ids), "email_key"].dropna())
-        touched_keys |= {row[-1] for row in changed_rows if row[-1]}
+        changed_rows = [
+            row
+            for chunk in range(0, len(changed_ids), 10_000)
+            for row in session.execute(_contact_rows().where(Contact.id.in_(changed_ids[chunk : chunk + 10_000])))
+        ]
         context = eligibility_context(session, self.role_addresses)
         changed = _frame_from_rows(changed_rows, context, tags_by_company(session)).set_index("contact_id", drop=False)
+        touched_keys = set(old.loc[old.index.intersection(changed_ids), "email_key"].dropna())
+        touched_keys |= set(changed["email_key"].dropna())
         frame = old.copy()
         kept = changed.loc[changed.index.intersection(old.index)]
         frame.loc[kept.index, COLUMNS] = kept[COLUMNS]

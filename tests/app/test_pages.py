@@ -256,3 +256,28 @@ def test_customers_page_edits_a_contact_found_by_search_and_refuses_a_bad_email(
     app.text_input(key="customers_edit_find").input("@").run()
     assert len(app.selectbox(key="customers_edit_contact").options) == 50
     assert "first 50 shown" in app.selectbox(key="customers_edit_contact").label
+
+
+def test_history_shows_list_changes_beside_the_syncs_with_their_contacts(app, sqlite_url):
+    from ctct import lists
+    from ctct.db.models import MembershipChangeHow
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        lists.create_list(session, "News")
+        tick = lists.ChangeOrigin("ops@example.com", MembershipChangeHow.SELECT_ALL)
+        added = lists.add_matching(session, "News", lists.ContactFilter(tags=("Apparel Sports Wear",)), origin=tick)
+        cli = lists.ChangeOrigin("root (command line)", MembershipChangeHow.CLI)
+        lists.remove_contacts(session, "News", added.added_ids[:2], origin=cli)
+    app.run()
+    app.switch_page("pages/history.py").run()
+    assert not app.exception
+    journal = next(frame.value for frame in app.dataframe if "How" in frame.value.columns)
+    assert journal[["Who", "List", "How", "Added", "Removed"]].values.tolist() == [
+        ["root (command line)", "News", "command line", 0, 2],
+        ["ops@example.com", "News", "Select all", added.added, 0],
+    ]
+    assert "tags Apparel Sports Wear" in journal["Detail"].iloc[1]
+    rows = app.dataframe[-1].value  # the contacts of the newest change
+    assert rows["change"].tolist() == ["removed", "removed"] and rows["email"].str.contains("@").all()
+    assert any(button.proto.label == "Download CSV" for button in app.get("download_button"))
