@@ -325,10 +325,17 @@ def add_contacts(
     *,
     origin: ChangeOrigin | None = None,
     detail: str | None = None,
+    contacts: pd.DataFrame | None = None,
 ) -> ListChange:
-    """Adds contacts picked by id; ineligible ones refuse them all."""
+    """Adds contacts picked by id; ineligible ones refuse them all. `contacts`, the CRM as
+    `read_contacts` gives it and current (the console's directory), saves reading them here."""
     email_list = _target(session, email_list)
-    found = _with_reasons(session, _contacts_where(session, Contact.id, sorted(set(contact_ids))), role_addresses)
+    wanted = sorted(set(contact_ids))
+    if contacts is not None:
+        found = contacts.loc[contacts["contact_id"].isin(wanted), ["contact_id", "email", "ineligible_reason"]]
+        found = found.rename(columns={"ineligible_reason": "reason"})
+    else:
+        found = _with_reasons(session, _contacts_where(session, Contact.id, wanted), role_addresses)
     missing = set(contact_ids) - set(found["contact_id"])
     refused = [(f"contact {contact_id}", "no such contact") for contact_id in sorted(missing)]
     refused += [(row.email or f"contact {row.contact_id}", row.reason) for row in found.itertuples() if row.reason]

@@ -34,15 +34,15 @@ def origin(how: MembershipChangeHow) -> lists.ChangeOrigin:
     return lists.ChangeOrigin(made_by=actor(), how=how)
 
 
-def remember(change: lists.ListChange, label: str) -> None:
-    """Puts a change on this session's undo stack and says what it did."""
+def remember(change: lists.ListChange, label: str, said: str | None = None) -> None:
+    """Puts a change on this session's undo stack and says what it did (`said`, or its summary)."""
     if change.change_id is None:
         st.toast(plain(change.summary()), icon=":material/info:")
         return
     stack = st.session_state.setdefault("email_lists_undo", [])
     stack.append((change.change_id, f"{label} on '{change.list_name}'"))
     del stack[:-UNDO_DEPTH]
-    st.toast(plain(change.summary()), icon=":material/check:")
+    st.toast(plain(said or change.summary()), icon=":material/check:")
 
 
 # Lists: create, choose, rename, delete
@@ -153,23 +153,24 @@ def apply_grid_events(list_id: int, events: list[grid.GridEvent]) -> None:
         try:
             with database().session() as session:
                 email_list = lists.get_list_by_id(session, list_id)
-                email = services.get_contact(session, event.contact_id).email or f"contact {event.contact_id}"
-                if event.field == grid.MEMBER:
-                    ticked = grid.as_member_flag(event.value)
-                    change = (
-                        lists.add_contacts(
-                            session, email_list, [event.contact_id], roles, origin=origin(MembershipChangeHow.TICK)
-                        )
-                        if ticked
-                        else lists.change_members(
-                            session, email_list, remove=[event.contact_id], origin=origin(MembershipChangeHow.UNTICK)
-                        )
-                    )
-                else:
+                everyone = all_contacts(session)
+                row = everyone[everyone["contact_id"] == event.contact_id]
+                email = (row["email"].iloc[0] if len(row) else None) or f"contact {event.contact_id}"
+                if event.field != grid.MEMBER:
                     services.update_contact(session, event.contact_id, **{event.field: event.value})
                     st.toast(f"Saved the {FIELD_WORDS[event.field]} of {plain(email)}", icon=":material/check:")
                     continue
-            remember(change, f"{'tick' if ticked else 'untick'} of {email}")
+                ticked = grid.as_member_flag(event.value)
+                if ticked:
+                    how = MembershipChangeHow.TICK
+                    change = lists.add_contacts(
+                        session, email_list, [event.contact_id], origin=origin(how), contacts=everyone
+                    )
+                else:
+                    how = MembershipChangeHow.UNTICK
+                    change = lists.change_members(session, email_list, remove=[event.contact_id], origin=origin(how))
+            said = f"Added {email} to '{change.list_name}'" if ticked else f"Removed {email} from '{change.list_name}'"
+            remember(change, f"{'tick' if ticked else 'untick'} of {email}", said)
         except ConsoleError as error:
             kept = "" if event.field == grid.MEMBER else " — the old value is kept."
             flash(f"{plain(error)}{kept}")

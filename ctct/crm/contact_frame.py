@@ -130,7 +130,9 @@ def _frame_from_rows(
     frame["contact_id"] = frame["contact_id"].astype("int64")
     frame["company_id"] = frame["company_id"].astype("int64")
     frame["saved_at"] = _instants(frame["saved_at"])
-    frame["tags"] = frame["company_id"].map(tags).fillna("").astype(object)
+    # When no row's company has tags, map() gives floats (all NaN): map to text first.
+    named = frame["company_id"].map(tags).astype(object)
+    frame["tags"] = named.where(named.notna(), "")
     frame["ineligible_reason"] = eligibility_reasons(frame, context)
     frame["eligible"] = frame["ineligible_reason"].isna()
     frame["search_text"] = _search_text(frame)
@@ -147,7 +149,8 @@ def _search_text(frame: pd.DataFrame) -> pd.Series:
     that one substring test per row finds what a test per field would."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
-    return frame[_SEARCHED].fillna("").astype(str).agg("\n".join, axis=1).str.lower()
+    fields = [frame[column].fillna("").astype(str) for column in _SEARCHED]
+    return fields[0].str.cat(fields[1:], sep="\n").str.lower()
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -159,27 +162,39 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[order].reset_index(drop=True)
 
 
-def tags_by_company(session: Session) -> dict[int, str]:
-    """Each tagged company's tag names, sorted and joined with "; "."""
-    rows = session.execute(
+def tags_by_company(session: Session, company_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Each tagged company's tag names, sorted and joined with "; " (of these companies, if given)."""
+    query = (
         select(company_tags.c.company_id, MarketingTag.name)
         .join(MarketingTag, MarketingTag.id == company_tags.c.tag_id)
         .order_by(MarketingTag.name)
     )
+    if company_ids is not None:
+        query = query.where(company_tags.c.company_id.in_(sorted(set(company_ids))))
+    rows = session.execute(query)
     names: dict[int, list[str]] = {}
     for company_id, name in rows:
         names.setdefault(company_id, []).append(name)
     return {company_id: "; ".join(held) for company_id, held in names.items()}
 
 
-def eligibility_context(session: Session, role_addresses: Iterable[str] = DEFAULT_ROLE_ADDRESSES) -> EligibilityContext:
-    company_emails = session.scalars(select(Company.email_key).where(Company.email_key.is_not(None)))
-    shared = session.execute(
+def eligibility_context(
+    session: Session, role_addresses: Iterable[str] = DEFAULT_ROLE_ADDRESSES, email_keys: Iterable[str] | None = None
+) -> EligibilityContext:
+    """What eligibility needs to know of the rest of the CRM — about these emails only, if given."""
+    company_emails = select(Company.email_key).where(Company.email_key.is_not(None))
+    shared = (
         select(Contact.email_key, func.count())
         .where(Contact.email_key.is_not(None))
         .group_by(Contact.email_key)
         .having(func.count() > 1)
     )
+    if email_keys is not None:
+        keys = sorted(set(email_keys))
+        company_emails = company_emails.where(Company.email_key.in_(keys))
+        shared = shared.where(Contact.email_key.in_(keys))
+    company_emails = session.scalars(company_emails)
+    shared = session.execute(shared)
     return EligibilityContext(
         company_emails=frozenset(company_emails),
         email_counts={key: int(count) for key, count in shared},
@@ -298,9 +313,25 @@ class ContactDirectory:
             return self._frame
 
     def _read_everything(self, session: Session, version: CrmVersion) -> None:
-        self._frame = read_contacts(session, self.role_addresses)
-        self._version = version
+        self._remember(read_contacts(session, self.role_addresses), version)
         self.full_reads += 1
+
+    def _window_unchanged(self, session: Session, window_start: Any) -> bool:
+        """Whether the contacts saved in the re-read window are as many, and as late, as read."""
+        count, latest = session.execute(
+            select(func.count(), func.max(Contact.updated_at)).where(Contact.updated_at >= window_start)
+        ).one()
+        held_count, held_latest = self._window_held
+        return count == held_count and (count == 0 or _instants(pd.Series([latest])).iloc[0] == held_latest)
+
+    def _remember(self, frame: pd.DataFrame, version: CrmVersion) -> None:
+        """Keeps a frame with its version, and what the window check compares against it."""
+        self._frame, self._version = frame, version
+        self._window_held: tuple[int, Any] = (0, None)
+        if version.contacts_changed_at is not None:
+            start = _instants(pd.Series([version.contacts_changed_at - self.reread_window])).iloc[0]
+            held = frame["saved_at"][frame["saved_at"] >= start]
+            self._window_held = (len(held), held.max() if len(held) else None)
 
     def _patch(self, session: Session, version: CrmVersion) -> bool:
         """Re-reads the contacts saved since the last read; False when that cannot be enough."""
@@ -308,13 +339,14 @@ class ContactDirectory:
         since = self._version.contacts_changed_at
         if since is None:
             return False
+        window_start = since - self.reread_window
+        if version == self._version and self._window_unchanged(session, window_start):
+            return True  # nothing saved since: the same frame
         old = self._frame.set_index("contact_id", drop=False)
         # Which contacts were saved since: their stamps first (two columns), then only the rows
         # whose stamp differs from the one read — a bulk load's rows in the window are not re-read.
         stamps = pd.DataFrame(
-            session.execute(
-                select(Contact.id, Contact.updated_at).where(Contact.updated_at >= since - self.reread_window)
-            ).all(),
+            session.execute(select(Contact.id, Contact.updated_at).where(Contact.updated_at >= window_start)).all(),
             columns=["contact_id", "saved_at"],
         )
         stamps["saved_at"] = _instants(stamps["saved_at"])
@@ -322,7 +354,7 @@ class ContactDirectory:
         held = old["saved_at"].reindex(stamps["contact_id"]).to_numpy()
         changed_ids = stamps.loc[~known | (stamps["saved_at"].to_numpy() != held), "contact_id"].astype(int).tolist()
         if not changed_ids and version == self._version:
-            return True  # nothing saved since: the same frame
+            return True
         new_ids = [contact_id for contact_id in changed_ids if contact_id not in old.index]
         expected_sum = int(old["contact_id"].sum()) + sum(new_ids)
         if len(old) + len(new_ids) != version.contacts or expected_sum != (version.contact_id_sum or 0):
@@ -332,10 +364,12 @@ class ContactDirectory:
             for chunk in range(0, len(changed_ids), 10_000)
             for row in session.execute(_contact_rows().where(Contact.id.in_(changed_ids[chunk : chunk + 10_000])))
         ]
-        context = eligibility_context(session, self.role_addresses)
-        changed = _frame_from_rows(changed_rows, context, tags_by_company(session)).set_index("contact_id", drop=False)
         touched_keys = set(old.loc[old.index.intersection(changed_ids), "email_key"].dropna())
-        touched_keys |= set(changed["email_key"].dropna())
+        touched_keys |= {row[_READ_COLUMNS.index("email_key")] for row in changed_rows} - {None}
+        # Only what these rows and the emails they touch need: not the whole CRM's context.
+        context = eligibility_context(session, self.role_addresses, email_keys=touched_keys)
+        tags = tags_by_company(session, [row[_READ_COLUMNS.index("company_id")] for row in changed_rows])
+        changed = _frame_from_rows(changed_rows, context, tags).set_index("contact_id", drop=False)
         frame = old.copy()
         kept = changed.loc[changed.index.intersection(old.index)]
         frame.loc[kept.index, COLUMNS] = kept[COLUMNS]
@@ -348,7 +382,6 @@ class ContactDirectory:
             frame.loc[sharing, "ineligible_reason"] = reasons
             frame.loc[sharing, "eligible"] = reasons.isna()
         frame = frame.reset_index(drop=True)
-        self._frame = _sorted(frame) if new_ids else frame
-        self._version = version
+        self._remember(_sorted(frame) if new_ids else frame, version)
         self.patched_rows += len(changed_rows)
         return True

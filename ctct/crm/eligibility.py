@@ -65,6 +65,13 @@ def eligibility_reason(email: str | None, unsubscribed: bool, context: Eligibili
     return None
 
 
+def _member_of(keys: pd.Series, values: frozenset[str]) -> pd.Series:
+    """`keys.isin(values)`, without handing a large set to the column engine for a few rows."""
+    if len(keys) < len(values):
+        return keys.map(values.__contains__).astype(bool)
+    return keys.isin(values)
+
+
 def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> pd.Series:
     """Vectorized `eligibility_reason` over a frame with `email` and `unsubscribed` columns.
 
@@ -86,7 +93,7 @@ def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> 
             reasons[hit] = reason if isinstance(reason, str) else reason(hit)
             undecided = undecided & ~hit
 
-    settle(keys.isin(context.company_emails) & (keys != ""), REASON_COMPANY_ADDRESS)
+    settle(_member_of(keys, context.company_emails) & (keys != ""), REASON_COMPANY_ADDRESS)
     syntax = email_syntax_errors(emails)
     settle(syntax.notna(), lambda hit: syntax[hit].map(reason_invalid))
     # The local part without a +tag (rows without "@" were settled as invalid above).
@@ -94,6 +101,6 @@ def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> 
     folded = local.str.replace(r"[-_.]", "", regex=True)
     settle(local.isin(roles) | folded.isin(roles), lambda hit: local[hit].map(reason_role))
     settle(contacts["unsubscribed"].astype(bool), REASON_UNSUBSCRIBED)
-    shared = keys.isin([key for key, count in context.email_counts.items() if count > 1])
+    shared = _member_of(keys, frozenset(key for key, count in context.email_counts.items() if count > 1))
     settle(shared, lambda hit: keys[hit].map(lambda key: reason_shared(context.email_counts[key] - 1)))
     return reasons

@@ -174,6 +174,7 @@ def _grid_options(shown: pd.DataFrame) -> dict[str, Any]:
     )
     builder.configure_column("contact_id", hide=True)
     builder.configure_column("eligible", hide=True, type=[])
+    builder.configure_column("drawn_after", hide=True)
     builder.configure_grid_options(
         getRowId=JsCode("function (params) { return String(params.data.contact_id); }"),
         getRowStyle=JsCode(
@@ -195,6 +196,11 @@ def contact_grid(
     """Draws `frame` (with `member`) as the grid; `on_events` gets each new edit once, before
     the page's next run draws anything."""
     shown = frame[[*GRID_COLUMNS, "contact_id", "eligible"]].copy()
+    # The grid redraws its rows only when what it is given changes; after an edit it must redraw
+    # even then, so that a refused value gives way to the stored one: every row says which
+    # round of events it was drawn after. (In the data, not the options: a change of options
+    # makes AG Grid rebuild its columns.)
+    shown["drawn_after"] = st.session_state.get(f"{key}__revision", 0)
     seen: dict[str, int] = st.session_state.setdefault(f"{key}__seen", {})
     revision_key = f"{key}__revision"
 
@@ -202,15 +208,11 @@ def contact_grid(
         events = new_events(getattr(answer, "raw_data", answer), seen)
         if events:
             on_events(events)
-            # The grid redraws its rows only when what it is given changes; after an edit it must
-            # redraw even then, so that a refused value gives way to the stored one.
             st.session_state[revision_key] = st.session_state.get(revision_key, 0) + 1
 
-    options = _grid_options(shown)
-    options["context"] = {"revision": st.session_state.get(revision_key, 0)}
     AgGrid(
         shown,
-        gridOptions=options,
+        gridOptions=_grid_options(shown),
         height=height,
         allow_unsafe_jscode=True,
         update_on=["cellValueChanged"],

@@ -12,7 +12,6 @@ Used by tests/e2e/test_email_lists_walk.py (a few seeds in CI) and bench/walk_em
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 import time
@@ -28,7 +27,7 @@ from ctct import lists
 from ctct.crm import demo, services
 from ctct.db import Database
 from ctct.db.models import EmailList, ListMembership, MembershipChange
-from tests.browser import STREAMLIT_IDLE
+from tests.browser import STREAMLIT_IDLE, wait_for_run
 
 SEARCH_PLACEHOLDER = "company, name, email, job title"
 CONTACT_TYPES = {"All": None, "Customer only": "customer", "Prospect only": "prospect"}
@@ -125,10 +124,7 @@ class EmailListsPage:
     # Waiting
 
     def settle(self) -> None:
-        """Waits for the run an action caused to finish."""
-        with contextlib.suppress(PlaywrightTimeout):  # a fast run may have ended before we looked
-            self.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=1_500)
-        self.page.wait_for_selector(STREAMLIT_IDLE, timeout=60_000)
+        wait_for_run(self.page)
 
     def open(self) -> None:
         self.page.goto(self.url)

@@ -1,4 +1,5 @@
-"""membership journal: every change to a list's members made in the console, the CLI or Python
+"""membership journal: every change to a list's members made in the console, the CLI or Python;
+contacts indexed by the time they were last saved
 
 Revision ID: 0004
 Revises: 0003
@@ -66,8 +67,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("change_id", "contact_id", name=op.f("pk_membership_change_rows")),
     )
 
+    op.create_index(op.f("ix_contacts_updated_at"), "contacts", ["updated_at"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_contacts_updated_at"), table_name="contacts")
     op.drop_table("membership_change_rows")
     op.drop_index(op.f("ix_membership_changes_list_id"), table_name="membership_changes")
     op.drop_index(op.f("ix_membership_changes_made_at"), table_name="membership_changes")
