@@ -518,7 +518,7 @@ def _how_words(how: MembershipChangeHow | str) -> str:
 # The journal, as History and the CLI show it
 
 
-CHANGE_COLUMNS = ["Change", "When", "Who", "List", "How", "Added", "Removed", "Detail"]
+CHANGE_COLUMNS = ["Change", "When (UTC)", "Who", "List", "How", "Added", "Removed", "Detail"]
 
 
 def change_history(session: Session, *, list_name: str | None = None, limit: int | None = 1_000) -> pd.DataFrame:
@@ -540,8 +540,9 @@ def change_history(session: Session, *, list_name: str | None = None, limit: int
     if limit is not None:
         query = query.limit(limit)
     frame = pd.DataFrame(session.execute(query).all(), columns=CHANGE_COLUMNS)
-    frame["When"] = frame["When"].map(lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "")
+    frame["When (UTC)"] = frame["When (UTC)"].map(lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "")
     frame["How"] = frame["How"].map(_how_words)
+    frame["Detail"] = frame["Detail"].fillna("")
     return frame
 
 

@@ -164,11 +164,13 @@ def apply_grid_events(list_id: int, events: list[grid.GridEvent]) -> None:
                 if ticked:
                     how = MembershipChangeHow.TICK
                     change = lists.add_contacts(
-                        session, email_list, [event.contact_id], origin=origin(how), contacts=everyone
+                        session, email_list, [event.contact_id], origin=origin(how), detail=email, contacts=everyone
                     )
                 else:
                     how = MembershipChangeHow.UNTICK
-                    change = lists.change_members(session, email_list, remove=[event.contact_id], origin=origin(how))
+                    change = lists.change_members(
+                        session, email_list, remove=[event.contact_id], origin=origin(how), detail=email
+                    )
             said = f"Added {email} to '{change.list_name}'" if ticked else f"Removed {email} from '{change.list_name}'"
             remember(change, f"{'tick' if ticked else 'untick'} of {email}", said)
         except ConsoleError as error:

@@ -64,14 +64,18 @@ with members_tab:
             key="history_members_csv",
         )
         labels = {
-            int(row.Change): f"#{row.Change} · {row.When} · {row.List} · {row.How} (+{row.Added:,} −{row.Removed:,})"
-            for row in journal.itertuples()
+            int(change): f"#{change} · {when} · {name} · {how} (+{added:,} −{removed:,})"
+            for change, when, name, how, added, removed in journal[
+                ["Change", "When (UTC)", "List", "How", "Added", "Removed"]
+            ].itertuples(index=False)
         }
         change_id = st.selectbox(
             "Contacts of change", list(labels), format_func=labels.__getitem__, key="history_members_change"
         )
         with database().session() as session:
-            rows = lists.change_rows(session, int(change_id))
+            rows = lists.change_rows(session, int(change_id)).rename(
+                columns={"email": "Email", "change": "Change", "contact_id": "Contact id"}
+            )
         st.dataframe(rows, hide_index=True, width="stretch")
         st.download_button(
             "Download CSV",

@@ -31,29 +31,36 @@ COLUMNS = {
     "tags": "Marketing tags",
     "ineligible_reason": "Not selectable because",
 }
-# Columns as the grid lays them out: the checkbox, then why a row cannot be ticked, then the contact.
+# Columns as the grid lays them out: the checkbox, who the contact is (company and email whole at
+# 1280 pixels), then why a row cannot be ticked — which a greyed row also says on hover.
 GRID_COLUMNS = [
     MEMBER,
-    "ineligible_reason",
     "company",
     "first_name",
     "last_name",
     "email",
+    "ineligible_reason",
     "job_title",
     "company_kind",
     "tags",
 ]
 LAYOUT = {
-    MEMBER: {"width": 96, "pinned": "left"},
-    "ineligible_reason": {"width": 190, "cellStyle": {"color": "#8a5a00"}},
-    "company": {"minWidth": 160},
-    "first_name": {"width": 110},
-    "last_name": {"width": 110},
+    MEMBER: {"width": 84, "pinned": "left"},
+    "company": {"minWidth": 150},
+    "first_name": {"width": 100},
+    "last_name": {"width": 100},
     "email": {"minWidth": 200},
+    "ineligible_reason": {"minWidth": 240, "cellStyle": {"color": "#8a5a00"}},
     "job_title": {"width": 160},
     "company_kind": {"width": 100},
     "tags": {"flex": 1, "minWidth": 180},
 }
+# Hovering any cell of a greyed row says why it cannot be ticked; other cells show their value
+# (for values wider than the column).
+_CELL_TOOLTIP = JsCode(
+    "function (params) { if (!params.data || params.data.eligible) { return params.value; } "
+    "return 'Not selectable: ' + (params.data.ineligible_reason || ''); }"
+)
 
 
 # The Contact Type filter as the seed words it.
@@ -156,7 +163,7 @@ def _grid_options(shown: pd.DataFrame) -> dict[str, Any]:
     for name in GRID_COLUMNS[1:]:
         # The tooltip shows a value the column is too narrow for.
         builder.configure_column(
-            name, header_name=COLUMNS[name], editable=name in EDITABLE, tooltipField=name, **LAYOUT[name]
+            name, header_name=COLUMNS[name], editable=name in EDITABLE, tooltipValueGetter=_CELL_TOOLTIP, **LAYOUT[name]
         )
     builder.configure_column(
         MEMBER,

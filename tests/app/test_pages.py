@@ -279,5 +279,5 @@ def test_history_shows_list_changes_beside_the_syncs_with_their_contacts(app, sq
     ]
     assert "tags Apparel Sports Wear" in journal["Detail"].iloc[1]
     rows = app.dataframe[-1].value  # the contacts of the newest change
-    assert rows["change"].tolist() == ["removed", "removed"] and rows["email"].str.contains("@").all()
+    assert rows["Change"].tolist() == ["removed", "removed"] and rows["Email"].str.contains("@").all()
     assert any(button.proto.label == "Download CSV" for button in app.get("download_button"))
