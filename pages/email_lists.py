@@ -136,7 +136,11 @@ tag_col.button(
     type="primary" if picked_tags != applied_tags else "secondary",
 )
 search = search_col.text_input("Search", key="email_lists_search", placeholder="company, name, email, job title")
-members_only = search_col.toggle("Members only", key="email_lists_members_only")
+members_only = search_col.toggle(
+    f"Members only ({member_counts[chosen]:,})",
+    key="email_lists_members_only",
+    help="Shows only the contacts on the list (within the other filters).",
+)
 contact_filter = lists.ContactFilter(
     contact_type=grid.CONTACT_TYPES[contact_type],
     tags=tuple(applied_tags),
@@ -178,33 +182,18 @@ def apply_grid_events(list_id: int, events: list[grid.GridEvent]) -> None:
             flash(f"{plain(error)}{kept}")
 
 
-def select_all(list_id: int, chosen_filter: lists.ContactFilter) -> None:
+def act_on_filter(list_id: int, chosen_filter: lists.ContactFilter, how: MembershipChangeHow) -> None:
+    """Select all (adds the filter's eligible contacts) or Clear all (takes its members off)."""
+    action, label = (
+        (lists.add_matching, "Select all")
+        if how == MembershipChangeHow.SELECT_ALL
+        else (lists.remove_matching, "Clear all")
+    )
     try:
         with database().session() as session:
-            change = lists.add_matching(
-                session,
-                lists.get_list_by_id(session, list_id),
-                chosen_filter,
-                roles,
-                origin=origin(MembershipChangeHow.SELECT_ALL),
-                contacts=all_contacts(session),
-            )
-        remember(change, "Select all")
-    except ConsoleError as error:
-        flash(plain(error))
-
-
-def clear_all(list_id: int, chosen_filter: lists.ContactFilter) -> None:
-    try:
-        with database().session() as session:
-            change = lists.remove_matching(
-                session,
-                lists.get_list_by_id(session, list_id),
-                chosen_filter,
-                origin=origin(MembershipChangeHow.CLEAR_ALL),
-                contacts=all_contacts(session),
-            )
-        remember(change, "Clear all")
+            email_list = lists.get_list_by_id(session, list_id)
+            change = action(session, email_list, chosen_filter, origin=origin(how), contacts=all_contacts(session))
+        remember(change, label)
     except ConsoleError as error:
         flash(plain(error))
 
@@ -241,8 +230,8 @@ select_col, clear_col, undo_col = st.columns(3)
 select_col.button(
     f"Select all ({eligible:,} eligible)",
     key="email_lists_select_all",
-    on_click=select_all,
-    args=(chosen, contact_filter),
+    on_click=act_on_filter,
+    args=(chosen, contact_filter, MembershipChangeHow.SELECT_ALL),
     disabled=members_only or to_add == 0,
     help="Adds every eligible contact the filter selects, on every page of the grid.",
     width="stretch",
@@ -250,8 +239,8 @@ select_col.button(
 clear_col.button(
     f"Clear all ({members_matching:,} on the list)",
     key="email_lists_clear_all",
-    on_click=clear_all,
-    args=(chosen, contact_filter),
+    on_click=act_on_filter,
+    args=(chosen, contact_filter, MembershipChangeHow.CLEAR_ALL),
     disabled=members_matching == 0,
     help="Takes every member the filter selects off the list.",
     width="stretch",

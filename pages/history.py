@@ -5,6 +5,7 @@ import streamlit as st
 
 from ctct import lists
 from ctct.sync import history
+from ctct.ui.downloads import csv_download
 from ctct.ui.state import database
 from ctct.ui.text import plain
 
@@ -36,13 +37,7 @@ with syncs_tab:
         picked = st.multiselect("Change types", kinds, default=kinds, key="history_kinds")
         shown = changes[changes["change"].isin(picked)]
         st.dataframe(shown, hide_index=True, width="stretch")
-        st.download_button(
-            "Download CSV",
-            shown.to_csv(index=False).encode(),
-            file_name=f"run-{chosen}.csv",
-            mime="text/csv",
-            key="history_csv",
-        )
+        csv_download(shown, f"run-{chosen}.csv", "history_csv")
 
 with members_tab:
     with database().session() as session:
@@ -56,13 +51,7 @@ with members_tab:
         newest = f"the newest {JOURNAL_ROWS:,}" if len(journal) == JOURNAL_ROWS else f"{len(journal):,}"
         st.caption(f"{newest} changes, newest first: who changed which list, when and how.")
         st.dataframe(journal, hide_index=True, width="stretch")
-        st.download_button(
-            "Download CSV",
-            journal.to_csv(index=False).encode(),
-            file_name="list-changes.csv",
-            mime="text/csv",
-            key="history_members_csv",
-        )
+        csv_download(journal, "list-changes.csv", "history_members_csv")
         labels = {
             int(change): f"#{change} · {when} · {name} · {how} (+{added:,} −{removed:,})"
             for change, when, name, how, added, removed in journal[
@@ -77,10 +66,4 @@ with members_tab:
                 columns={"email": "Email", "change": "Change", "contact_id": "Contact id"}
             )
         st.dataframe(rows, hide_index=True, width="stretch")
-        st.download_button(
-            "Download CSV",
-            rows.to_csv(index=False).encode(),
-            file_name=f"list-change-{change_id}.csv",
-            mime="text/csv",
-            key="history_members_change_csv",
-        )
+        csv_download(rows, f"list-change-{change_id}.csv", "history_members_change_csv")

@@ -52,25 +52,7 @@ class ContactFilter:
         return "; ".join(parts) or "all contacts"
 
 
-# The columns every reader of the frame may use; `email_key` and `search_text` serve the
-# directory and the search.
-COLUMNS = [
-    "contact_id",
-    "company_id",
-    "company",
-    "company_kind",
-    "first_name",
-    "last_name",
-    "email",
-    "job_title",
-    "unsubscribed",
-    "email_key",
-    "tags",
-    "ineligible_reason",
-    "eligible",
-    "search_text",
-    "saved_at",
-]
+# The columns read from the database, in the order of `_contact_rows`.
 _READ_COLUMNS = [
     "contact_id",
     "company_id",
@@ -83,6 +65,16 @@ _READ_COLUMNS = [
     "email_status",
     "email_key",
     "saved_at",
+]
+# The columns every reader of the frame may use; `email_key`, `saved_at` and `search_text` serve
+# the directory and the search.
+COLUMNS = [
+    *(column for column in _READ_COLUMNS if column != "email_status"),
+    "unsubscribed",
+    "tags",
+    "ineligible_reason",
+    "eligible",
+    "search_text",
 ]
 _SEARCHED = ["company", "first_name", "last_name", "email", "job_title"]
 _TEXT = ["company", "first_name", "last_name", "email", "job_title", "email_key"]

@@ -10,6 +10,7 @@ from ctct.errors import ConsoleError
 from ctct.sync.apply import SyncResult
 from ctct.sync.journal import SyncRefused
 from ctct.sync.plan import CHANGE_KINDS, Plan
+from ctct.ui.downloads import csv_download
 from ctct.ui.state import sync_service
 from ctct.ui.text import plain
 
@@ -42,13 +43,7 @@ def show_plan(plan: Plan, key: str) -> None:
             if needle:
                 frame = frame[_matches(frame, needle)]
             st.dataframe(frame, hide_index=True, width="stretch")
-            st.download_button(
-                "Download CSV",
-                frame.to_csv(index=False).encode(),
-                file_name=f"{plan.direction}-{kind}.csv",
-                mime="text/csv",
-                key=f"{key}_{kind}_csv",
-            )
+            csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
 
 
 def commit_with_progress(plan: Plan, *, allow_mass_removal: bool = False) -> SyncResult | None:
