@@ -70,7 +70,9 @@ class CtctClient:
         limiter: RateLimiter | None = None,
     ) -> CtctClient:
         http = http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
-        authorization = Authorization(database, TokenVault.from_settings(settings), OAuthClient(settings, http))
+        authorization = Authorization(
+            database, TokenVault.from_settings(settings), OAuthClient(settings, http), wait=sleep
+        )
         return cls(
             api_base=settings.api_base,
             authorization=authorization,

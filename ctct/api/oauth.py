@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -29,6 +31,8 @@ from ctct.db.models import CtctConnection, OAuthPending, utcnow
 PENDING_LIFETIME = dt.timedelta(minutes=10)
 # Refresh this long before the access token expires, so no request meets an expired token.
 REFRESH_AHEAD = dt.timedelta(minutes=5)
+# How long a refresh may take before another refresher may take over its lease.
+REFRESH_LEASE = dt.timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,14 @@ class OAuthClient:
 class Authorization:
     """Starts and completes the PKCE flow, and keeps the resulting tokens sealed in the database."""
 
-    def __init__(self, database: Database, vault: TokenVault, oauth: OAuthClient) -> None:
+    def __init__(
+        self, database: Database, vault: TokenVault, oauth: OAuthClient, wait: Callable[[float], None] = time.sleep
+    ) -> None:
         self.database = database
         self.vault = vault
         self.oauth = oauth
         self._refresh_lock = threading.Lock()
+        self._wait = wait
 
     # The flow
 
@@ -191,46 +198,103 @@ class Authorization:
     def refresh(self, stale_token: str) -> str:
         """Swaps `stale_token` for a new one — once, however many threads or processes ask.
 
-        The first statement of the transaction is a write to the connection row, which takes the
-        row lock on PostgreSQL and the write lock on SQLite; a second refresher waits there, then
-        finds the token already replaced and uses the new one instead of spending the (rotating,
-        single-use) refresh token again.
+        No database transaction stays open across CTCT's answer: a short one takes a refresh
+        lease on the connection row (a conditional UPDATE, atomic on SQLite and PostgreSQL), the
+        token request runs outside any transaction, and the new tokens are committed in their own
+        transaction the moment CTCT answers. A second refresher finds the lease taken, waits, and
+        then uses the new token instead of spending the (rotating, single-use) refresh token again.
         """
         with self._refresh_lock:
-            refusal: ReauthorizationRequired | None = None
+            waited = 0.0
+            while True:
+                claim = self._claim_refresh(stale_token)
+                if isinstance(claim, str):
+                    return claim  # another refresher already replaced the token
+                if claim is not None:
+                    break
+                if waited >= REFRESH_LEASE.total_seconds():
+                    raise CtctConnectionError("another process is refreshing the token and has not finished")
+                self._wait(0.2)
+                waited += 0.2
+            refresh_token, holder = claim
+            try:
+                body = self.oauth.refresh(refresh_token)
+            except ReauthorizationRequired:
+                self._forget_dead_tokens()
+                raise
+            except BaseException:
+                self._release_lease(holder)
+                raise
+            tokens = TokenSet.from_response(body, utcnow())
             with self.database.session() as session:
-                session.execute(update(CtctConnection).values(updated_at=CtctConnection.updated_at))
-                connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-                if connection is None or connection.encrypted_access_token is None:
-                    raise NotActivated()
-                current = self.vault.open(connection.encrypted_access_token)
-                if current != stale_token:
-                    return current
-                if connection.encrypted_refresh_token is None:
-                    refusal = ReauthorizationRequired("no refresh token was granted")
-                else:
-                    try:
-                        body = self.oauth.refresh(self.vault.open(connection.encrypted_refresh_token))
-                    except ReauthorizationRequired as error:
-                        refusal = error
-                    else:
-                        tokens = TokenSet.from_response(body, utcnow())
-                        connection.encrypted_access_token = self.vault.seal(tokens.access_token)
-                        if tokens.refresh_token:
-                            connection.encrypted_refresh_token = self.vault.seal(tokens.refresh_token)
-                        connection.access_token_expires_at = tokens.expires_at
-                        return tokens.access_token
-            # Outside the locked transaction, which must end first.
-            self._forget_dead_tokens()
-            raise refusal
+                session.execute(
+                    update(CtctConnection)
+                    .where(CtctConnection.refresh_holder == holder)
+                    .values(
+                        encrypted_access_token=self.vault.seal(tokens.access_token),
+                        encrypted_refresh_token=(
+                            self.vault.seal(tokens.refresh_token)
+                            if tokens.refresh_token
+                            else CtctConnection.encrypted_refresh_token
+                        ),
+                        access_token_expires_at=tokens.expires_at,
+                        refresh_holder=None,
+                        refresh_started_at=None,
+                    )
+                )
+            return tokens.access_token
+
+    def _claim_refresh(self, stale_token: str) -> str | tuple[str, str] | None:
+        """The new token when someone replaced it already; (refresh token, lease holder) when this
+        caller now holds the refresh lease; None when another holds it (wait and ask again)."""
+        now = utcnow()
+        holder = generate_token(16)
+        with self.database.session() as session:
+            connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
+            if connection is None or connection.encrypted_access_token is None:
+                if connection is not None and connection.reauthorization_required:
+                    raise ReauthorizationRequired()
+                raise NotActivated()
+            current = self.vault.open(connection.encrypted_access_token)
+            if current != stale_token:
+                return current
+            if connection.encrypted_refresh_token is None:
+                refusal = ReauthorizationRequired("no refresh token was granted")
+            else:
+                taken = session.execute(
+                    update(CtctConnection)
+                    .where(
+                        CtctConnection.id == connection.id,
+                        CtctConnection.encrypted_access_token == connection.encrypted_access_token,
+                        (CtctConnection.refresh_started_at.is_(None))
+                        | (CtctConnection.refresh_started_at < now - REFRESH_LEASE),
+                    )
+                    .values(refresh_holder=holder, refresh_started_at=now)
+                    # Decided by the database alone (the row may be held by another process).
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                return (self.vault.open(connection.encrypted_refresh_token), holder) if taken else None
+        self._forget_dead_tokens()
+        raise refusal
+
+    def _release_lease(self, holder: str) -> None:
+        with self.database.session() as session:
+            session.execute(
+                update(CtctConnection)
+                .where(CtctConnection.refresh_holder == holder)
+                .values(refresh_holder=None, refresh_started_at=None)
+            )
 
     def _forget_dead_tokens(self) -> None:
-        # In its own transaction (the refresh's rolls back): the dead tokens go; the account
-        # name, the lists and everything else stay.
+        # The dead tokens go; the account name, the lists and everything else stay.
         with self.database.session() as session:
             session.execute(
                 update(CtctConnection).values(
-                    encrypted_access_token=None, encrypted_refresh_token=None, reauthorization_required=True
+                    encrypted_access_token=None,
+                    encrypted_refresh_token=None,
+                    reauthorization_required=True,
+                    refresh_holder=None,
+                    refresh_started_at=None,
                 )
             )
 

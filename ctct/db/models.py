@@ -227,6 +227,9 @@ class CtctConnection(Base):
     scopes: Mapped[str | None] = mapped_column(String(255))
     # Set when CTCT stopped accepting the stored authorization: the user must activate again.
     reauthorization_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A token refresh in progress: who holds it and since when (no transaction spans the request).
+    refresh_holder: Mapped[str | None] = mapped_column(String(64))
+    refresh_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -241,7 +244,8 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    # planned, running, completed, completed_with_errors, failed, interrupted, resumed
+    status: Mapped[str] = mapped_column(String(32), default="planned")
     started_by: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -161,3 +161,69 @@ def test_the_generated_key_file_is_private(tmp_path, settings):
     )
     with pytest.raises(SecretKeyError, match="activate again"):
         TokenVault.from_settings(settings).open(sealed)
+
+
+def _second_process_client(settings, database_url, http, clock):
+    """Another console process's client: its own database connections and its own locks."""
+    from ctct.api.client import CtctClient
+    from ctct.api.limits import RateLimiter
+    from ctct.db import Database
+
+    limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=clock.advance)
+    return CtctClient.from_settings(settings, Database(database_url), http=http, sleep=clock.advance, limiter=limiter)
+
+
+def test_refreshes_in_two_processes_spend_the_refresh_token_once(
+    active_client, sandbox, settings, database_url, http, clock
+):
+    other = _second_process_client(settings, database_url, http, clock)
+    stale, _ = stored_tokens(active_client)
+    results, errors = [], []
+
+    def refresh(client):
+        try:
+            results.append(client.authorization.refresh(stale))
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=refresh, args=(client,)) for client in (active_client, other) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(results)) == 1 and results[0] != stale
+    assert len(sandbox.tokens.refresh) == 1
+    other.authorization.database.dispose()
+
+
+def test_no_database_transaction_is_held_while_constant_contact_answers_a_refresh(active_client, sandbox, database_url):
+    """Other writers (a tick on Email Lists, another process) go on during the token request, and
+    the new tokens are committed by themselves the moment it is answered."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, make_url, text
+
+    oauth = active_client.authorization.oauth
+    answer = oauth.refresh
+    writes = []
+
+    def refresh_while_someone_writes(refresh_token):
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            other = sqlite3.connect(url.database, timeout=0.5)
+            other.execute("UPDATE ctct_connections SET scopes = scopes")
+            other.commit()
+            other.close()
+        else:
+            engine = create_engine(url)
+            with engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '500ms'"))
+                connection.execute(text("UPDATE ctct_connections SET scopes = scopes"))
+            engine.dispose()
+        writes.append("done")
+        return answer(refresh_token)
+
+    oauth.refresh = refresh_while_someone_writes
+    stale, _ = stored_tokens(active_client)
+    new = active_client.authorization.refresh(stale)
+    assert writes == ["done"] and new != stale and stored_tokens(active_client)[0] == new
