@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,14 @@ from ctct.db.models import MembershipChangeHow
 from ctct.display import ProgressLine
 from ctct.errors import ConsoleError
 from ctct.sandbox.config import SandboxAccount
-from ctct.sync import history
-from ctct.sync.apply import SyncService
+from ctct.sync import history, journal
+from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult, SyncService
 from ctct.sync.journal import SyncRefused
 from ctct.sync.plan import IMPORT, Plan
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_WITH_ERRORS = 0, 1, 2, 3, 4
+# A sync stopped by Ctrl-C, SIGTERM or SIGHUP: 128 + the signal's number, as shells report it.
+EXIT_INTERRUPTED = 130
 WARNINGS_SHOWN = 20
 REJECTS_SHOWN = 50
 
@@ -263,7 +267,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
     result = _review_and_commit(service, plan, args, "import Constant Contact's lists")
     if args.json:
         _print_json({"connection": status.to_json(), "plan": plan.to_json(), "result": result})
-    return EXIT_OK
+    return _exit_code(result)
 
 
 def _status_line(message: str) -> None:
@@ -302,10 +306,25 @@ def _review_and_commit(service: SyncService, plan: Plan, args: argparse.Namespac
         plan, allow_mass_removal=getattr(args, "allow_mass_removal", False), progress=ProgressLine("sync")
     )
     if not args.json:
-        print(f"{result.status}: run {result.run_id}, {result.requests_used:,} requests used")
-        for error in result.activity_errors[:10]:
-            print(f"Constant Contact reported: {error}")
+        _print_result(result)
     return result.to_json()
+
+
+def _print_result(result: SyncResult) -> None:
+    print(f"{result.status.replace('_', ' ')}: run {result.run_id}, {result.requests_used:,} requests used")
+    for row in result.failed[:REJECTS_SHOWN]:
+        where = f" on '{row['list']}'" if row["list"] else ""
+        print(f"did not apply: {row['kind'].replace('_', ' ')} {row['email']}{where} — {row['reason']}")
+    if len(result.failed) > REJECTS_SHOWN:
+        print(f"... and {len(result.failed) - REJECTS_SHOWN:,} more (--json lists them all)")
+    if result.failed:
+        print("what did not apply stays a difference: the next plan shows it again")
+    for error in result.activity_errors[:10]:
+        print(f"Constant Contact reported: {error}")
+
+
+def _exit_code(result: dict[str, Any] | None) -> int:
+    return EXIT_WITH_ERRORS if result and result.get("state") == COMPLETED_WITH_ERRORS else EXIT_OK
 
 
 def _sync_service(args: argparse.Namespace) -> SyncService:
@@ -330,17 +349,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     service = _sync_service(args)
     if args.resume:
-        result = service.resume(
+        resumed = service.resume(
             args.direction, allow_mass_removal=args.allow_mass_removal, progress=ProgressLine("sync")
-        ).to_json()
+        )
+        if not args.json:
+            _print_result(resumed)
+        result: dict[str, Any] | None = resumed.to_json()
         plan_json = None
     else:
         plan = service.plan(args.direction, progress=_status_line)
         result = _review_and_commit(service, plan, args, f"{args.direction} now")
         plan_json = plan.to_json()
     if args.json:
-        body = {**(plan_json or {}), **(result or {"status": "not committed"})}
+        body = {**(plan_json or {}), **(result or {"status": "not committed", "state": "not committed"})}
         _print_json(body)
+    return _exit_code(result)
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Removes a sync lock left by a process that cannot be proved dead (another host, say)."""
+    database = _database(args)
+    held = journal.current_lock(database)
+    if held is None:
+        print("no sync lock is held")
+        return EXIT_OK
+    what = f"the sync lock of {held.holder} (run {held.run_id}, expires {held.expires_at:%Y-%m-%d %H:%M} UTC)"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConsoleError(f"{what} is held: confirm with --yes to remove it")
+        if input(f"Remove {what}? Only if that sync is not running any more. [y/N] ").strip().lower() not in {
+            "y",
+            "yes",
+        }:
+            print("nothing was changed")
+            return EXIT_OK
+    journal.break_lock(database)
+    print(f"removed {what}; resume the interrupted sync with `python -m ctct sync DIRECTION --resume`")
     return EXIT_OK
 
 
@@ -529,6 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("change", type=int, metavar="CHANGE")
     list_parser.set_defaults(handler=cmd_list)
 
+    unlock = commands.add_parser("unlock", help="remove a sync lock whose holder is not running any more")
+    unlock.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    unlock.set_defaults(handler=cmd_unlock)
+
     activate = commands.add_parser("activate", help="connect a Constant Contact account (OAuth2 + PKCE)")
     activate.add_argument("--username", help="sandbox only: sign in with this username (default demo)")
     activate.add_argument("--password", help="sandbox only: and this password (default demo)")
@@ -590,12 +638,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_signal(number: int, _frame: object) -> None:
+    raise journal.SyncInterrupted(signal.Signals(number).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    # SIGTERM and SIGHUP stop a sync as Ctrl-C does: the run is marked interrupted, the lock
+    # released, and `--resume` finishes it later.
+    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if number is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(number, _stop_on_signal)
     try:
         args = parser.parse_args(argv)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
+    except KeyboardInterrupt as stop:
+        what = f" ({stop})" if str(stop) else ""
+        print(
+            f"interrupted{what}: nothing half-done is lost; finish it with "
+            "`python -m ctct sync DIRECTION --resume` (or make a new plan)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader (e.g. `head`) went away; nothing useful can still be printed.
         sys.stderr.close()

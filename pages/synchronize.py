@@ -51,7 +51,10 @@ if plan is not None:
         if result is not None:
             st.session_state.pop("sync_plan", None)
             changed = describe_counts(result.counts)
-            st.success(f"Synchronized: {changed}.")
+            if result.failed or result.activity_errors:
+                st.warning(f"Synchronized with errors (run {result.run_id}): {changed}; see what did not apply above.")
+            else:
+                st.success(f"Synchronized: {changed}.")
         elif st.button("Make a new preview", key="sync_again"):
             st.session_state["sync_plan"] = sync_service().plan(plan.direction)
             st.rerun()

@@ -53,6 +53,23 @@ class BulkResult:
     """The activities one bulk operation took, with their counts and errors added up."""
 
     activities: list[dict[str, Any]] = field(default_factory=list)
+    # The body each activity was submitted with, in the same order: what it was asked to do.
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def outcomes(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each activity as CTCT ended it, with the body it was submitted with."""
+        return zip(self.activities, self.bodies, strict=True)
+
+    @staticmethod
+    def clean(activity: dict[str, Any]) -> bool:
+        """Completed, with no error and nothing refused: everything it was asked to do was done."""
+        status = activity.get("status", {})
+        return (
+            activity.get("state") == "completed"
+            and not activity.get("activity_errors")
+            and not int(status.get("error_count", 0) or 0)
+            and not int(status.get("cannot_add_to_list_count", 0) or 0)
+        )
 
     @property
     def activity_ids(self) -> list[str]:
@@ -115,6 +132,11 @@ class Activities:
     def get(self, activity_id: str) -> dict[str, Any]:
         return self.client.get(f"/activities/{activity_id}")
 
+    def unfinished(self) -> list[dict[str, Any]]:
+        """The account's activities still queued or running (newest first, the latest 500)."""
+        listed = self.client.get("/activities", limit=500).get("activities", [])
+        return [activity for activity in listed if activity.get("state") not in FINISHED]
+
     def submit(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         # Every activity here is idempotent in effect, so a retried POST cannot duplicate data.
         return self.client.request("POST", f"/activities/{kind}", json=body, repeatable_post=True).json()
@@ -126,8 +148,10 @@ class Activities:
         self.client.budget.ensure(len(bodies) + 1)
         result = BulkResult()
         for start in range(0, len(bodies), SUBMIT_TOGETHER):
-            batch = [self.submit(kind, body) for body in bodies[start : start + SUBMIT_TOGETHER]]
+            chunk = bodies[start : start + SUBMIT_TOGETHER]
+            batch = [self.submit(kind, body) for body in chunk]
             result.activities += self._watch(batch, progress, offset=start, chunks=len(bodies))
+            result.bodies += chunk
         return result
 
     def _watch(

@@ -11,7 +11,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -57,6 +59,13 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; cheap when it already is."""
     if not schema_is_current(engine):
         command.upgrade(alembic_config(engine), "head")
+
+
+def insert_ignoring_duplicates(connection: Connection, table: Table) -> Insert:
+    """An INSERT that skips rows whose key is already there (SQLite and PostgreSQL alike)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 class Database:

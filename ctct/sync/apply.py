@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from ctct import display
 from ctct.api.activities import ActivityProgress, BulkResult
 from ctct.api.client import CtctClient
-from ctct.api.errors import BudgetExceeded, Conflict
+from ctct.api.errors import ApiStatusError, BudgetExceeded, Conflict
 from ctct.config import Settings
 from ctct.crm.normalize import company_name_key, name_key
-from ctct.db import Database
+from ctct.db import Database, insert_ignoring_duplicates
 from ctct.db.models import (
     BaselineContact,
     BaselineList,
@@ -27,10 +27,10 @@ from ctct.db.models import (
     EmailList,
     EmailStatus,
     ListMembership,
-    SyncRun,
     utcnow,
 )
 from ctct.sync import journal
+from ctct.sync.baseline import Confirmed, Side, observed_baseline
 from ctct.sync.plan import (
     CHANGE_KINDS,
     IMPORT,
@@ -50,6 +50,9 @@ CTCT_COMPANY_LENGTH = 50
 FILLABLE = ("first_name", "last_name", "job_title")
 
 
+COMPLETED, COMPLETED_WITH_ERRORS, INTERRUPTED, FAILED = "completed", "completed_with_errors", "interrupted", "failed"
+
+
 @dataclass
 class SyncResult:
     status: str
@@ -59,28 +62,62 @@ class SyncResult:
     counts: dict[str, int]
     warnings: list[str] = field(default_factory=list)
     activity_errors: list[str] = field(default_factory=list)
+    # Rows that did not apply, with CTCT's reason: they stay differences for the next plan.
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return self.status
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "state": self.status}
 
     def __repr__(self) -> str:
         changes = describe_counts(self.counts)
         return (
-            f"<{self.direction.capitalize()} {self.status}: run {self.run_id}, {self.requests_used:,} requests — "
-            f"{changes or 'no changes'}"
+            f"<{self.direction.capitalize()} {self.status.replace('_', ' ')}: run {self.run_id}, "
+            f"{self.requests_used:,} requests — {changes or 'no changes'}"
+            + (f"; {len(self.failed):,} row(s) did not apply" if self.failed else "")
             + (f"; {len(self.activity_errors):,} error(s) reported by Constant Contact" if self.activity_errors else "")
             + ">"
         )
 
     def _repr_html_(self) -> str:
+        failed = [f"{row['email'] or row['list']}: {row['reason']}" for row in self.failed[:20]]
         return display.card(
-            display.heading(f"{self.direction.capitalize()} {self.status}: run {self.run_id}"),
+            display.heading(f"{self.direction.capitalize()} {self.status.replace('_', ' ')}: run {self.run_id}"),
             display.paragraph(f"{self.requests_used:,} Constant Contact requests used."),
             display.counts_table(
                 (CHANGE_KINDS.get(kind, (kind.replace("_", " "), []))[0], count) for kind, count in self.counts.items()
             ),
             display.messages(self.warnings, "warning"),
+            display.messages([f"Did not apply — {row}" for row in failed], "error"),
             display.messages([f"Constant Contact reported: {error}" for error in self.activity_errors], "error"),
+        )
+
+
+@dataclass
+class Outcome:
+    """What a commit did, as observed afterwards."""
+
+    errors: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    # Push: CTCT's lists after the sync, and the members of the lists it touched (by email).
+    remote_lists: pd.DataFrame | None = None
+    remote_members: dict[str, set[str]] = field(default_factory=dict)
+    # Push: the contacts whose fields CTCT confirmed (by email).
+    confirmed_contacts: set[str] = field(default_factory=set)
+    # Push: local list id → CTCT list id, the lists it created or linked included.
+    list_ids: dict[int, str] = field(default_factory=dict)
+
+    def fail(self, kind: str, list_name: Any, email: Any, reason: str) -> None:
+        self.failed.append(
+            {
+                "kind": kind,
+                "list": "" if pd.isna(list_name) else str(list_name),
+                "email": str(email or ""),
+                "reason": reason,
+            }
         )
 
 
@@ -119,49 +156,98 @@ class SyncService:
     def commit(
         self, plan: Plan, *, allow_mass_removal: bool = False, progress: Progress | None = None, started_by: str = "cli"
     ) -> SyncResult:
-        report = progress or (lambda _fraction, _message: None)
         with journal.sync_lock(self.database):
-            before = self.client.budget.used() - plan.snapshot_requests
-            self._refuse_stale(plan)
-            if plan.mass_removals and not allow_mass_removal:
-                raise journal.SyncRefused(
-                    "this plan "
-                    + "; ".join(plan.mass_removals[:3])
-                    + ("…" if len(plan.mass_removals) > 3 else "")
-                    + ": confirm the mass removal (--allow-mass-removal)"
-                )
-            try:
-                self.client.budget.ensure(plan.estimated_requests)
-            except BudgetExceeded as error:
-                raise journal.SyncRefused(str(error)) from None
-            run_id = journal.start_run(self.database, plan, started_by)
-            try:
-                errors = self._push(plan, run_id, report) if plan.direction == PUSH else self._pull(plan, run_id)
-                self._record_baseline(plan.direction)
-            except Exception as error:
-                journal.finish_run(self.database, run_id, "failed", self.client.budget.used() - before, str(error))
-                raise
-            used = self.client.budget.used() - before
-            journal.finish_run(self.database, run_id, "completed", used)
-            report(1.0, "done")
-            return SyncResult(
-                "completed", run_id, plan.direction, used, plan.counts(), [w.message for w in plan.warnings], errors
+            return self._commit_locked(plan, allow_mass_removal, progress, started_by)
+
+    def _commit_locked(
+        self,
+        plan: Plan,
+        allow_mass_removal: bool,
+        progress: Progress | None,
+        started_by: str,
+        resuming: int | None = None,
+    ) -> SyncResult:
+        report = progress or (lambda _fraction, _message: None)
+        before = self.client.budget.used() - plan.snapshot_requests
+        self._refuse_stale(plan)
+        if plan.mass_removals and not allow_mass_removal:
+            raise journal.SyncRefused(
+                "this plan "
+                + "; ".join(plan.mass_removals[:3])
+                + ("…" if len(plan.mass_removals) > 3 else "")
+                + ": confirm the mass removal (--allow-mass-removal)"
             )
+        try:
+            self.client.budget.ensure(plan.estimated_requests)
+        except BudgetExceeded as error:
+            raise journal.SyncRefused(str(error)) from None
+        run_id = journal.start_run(self.database, plan, started_by)
+        journal.note_lock_run(self.database, run_id)
+        if resuming is not None:
+            # Only now, with this run under way, is the interrupted one done with.
+            journal.mark_resumed(self.database, resuming, run_id)
+        try:
+            outcome = self._push(plan, run_id, report) if plan.direction == PUSH else self._pull(plan, run_id)
+            self._record_baseline(plan, outcome)
+        except BaseException as error:
+            stopped = isinstance(error, KeyboardInterrupt)
+            journal.finish_run(
+                self.database,
+                run_id,
+                INTERRUPTED if stopped else FAILED,
+                self.client.budget.used() - before,
+                str(error) or ("interrupted" if stopped else type(error).__name__),
+            )
+            raise
+        used = self.client.budget.used() - before
+        status = COMPLETED_WITH_ERRORS if outcome.failed or outcome.errors else COMPLETED
+        journal.finish_run(self.database, run_id, status, used, failed=outcome.failed)
+        report(1.0, "done")
+        return SyncResult(
+            status,
+            run_id,
+            plan.direction,
+            used,
+            plan.counts(),
+            [w.message for w in plan.warnings],
+            outcome.errors,
+            outcome.failed,
+        )
 
     def resume(
         self, direction: str, *, allow_mass_removal: bool = False, progress: Progress | None = None
     ) -> SyncResult:
-        """Finishes an interrupted sync: plans again from both sides as they are now — so what
-        was done is not done twice — and commits that, marking the old run as resumed."""
-        unfinished = journal.latest_unfinished_run(self.database, direction)
-        if unfinished is None:
-            raise journal.SyncRefused(f"there is no interrupted {direction} to resume")
-        with self.database.session() as session:
-            session.execute(update(SyncRun).where(SyncRun.id == unfinished.id).values(status="resumed"))
-        plan = self.plan(direction)
-        return self.commit(
-            plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by=f"resume of run {unfinished.id}"
-        )
+        """Finishes an interrupted sync: waits for what CTCT still runs of it, plans again from
+        both sides as they are now — so what was done is not done twice — and commits that. The
+        interrupted run is marked resumed only once the new run has started: a refused resume
+        leaves it to resume later."""
+        report = progress or (lambda _fraction, _message: None)
+        with journal.sync_lock(self.database):
+            unfinished = journal.latest_unfinished_run(self.database, direction)
+            if unfinished is None:
+                raise journal.SyncRefused(f"there is no interrupted {direction} to resume")
+            self._wait_for_activities(report)
+            plan = self.plan(direction)
+            return self._commit_locked(
+                plan, allow_mass_removal, progress, f"resume of run {unfinished.id}", resuming=unfinished.id
+            )
+
+    def _wait_for_activities(self, report: Progress, patience: float = 3600.0) -> None:
+        """Waits while CTCT still queues or runs activities (those of the interrupted run)."""
+        waited, delay = 0.0, 1.0
+        while True:
+            waiting = self.client.activities.unfinished()
+            if not waiting:
+                return
+            if waited >= patience:
+                raise journal.SyncRefused(
+                    f"Constant Contact is still running {len(waiting):,} activities of the interrupted sync "
+                    "after an hour: resume again later"
+                )
+            report(0.0, f"waiting for {len(waiting):,} Constant Contact activities of the interrupted sync")
+            self.client.sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, 30.0)
 
     def _refuse_stale(self, plan: Plan) -> None:
         if self.local().fingerprint != plan.local_fingerprint:
@@ -184,9 +270,11 @@ class SyncService:
 
     # Push
 
-    def _push(self, plan: Plan, run_id: int, report: Progress) -> list[str]:
+    def _push(self, plan: Plan, run_id: int, report: Progress) -> Outcome:
         position = 0
-        errors: list[str] = []
+        outcome = Outcome()
+        # Per CTCT list, the bulk results of the activities that changed its members.
+        touched: dict[str, list[BulkResult]] = {}
 
         def step(kind: str, payload: dict[str, Any]) -> Any:
             nonlocal position
@@ -195,14 +283,22 @@ class SyncService:
 
         # Local list id → CTCT list id, including the lists just created or linked.
         local_lists = self._push_lists(plan, step)
+        outcome.list_ids = local_lists
         report(0.1, "lists created and renamed")
+        self._move_emails(plan, step, outcome)
 
         imports = self._import_groups(plan, local_lists)
         if imports:
             payload = {"groups": [{"list_ids": ids, "emails": [r["email"] for r in rows]} for ids, rows in imports]}
             with step("import_contacts", payload) as record:
                 groups = [(rows, ids) for ids, rows in imports]
-                errors += _note(record, self.client.activities.import_groups(groups, self._activity_progress(report)))
+                result = self.client.activities.import_groups(groups, self._activity_progress(report))
+                outcome.errors += _note(record, result)
+            for activity, body in result.outcomes():
+                for list_id in body["list_ids"]:
+                    touched.setdefault(list_id, []).append(BulkResult([activity], [body]))
+                if BulkResult.clean(activity):
+                    outcome.confirmed_contacts |= {str(row["email"]).strip().lower() for row in body["import_data"]}
         report(0.6, f"imported {sum(len(rows) for _, rows in imports):,} contacts")
 
         adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
@@ -210,26 +306,92 @@ class SyncService:
             target = local_lists[int(list_id)]
             ids = list(dict.fromkeys(group["ctct_contact_id"]))
             with step("add_memberships", {"list_id": target, "contact_ids": ids}) as record:
-                errors += _note(
-                    record, self.client.activities.add_memberships(ids, [target], self._activity_progress(report))
-                )
+                result = self.client.activities.add_memberships(ids, [target], self._activity_progress(report))
+                outcome.errors += _note(record, result)
+            touched.setdefault(target, []).append(result)
         report(0.75, "members added")
         for ctct_list_id, group in plan["memberships_remove"].groupby("ctct_list_id"):
             ids = list(dict.fromkeys(group["ctct_contact_id"]))
             with step("remove_memberships", {"list_id": ctct_list_id, "contact_ids": ids}) as record:
-                errors += _note(
-                    record,
-                    self.client.activities.remove_memberships(
-                        ids, [str(ctct_list_id)], self._activity_progress(report)
-                    ),
+                result = self.client.activities.remove_memberships(
+                    ids, [str(ctct_list_id)], self._activity_progress(report)
                 )
+                outcome.errors += _note(record, result)
+            touched.setdefault(str(ctct_list_id), []).append(result)
         report(0.9, "members removed")
         doomed = list(plan["lists_delete"]["ctct_list_id"])
         if doomed:
             with step("delete_lists", {"list_ids": doomed}) as record:
-                errors += _note(record, self.client.activities.delete_lists(doomed))
+                outcome.errors += _note(record, self.client.activities.delete_lists(doomed))
         self._link_contacts(plan)
-        return errors
+        self._observe_push(plan, local_lists, touched, outcome)
+        return outcome
+
+    def _move_emails(self, plan: Plan, step: Callable[..., Any], outcome: Outcome) -> None:
+        """Contacts whose email changed here: the new address goes to the same CTCT contact."""
+        moved = plan["contacts_update"][plan["contacts_update"]["previous_email"].notna()]
+        for row in moved.itertuples():
+            body: dict[str, Any] = {"email_address": {"address": row.email}}
+            for name, value in (
+                ("first_name", row.first_name),
+                ("last_name", row.last_name),
+                ("job_title", row.job_title),
+                ("company_name", row.company[:CTCT_COMPANY_LENGTH] if isinstance(row.company, str) else None),
+            ):
+                if isinstance(value, str) and value:
+                    body[name] = value
+            try:
+                with step("update_contact", {"ctct_contact_id": row.ctct_contact_id, "email": row.email}):
+                    self.client.contacts.update(str(row.ctct_contact_id), body)
+            except ApiStatusError as error:
+                outcome.fail("contacts_update", None, row.email, f"Constant Contact refused the new email: {error}")
+            else:
+                outcome.confirmed_contacts.add(str(row.email).strip().lower())
+
+    def _observe_push(
+        self, plan: Plan, local_lists: dict[int, str], touched: dict[str, list[BulkResult]], outcome: Outcome
+    ) -> None:
+        """What CTCT holds after the push: its lists (one listing), and the members of each list the
+        push changed — as expected where every activity was clean and the count matches, else
+        re-read. Every planned row CTCT does not show is recorded as failed, with the reason."""
+        listing = pd.DataFrame(
+            [
+                (item["list_id"], item["name"], int(item.get("membership_count", 0)))
+                for item in self.client.lists.iterate()
+            ],
+            columns=["ctct_list_id", "name", "membership_count"],
+        )
+        outcome.remote_lists = listing
+        counts = dict(zip(listing["ctct_list_id"], listing["membership_count"], strict=True))
+        before = _remote_pairs(plan.remote)
+        held = before.groupby("ctct_list_id")["email_key"].agg(set).to_dict() if len(before) else {}
+        adds = plan["memberships_add"].assign(
+            target=plan["memberships_add"]["list_id"].map(lambda list_id: local_lists.get(int(list_id)))
+        )
+        removes = plan["memberships_remove"].assign(target=plan["memberships_remove"]["ctct_list_id"].astype(str))
+        for frame in (adds, removes):
+            frame["email_key"] = frame["email"].astype(str).str.strip().str.lower()
+        for list_id, results in touched.items():
+            wanted = held.get(list_id, set()) | set(adds.loc[adds["target"] == list_id, "email_key"])
+            wanted -= set(removes.loc[removes["target"] == list_id, "email_key"])
+            if list_id not in counts:
+                continue  # gone: every row for it failed, below
+            clean = all(BulkResult.clean(activity) for result in results for activity in result.activities)
+            if clean and counts[list_id] == len(wanted):
+                outcome.remote_members[list_id] = wanted
+            else:
+                outcome.remote_members[list_id] = {
+                    str(contact.get("email_address", {}).get("address", "")).strip().lower()
+                    for contact in self.client.contacts.iterate(lists=[list_id], status="all", include=None)
+                }
+        reasons = {list_id: _reason(results) for list_id, results in touched.items()}
+        for kind, frame, should_hold in (("memberships_add", adds, True), ("memberships_remove", removes, False)):
+            for row in frame.itertuples():
+                members = outcome.remote_members.get(row.target)
+                if row.target not in counts:
+                    outcome.fail(kind, row.list, row.email, "the list no longer exists in Constant Contact")
+                elif members is not None and (row.email_key in members) != should_hold:
+                    outcome.fail(kind, row.list, row.email, reasons.get(row.target) or NOT_SHOWN)
 
     def _push_lists(self, plan: Plan, step: Callable[..., Any]) -> dict[int, str]:
         linked: dict[int, str] = {}
@@ -267,6 +429,7 @@ class SyncService:
         new_members = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].isna()]
         targets = new_members.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted({int(i) for i in ids})))
         updates = plan["contacts_update"]
+        updates = updates[updates["previous_email"].isna()]  # the moved ones went by id already
         if len(updates):
             with self.database.session() as session:
                 rows = session.execute(select(ListMembership.contact_id, ListMembership.list_id)).all()
@@ -312,7 +475,7 @@ class SyncService:
 
     # Pull and import
 
-    def _pull(self, plan: Plan, run_id: int) -> list[str]:
+    def _pull(self, plan: Plan, run_id: int) -> Outcome:
         with (
             journal.journal_step(self.database, run_id, 1, f"apply_{plan.direction}", {"counts": plan.counts()}),
             self.database.session() as session,
@@ -339,14 +502,15 @@ class SyncService:
             pairs = pd.DataFrame({"list_id": target_list, "contact_id": target_contact}).dropna().astype("int64")
             pairs = pairs.drop_duplicates()
             if len(pairs):
+                # A member someone added here meanwhile is already there: no second row, no error.
                 connection.execute(
-                    insert(ListMembership.__table__),
+                    insert_ignoring_duplicates(connection, ListMembership.__table__),
                     [
                         {"list_id": int(lid), "contact_id": int(cid), "added_at": now}
                         for lid, cid in zip(pairs["list_id"], pairs["contact_id"], strict=True)
                     ],
                 )
-        return []
+        return Outcome()
 
     def _pull_lists(self, session: Any, plan: Plan, now: dt.datetime) -> dict[str, int]:
         for row in plan["lists_delete"].itertuples():
@@ -490,58 +654,149 @@ class SyncService:
 
     # Baseline
 
-    def _record_baseline(self, direction: str) -> None:
-        """What both sides agree on now: the linked lists, their members by email, the fields."""
+    def _record_baseline(self, plan: Plan, outcome: Outcome) -> None:
+        """What both sides agree on after this commit, as observed (see ctct/sync/baseline.py)."""
         local = self.local()
-        linked = local.lists.dropna(subset=["ctct_list_id"])
-        members = local.members.merge(linked[["list_id", "ctct_list_id"]], on="list_id").merge(
-            local.contacts[["contact_id", "email_key", "reason", "first_name", "last_name", "job_title", "company"]],
-            on="contact_id",
-        )
-        if direction == PUSH:
-            members = members[members["reason"].isna()]
-        members = members[members["email_key"] != ""].drop_duplicates(["ctct_list_id", "email_key"])
-        contacts = members.drop_duplicates("email_key")
+        with self.database.session() as session:
+            old = load_baseline(session)
+        new = observed_baseline(old, _local_side(local), self._remote_side(plan, outcome), _confirmed(plan, outcome))
         with self.database.session() as session:
             for model in (BaselineMember, BaselineContact, BaselineList):
                 session.execute(delete(model))
             connection = session.connection()
-            if len(linked):
+            now = utcnow()
+            if len(new.lists):
                 connection.execute(
                     insert(BaselineList.__table__),
                     [
-                        {"ctct_list_id": cid, "name": name, "recorded_at": utcnow()}
-                        for cid, name in zip(linked["ctct_list_id"], linked["name"], strict=True)
+                        {"ctct_list_id": cid, "name": name, "recorded_at": now}
+                        for cid, name in zip(new.lists["ctct_list_id"], new.lists["name"], strict=True)
                     ],
                 )
-            if len(members):
+            if len(new.members):
                 connection.execute(
                     insert(BaselineMember.__table__),
                     [
                         {"ctct_list_id": cid, "email_key": key}
-                        for cid, key in zip(members["ctct_list_id"], members["email_key"], strict=True)
+                        for cid, key in zip(new.members["ctct_list_id"], new.members["email_key"], strict=True)
                     ],
                 )
+            if len(new.contacts):
                 connection.execute(
                     insert(BaselineContact.__table__),
                     [
-                        {
-                            "email_key": key,
-                            "first_name": _clip(first),
-                            "last_name": _clip(last),
-                            "job_title": _clip(title),
-                            "company_name": company,
-                        }
-                        for key, first, last, title, company in zip(
-                            contacts["email_key"],
-                            contacts["first_name"],
-                            contacts["last_name"],
-                            contacts["job_title"],
-                            contacts["company"],
-                            strict=True,
-                        )
+                        {"email_key": row.email_key, **{name: _clip(getattr(row, name)) for name in FIELD_NAMES}}
+                        | {"company_name": _clip(row.company_name, 255)}
+                        for row in new.contacts.itertuples()
                     ],
                 )
+
+    @staticmethod
+    def _remote_side(plan: Plan, outcome: Outcome) -> Side:
+        """CTCT after the commit: for a push as listed and observed, otherwise as the plan saw it."""
+        remote = plan.remote
+        before = _remote_pairs(remote)
+        lists = (
+            remote.lists[["ctct_list_id", "name"]]
+            if remote is not None
+            else pd.DataFrame(columns=["ctct_list_id", "name"])
+        )
+        if outcome.remote_lists is not None:
+            lists = outcome.remote_lists[["ctct_list_id", "name"]]
+            observed = [
+                pd.DataFrame({"ctct_list_id": list_id, "email_key": sorted(members)})
+                for list_id, members in outcome.remote_members.items()
+            ]
+            before = pd.concat([before[~before["ctct_list_id"].isin(outcome.remote_members)], *observed])
+        contacts = (
+            remote.contacts.reindex(columns=["email_key", *FIELD_NAMES, "company_name"])
+            if remote is not None
+            else pd.DataFrame(columns=["email_key", *FIELD_NAMES, "company_name"])
+        )
+        return Side(lists.astype({"ctct_list_id": str}), before, contacts)
+
+
+FIELD_NAMES = ("first_name", "last_name", "job_title")
+
+
+def _local_side(local: LocalSnapshot) -> Side:
+    linked = local.lists.dropna(subset=["ctct_list_id"])[["list_id", "ctct_list_id", "name"]]
+    members = local.members.merge(linked, on="list_id").merge(
+        local.contacts[["contact_id", "email_key"]], on="contact_id"
+    )
+    members = members[members["email_key"] != ""][["ctct_list_id", "email_key"]].astype(str)
+    contacts = local.contacts.rename(columns={"company": "company_name"})[["email_key", *FIELD_NAMES, "company_name"]]
+    contacts = contacts[contacts["email_key"] != ""]
+    for name in (*FIELD_NAMES, "company_name"):
+        contacts[name] = contacts[name].map(
+            lambda value, name=name: _clip(value, 255 if name == "company_name" else 50)
+        )
+    return Side(linked[["ctct_list_id", "name"]].astype({"ctct_list_id": str}), members, contacts)
+
+
+def _confirmed(plan: Plan, outcome: Outcome) -> Confirmed:
+    """What the commit changed that its target side confirms: the rows that did not fail."""
+    failed = {(row["kind"], row["list"], row["email"]) for row in outcome.failed}
+
+    def pairs(kind: str, lists: pd.Series) -> pd.DataFrame:
+        frame = plan[kind]
+        ok = [
+            (kind, "" if pd.isna(name) else str(name), str(email or "")) not in failed
+            for name, email in zip(frame["list"], frame["email"], strict=True)
+        ]
+        keys = frame["email"].astype(str).str.strip().str.lower()
+        chosen = pd.DataFrame({"ctct_list_id": lists, "email_key": keys}).loc[
+            pd.Series(ok, index=frame.index, dtype=bool)
+        ]
+        return chosen.dropna().astype(str)
+
+    adds = plan["memberships_add"]
+    if plan.direction == PUSH:
+        add_lists = adds["list_id"].map(lambda list_id: outcome.list_ids.get(int(list_id)))
+    else:
+        add_lists = adds["ctct_list_id"]
+    renamed = plan["lists_rename"][["ctct_list_id", "to"]].rename(columns={"to": "name"})
+    deleted = set(plan["lists_delete"]["ctct_list_id"].dropna().astype(str))
+    if outcome.remote_lists is not None:  # a push: what CTCT shows decides
+        listed = dict(zip(outcome.remote_lists["ctct_list_id"], outcome.remote_lists["name"], strict=True))
+        shows = [listed.get(cid) == name for cid, name in zip(renamed["ctct_list_id"], renamed["name"], strict=True)]
+        renamed = renamed.loc[pd.Series(shows, index=renamed.index, dtype=bool)]
+        deleted = {list_id for list_id in deleted if list_id not in listed}
+    sent = pd.concat([plan["contacts_create"], plan["contacts_update"]]).rename(columns={"company": "company_name"})
+    sent = sent.assign(email_key=sent["email"].astype(str).str.strip().str.lower())
+    sent = sent[sent["email_key"].isin(outcome.confirmed_contacts)] if plan.direction == PUSH else sent.iloc[0:0]
+    return Confirmed(
+        added=pairs("memberships_add", add_lists),
+        removed=pairs("memberships_remove", plan["memberships_remove"]["ctct_list_id"]),
+        renamed=renamed.astype({"ctct_list_id": str}),
+        deleted_lists=frozenset(deleted),
+        contacts=sent.reindex(columns=["email_key", *FIELD_NAMES, "company_name"]),
+    )
+
+
+NOT_SHOWN = "not applied: Constant Contact does not show it after the sync"
+
+
+def _reason(results: list[BulkResult]) -> str | None:
+    """CTCT's own words for what went wrong in these activities, if it said any."""
+    for result in results:
+        for activity in result.activities:
+            if activity.get("state") != "completed":
+                errors = activity.get("activity_errors") or []
+                return f"the Constant Contact activity {activity.get('state')}" + (f": {errors[0]}" if errors else "")
+            if int(activity.get("status", {}).get("cannot_add_to_list_count", 0) or 0):
+                return "Constant Contact would not add it (the contact unsubscribed)"
+            if activity.get("activity_errors"):
+                return f"Constant Contact reported: {activity['activity_errors'][0]}"
+    return None
+
+
+def _remote_pairs(remote: RemoteSnapshot | None) -> pd.DataFrame:
+    """CTCT's memberships as (ctct_list_id, email_key), as a snapshot saw them."""
+    if remote is None or remote.members.empty:
+        return pd.DataFrame(columns=["ctct_list_id", "email_key"])
+    pairs = remote.members.merge(remote.contacts[["ctct_contact_id", "email_key"]], on="ctct_contact_id")
+    return pairs[["ctct_list_id", "email_key"]].astype(str)
 
 
 def _clip(value: Any, length: int = 50) -> str | None:

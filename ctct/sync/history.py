@@ -58,7 +58,7 @@ def describe(run: dict[str, Any]) -> str:
     counts = describe_counts(run["counts"]) or "no changes"
     took = f", {run['duration_seconds']:.1f} s" if run["duration_seconds"] is not None else ""
     return (
-        f"run {run['run_id']}: {run['direction']} {run['status']} at {run['started_at'][:19]}{took}, "
+        f"run {run['run_id']}: {run['direction']} {run['status'].replace('_', ' ')} at {run['started_at'][:19]}{took}, "
         f"{run['requests_used']:,} requests — {counts}"
     )
 
@@ -70,7 +70,7 @@ def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
             {
                 "Run": run["run_id"],
                 "Direction": run["direction"],
-                "Status": run["status"],
+                "Status": run["status"].replace("_", " "),
                 "Started": (run["started_at"] or "")[:19].replace("T", " "),
                 "Seconds": run["duration_seconds"],
                 "Requests": run["requests_used"],

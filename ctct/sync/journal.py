@@ -6,15 +6,17 @@ a crash leaves an exact record of what was started and what finished.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncLock, SyncRun, SyncStep, utcnow
@@ -22,7 +24,10 @@ from ctct.errors import ConsoleError
 from ctct.sync.plan import Plan
 
 LOCK_NAME = "ctct-sync"
-LOCK_LIFETIME = dt.timedelta(minutes=30)
+# A lock lapses this long after its holder last renewed it; the holder renews it every
+# LOCK_RENEW_EVERY while the sync runs, so only a dead or frozen holder lets it lapse.
+LOCK_LIFETIME = dt.timedelta(minutes=2)
+LOCK_RENEW_EVERY = 20.0
 ROW_KINDS = {
     "lists_create": ("list created", "name", None),
     "lists_rename": ("list renamed", "to", None),
@@ -48,33 +53,121 @@ class SyncBusy(SyncRefused):
     pass
 
 
+class SyncInterrupted(KeyboardInterrupt):
+    """A stop asked for from outside (SIGTERM, SIGHUP): handled as Ctrl-C is."""
+
+
+def _process_started(pid: int) -> str | None:
+    """When the process `pid` started, as the kernel counts it (Linux), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The command name is in parentheses and may hold spaces: count fields after it.
+            return stat.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who holds the lock: host, process id, and the process's start time — so that a new
+    process that happens to get the same id is not mistaken for the holder."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_started(pid) or 'unknown'}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True when `holder` was a process on this host that provably no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return started not in ("", "unknown") and _process_started(pid) not in (None, started)
+
+
+def _take_over_dead_lock(database: Database, now: dt.datetime) -> None:
+    with database.session() as session:
+        session.execute(delete(SyncLock).where(SyncLock.name == LOCK_NAME, SyncLock.expires_at < now))
+        current = session.get(SyncLock, LOCK_NAME)
+        if current is not None and holder_is_dead(current.holder):
+            session.execute(delete(SyncLock).where(SyncLock.name == LOCK_NAME, SyncLock.holder == current.holder))
+
+
+class _Renewal(threading.Thread):
+    """Keeps the lock alive while the sync runs; stops with it."""
+
+    def __init__(self, database: Database, holder: str) -> None:
+        super().__init__(name="sync-lock-renewal", daemon=True)
+        self.database, self.holder = database, holder
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(LOCK_RENEW_EVERY):
+            # A missed renewal is retried at the next beat: the lifetime covers several.
+            with contextlib.suppress(SQLAlchemyError), self.database.session() as session:
+                session.execute(
+                    update(SyncLock)
+                    .where(SyncLock.name == LOCK_NAME, SyncLock.holder == self.holder)
+                    .values(expires_at=utcnow() + LOCK_LIFETIME)
+                )
 
 
 @contextmanager
 def sync_lock(database: Database, run_id: int | None = None) -> Iterator[None]:
-    """Held in the database, so it works across processes on SQLite and PostgreSQL alike; a
-    lock left by a crashed process expires after 30 minutes."""
+    """One sync at a time, across processes, on SQLite and PostgreSQL alike. The lock is renewed
+    while held; one whose holder is dead on this host, or whose renewal lapsed, is taken over."""
     holder = holder_name()
-    now = utcnow()
-    with database.session() as session:
-        session.execute(delete(SyncLock).where(SyncLock.name == LOCK_NAME, SyncLock.expires_at < now))
+    _take_over_dead_lock(database, utcnow())
     try:
         with database.session() as session:
             session.execute(
-                insert(SyncLock).values(name=LOCK_NAME, holder=holder, run_id=run_id, expires_at=now + LOCK_LIFETIME)
+                insert(SyncLock).values(
+                    name=LOCK_NAME, holder=holder, run_id=run_id, expires_at=utcnow() + LOCK_LIFETIME
+                )
             )
     except IntegrityError:
         with database.session() as session:
             current = session.get(SyncLock, LOCK_NAME)
             who = f"{current.holder}, run {current.run_id}" if current else "another process"
-        raise SyncBusy(f"another sync is running ({who}); try again when it has finished") from None
+        raise SyncBusy(
+            f"another sync is running ({who}); try again when it has finished "
+            "(if it is not running any more: python -m ctct unlock)"
+        ) from None
+    renewal = _Renewal(database, holder)
+    renewal.start()
     try:
         yield
     finally:
+        renewal.stopped.set()
         with database.session() as session:
             session.execute(delete(SyncLock).where(SyncLock.name == LOCK_NAME, SyncLock.holder == holder))
+
+
+def note_lock_run(database: Database, run_id: int) -> None:
+    """Names the run the held lock is for (what `another sync is running` reports)."""
+    with database.session() as session:
+        session.execute(
+            update(SyncLock).where(SyncLock.name == LOCK_NAME, SyncLock.holder == holder_name()).values(run_id=run_id)
+        )
+
+
+def current_lock(database: Database) -> SyncLock | None:
+    with database.session() as session:
+        return session.get(SyncLock, LOCK_NAME)
+
+
+def break_lock(database: Database) -> SyncLock | None:
+    """Removes the lock whoever holds it (`python -m ctct unlock`); returns what it was."""
+    with database.session() as session:
+        current = session.get(SyncLock, LOCK_NAME)
+        if current is not None:
+            session.delete(current)
+        return current
 
 
 def start_run(database: Database, plan: Plan, started_by: str) -> int:
@@ -162,24 +255,43 @@ def journal_step(
         )
 
 
-def finish_run(database: Database, run_id: int, status: str, requests_used: int, error: str | None = None) -> None:
+def finish_run(
+    database: Database,
+    run_id: int,
+    status: str,
+    requests_used: int,
+    error: str | None = None,
+    *,
+    failed: list[dict[str, str]] | None = None,
+) -> None:
+    """Ends a run; when it ran to the end, its rows are marked applied, skipped, or failed (with
+    the reason) as observed."""
     with database.session() as session:
         session.execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
             .values(status=status, finished_at=utcnow(), requests_used=requests_used, error=error)
         )
-        if status == "completed":
-            session.execute(
-                update(RowChange)
-                .where(RowChange.run_id == run_id, RowChange.outcome == "planned", RowChange.change_kind != "skipped")
-                .values(outcome="applied")
-            )
-            session.execute(
-                update(RowChange)
-                .where(RowChange.run_id == run_id, RowChange.change_kind == "skipped")
-                .values(outcome="skipped")
-            )
+        if status not in FINISHED_STATES:
+            return
+        session.execute(
+            update(RowChange)
+            .where(RowChange.run_id == run_id, RowChange.outcome == "planned", RowChange.change_kind != "skipped")
+            .values(outcome="applied")
+        )
+        session.execute(
+            update(RowChange)
+            .where(RowChange.run_id == run_id, RowChange.change_kind == "skipped")
+            .values(outcome="skipped")
+        )
+        for row in failed or []:
+            label = ROW_KINDS.get(row["kind"], (row["kind"], None, None))[0]
+            matches = [RowChange.run_id == run_id, RowChange.change_kind == label]
+            if row.get("email"):
+                matches.append(RowChange.email == row["email"])
+            if row.get("list"):
+                matches.append(RowChange.list_name == row["list"])
+            session.execute(update(RowChange).where(*matches).values(outcome="failed", detail=row["reason"][:2000]))
 
 
 def record_import_run(database: Database, direction: str, counts: dict[str, Any]) -> int:
@@ -190,10 +302,23 @@ def record_import_run(database: Database, direction: str, counts: dict[str, Any]
         return run.id
 
 
+# A run that ran to its end: every row applied, or some failed (and said why).
+FINISHED_STATES = ("completed", "completed_with_errors")
+# A run that did not finish: killed while running, stopped by an error, or interrupted.
+UNFINISHED = ("running", "failed", "interrupted")
+
+
 def latest_unfinished_run(database: Database, direction: str) -> SyncRun | None:
     with database.session() as session:
         return session.scalar(
             select(SyncRun)
-            .where(SyncRun.direction == direction, SyncRun.status.in_(["running", "failed"]))
+            .where(SyncRun.direction == direction, SyncRun.status.in_(UNFINISHED))
             .order_by(SyncRun.id.desc())
+        )
+
+
+def mark_resumed(database: Database, run_id: int, by_run: int) -> None:
+    with database.session() as session:
+        session.execute(
+            update(SyncRun).where(SyncRun.id == run_id).values(status="resumed", error=f"resumed by run {by_run}")
         )

@@ -48,6 +48,8 @@ SCHEMAS: dict[str, list[str]] = {
         "company",
         "contact_id",
         "ctct_contact_id",
+        # Set when the email changed here: CTCT's contact is updated by its id, not imported by email.
+        "previous_email",
     ],
     "contacts_unsubscribed": ["email", "contact_id", "source"],
     "contacts_resubscribed": ["email", "contact_id"],
@@ -127,6 +129,9 @@ class Plan:
     remote_max_updated: str | None = None
     # Requests the CTCT snapshot behind this plan took (counted in the run's total).
     snapshot_requests: int = 0
+    # Both sides as the plan saw them: what the commit compares its outcome with.
+    local: LocalSnapshot | None = field(default=None, repr=False, compare=False)
+    remote: RemoteSnapshot | None = field(default=None, repr=False, compare=False)
 
     def __getitem__(self, kind: str) -> pd.DataFrame:
         return self.changes[kind]
@@ -365,6 +370,14 @@ def plan_pull(
 
     if direction == IMPORT and len(contacts_create):
         warnings += _new_company_warnings(contacts_create, local.companies)
+    if direction == IMPORT and not baseline.empty:
+        # Connecting again (after a revoked grant, say): what was changed here since the last sync
+        # and never reached CTCT is kept, not overwritten by CTCT's older state.
+        lists_rename, lists_create, memberships_add, memberships_remove, kept = _keep_local_changes(
+            local, baseline, lists_rename, lists_create, memberships_add, memberships_remove
+        )
+        # Nothing made here is lost now: the notes on what is kept replace the warnings.
+        warnings = [warning for warning in warnings if warning.kind != "losing_side_change"] + kept
     changes = {
         "lists_create": lists_create,
         "lists_rename": lists_rename,
@@ -392,6 +405,67 @@ def plan_import(
 ) -> Plan:
     """Activation's initial import: a pull (CTCT wins) that also warns about look-alike companies."""
     return plan_pull(local, remote, baseline, direction=IMPORT, policy=policy)
+
+
+def _keep_local_changes(
+    local: LocalSnapshot,
+    baseline: Baseline,
+    lists_rename: pd.DataFrame,
+    lists_create: pd.DataFrame,
+    memberships_add: pd.DataFrame,
+    memberships_remove: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[PlanWarning]]:
+    """Takes out of an import what would undo a change made here since the last sync: members
+    added or removed here, lists renamed or deleted here. Each kept change is said as a note."""
+    base_names = dict(zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True))
+    base_pairs = baseline.members.assign(_base=True)
+
+    def in_baseline(frame: pd.DataFrame) -> pd.Series:
+        keys = pd.DataFrame(
+            {"ctct_list_id": frame["ctct_list_id"], "email_key": frame["email"].astype(str).str.strip().str.lower()}
+        )
+        hit = keys.merge(base_pairs, on=["ctct_list_id", "email_key"], how="left")["_base"]
+        return pd.Series(hit.notna().to_numpy(), index=frame.index)
+
+    kept: list[PlanWarning] = []
+    linked_base = memberships_remove["ctct_list_id"].isin(base_names)
+    added_here = linked_base & ~in_baseline(memberships_remove)
+    deleted_here = lists_create["ctct_list_id"].isin(base_names) & lists_create["list_id"].isna()
+    gone_lists = set(lists_create.loc[deleted_here, "ctct_list_id"])
+    removed_here = memberships_add["ctct_list_id"].isin(base_names) & in_baseline(memberships_add)
+    removed_here |= memberships_add["ctct_list_id"].isin(gone_lists)
+    renamed_here = (
+        lists_rename.apply(
+            lambda row: (
+                base_names.get(row["ctct_list_id"]) not in (None, row["from"])
+                and base_names.get(row["ctct_list_id"]) == row["to"]
+            ),
+            axis=1,
+        ).astype(bool)
+        if len(lists_rename)
+        else pd.Series(False, index=lists_rename.index)
+    )
+    for count, what in (
+        (int(added_here.sum()), "member(s) added here"),
+        (int(removed_here.sum()), "removal(s) made here"),
+        (int(renamed_here.sum()), "list rename(s) made here"),
+        (len(gone_lists), "list deletion(s) made here"),
+    ):
+        if count:
+            kept.append(
+                PlanWarning(
+                    "kept_local_change",
+                    f"{count:,} {what} since the last sync are kept (Constant Contact does not have them yet): "
+                    "push to send them",
+                )
+            )
+    return (
+        lists_rename[~renamed_here],
+        lists_create[~deleted_here],
+        memberships_add[~removed_here],
+        memberships_remove[~added_here],
+        kept,
+    )
 
 
 def _memberships(rows: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
@@ -679,12 +753,22 @@ def plan_push(
     ]
     gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
     memberships_remove = _memberships(gone, contact_id=None)
-    local_pairs = wanted[wanted["ctct_list_id"].notna()][["ctct_list_id", "email"]]
+    # Only what this push puts back counts as undoing a change made in CTCT: a contact CTCT
+    # unsubscribed (or any other skipped row) is not re-added.
+    local_pairs = eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email"]]
     warnings += _losing_membership_changes(
         local_pairs, remote_pairs[["ctct_list_id", "email"]], baseline, "remote", "undone by this push — pull first?"
     )
 
-    contacts_update = _changed_since_baseline(local, baseline, remote_of_local, eligible)
+    moved = _email_changes(local, remote_of_local, eligible)
+    contacts_update = pd.concat(
+        [
+            moved,
+            _changed_since_baseline(local, baseline, remote_of_local, eligible).pipe(
+                lambda frame: frame[~frame["contact_id"].isin(moved["contact_id"])]
+            ),
+        ]
+    )
     new_remote = free_remote[~free_remote["ctct_list_id"].isin(lists_create["ctct_list_id"].dropna())]
     if len(new_remote):
         warnings.append(
@@ -754,12 +838,41 @@ def _changed_since_baseline(
     )
 
 
+def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
+    """Linked contacts on the pushed lists whose email here differs from CTCT's: the new address
+    goes to the same CTCT contact (by its id) — an import by email would make a second one."""
+    linked = remote_of_local[~remote_of_local["deleted"].fillna(False).astype(bool)][
+        ["contact_id", "ctct_contact_id", "email"]
+    ].rename(columns={"email": "previous_email"})
+    current = local.contacts[local.contacts["contact_id"].isin(eligible["contact_id"])].merge(
+        linked, on="contact_id", suffixes=("", "_remote")
+    )
+    moved = current[current["email_key"] != current["previous_email"].fillna("").astype(str).str.strip().str.lower()]
+    if moved.empty:
+        return empty("contacts_update")
+    return pd.DataFrame(
+        {
+            "email": moved["email"],
+            "changes": "email " + moved["previous_email"].astype(str) + " → " + moved["email"].astype(str),
+            "first_name": moved["first_name"],
+            "last_name": moved["last_name"],
+            "job_title": moved["job_title"],
+            "company": moved["company"],
+            "contact_id": moved["contact_id"],
+            "ctct_contact_id": moved["ctct_contact_id_remote"],
+            "previous_email": moved["previous_email"],
+        }
+    )
+
+
 def estimate_push_requests(plan: Plan, remote: RemoteSnapshot) -> int:
     per_activity = 1 + POLLS_PER_ACTIVITY
     creates = plan["lists_create"]
     requests = int((~creates["link"].astype(bool)).sum()) + len(plan["lists_rename"])
-    new_or_changed = len(plan["contacts_create"]) + len(plan["contacts_update"])
+    moved = int(plan["contacts_update"]["previous_email"].notna().sum())
+    new_or_changed = len(plan["contacts_create"]) + len(plan["contacts_update"]) - moved
     requests += math.ceil(new_or_changed / IMPORT_CHUNK) * per_activity * max(1, _import_groups(plan))
+    requests += moved  # one PUT per contact whose email changed
     existing_adds = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].notna()]
     for frame in (existing_adds, plan["memberships_remove"]):
         per_list = frame.groupby("ctct_list_id", dropna=False).size()
@@ -796,6 +909,8 @@ def _finish(
         remote_taken_at=remote.taken_at,
         remote_max_updated=str(stamps.max()) if len(stamps) else None,
         snapshot_requests=remote.requests,
+        local=local,
+        remote=remote,
     )
     plan.mass_removals = mass_removals(plan, target_sizes, policy or MassRemovalPolicy(), by)
     return plan

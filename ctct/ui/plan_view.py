@@ -69,7 +69,20 @@ def commit_with_progress(plan: Plan, *, allow_mass_removal: bool = False) -> Syn
             status.update(label="Stopped by an error", state="error")
             st.error(f"{plain(error)} — nothing already stored was lost; run it again or resume it.")
             return None
-        status.update(label=f"Done: run {result.run_id}, {result.requests_used:,} requests", state="complete")
+        if result.failed or result.activity_errors:
+            status.update(label=f"Done with errors: run {result.run_id}", state="error")
+        else:
+            status.update(label=f"Done: run {result.run_id}, {result.requests_used:,} requests", state="complete")
+    if result.failed:
+        st.warning(
+            f"{len(result.failed):,} change(s) did not apply in Constant Contact; they stay differences that the "
+            "next preview shows again. History lists them with Constant Contact's reason.",
+            icon=":material/error:",
+        )
+        shown = pd.DataFrame(result.failed[:200]).rename(
+            columns={"kind": "Change", "list": "List", "email": "Email", "reason": "Why"}
+        )
+        st.dataframe(shown, hide_index=True, width="stretch")
     for message in result.activity_errors[:10]:
         st.warning(f"Constant Contact reported: {plain(message)}")
     return result
