@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from ctct import display
 from ctct.api.activities import ActivityProgress, BulkResult
 from ctct.api.client import CtctClient
-from ctct.api.errors import ApiStatusError, BudgetExceeded, Conflict
+from ctct.api.errors import ApiStatusError, BadRequest, BudgetExceeded, Conflict, NotFound
 from ctct.config import Settings
 from ctct.crm.normalize import company_name_key, name_key
 from ctct.db import Database, insert_ignoring_duplicates
@@ -289,11 +289,7 @@ class SyncService:
 
         imports = self._import_groups(plan, local_lists)
         if imports:
-            payload = {"groups": [{"list_ids": ids, "emails": [r["email"] for r in rows]} for ids, rows in imports]}
-            with step("import_contacts", payload) as record:
-                groups = [(rows, ids) for ids, rows in imports]
-                result = self.client.activities.import_groups(groups, self._activity_progress(report))
-                outcome.errors += _note(record, result)
+            result = self._import(imports, step, report, outcome)
             for activity, body in result.outcomes():
                 for list_id in body["list_ids"]:
                     touched.setdefault(list_id, []).append(BulkResult([activity], [body]))
@@ -305,19 +301,32 @@ class SyncService:
         for list_id, group in adds.groupby("list_id"):
             target = local_lists[int(list_id)]
             ids = list(dict.fromkeys(group["ctct_contact_id"]))
-            with step("add_memberships", {"list_id": target, "contact_ids": ids}) as record:
-                result = self.client.activities.add_memberships(ids, [target], self._activity_progress(report))
-                outcome.errors += _note(record, result)
+            result = self._membership_step(
+                step,
+                "add_memberships",
+                target,
+                ids,
+                lambda ids=ids, target=target: self.client.activities.add_memberships(
+                    ids, [target], self._activity_progress(report)
+                ),
+                outcome,
+            )
             touched.setdefault(target, []).append(result)
         report(0.75, "members added")
         for ctct_list_id, group in plan["memberships_remove"].groupby("ctct_list_id"):
             ids = list(dict.fromkeys(group["ctct_contact_id"]))
-            with step("remove_memberships", {"list_id": ctct_list_id, "contact_ids": ids}) as record:
-                result = self.client.activities.remove_memberships(
-                    ids, [str(ctct_list_id)], self._activity_progress(report)
-                )
-                outcome.errors += _note(record, result)
-            touched.setdefault(str(ctct_list_id), []).append(result)
+            target = str(ctct_list_id)
+            result = self._membership_step(
+                step,
+                "remove_memberships",
+                target,
+                ids,
+                lambda ids=ids, target=target: self.client.activities.remove_memberships(
+                    ids, [target], self._activity_progress(report)
+                ),
+                outcome,
+            )
+            touched.setdefault(target, []).append(result)
         report(0.9, "members removed")
         doomed = list(plan["lists_delete"]["ctct_list_id"])
         if doomed:
@@ -326,6 +335,59 @@ class SyncService:
         self._link_contacts(plan)
         self._observe_push(plan, local_lists, touched, outcome)
         return outcome
+
+    def _import(
+        self,
+        imports: list[tuple[list[str], list[dict[str, Any]]]],
+        step: Callable[..., Any],
+        report: Progress,
+        outcome: Outcome,
+    ) -> BulkResult:
+        """The import of new contacts into their lists. Refused outright because a list was
+        deleted in CTCT meanwhile, it is sent once more without the lists CTCT no longer has;
+        the rows for those fail (the re-read after the push finds them missing)."""
+        groups = [(rows, ids) for ids, rows in imports]
+        everywhere = sorted({list_id for ids, _ in imports for list_id in ids})
+        for attempt in (1, 2):
+            payload = {"groups": [{"list_ids": ids, "emails": [r["email"] for r in rows]} for rows, ids in groups]}
+            try:
+                with step("import_contacts", payload) as record:
+                    result = self.client.activities.import_groups(groups, self._activity_progress(report))
+                    outcome.errors += _note(record, result)
+                return result
+            except (BadRequest, NotFound) as error:
+                outcome.errors.append(f"import_contacts: {error}")
+                refusal = str(error)
+            if attempt == 1:
+                live = {str(item["list_id"]) for item in self.client.lists.iterate()}
+                groups = [(rows, [i for i in ids if i in live]) for rows, ids in groups]
+                groups = [(rows, ids) for rows, ids in groups if ids]
+                if not groups:
+                    break
+        return BulkResult(
+            [{"state": "failed", "activity_errors": [refusal]}], [{"import_data": [], "list_ids": everywhere}]
+        )
+
+    @staticmethod
+    def _membership_step(
+        step: Callable[..., Any],
+        kind: str,
+        target: str,
+        ids: list[str],
+        submit: Callable[[], BulkResult],
+        outcome: Outcome,
+    ) -> BulkResult:
+        """One list's adds or removes. An activity CTCT refuses outright (the list was deleted
+        meanwhile, say) fails only its rows: the push goes on with the other lists, and the
+        re-read after it tells which rows did not apply."""
+        try:
+            with step(kind, {"list_id": target, "contact_ids": ids}) as record:
+                result = submit()
+                outcome.errors += _note(record, result)
+        except (BadRequest, NotFound) as error:
+            outcome.errors.append(f"{kind} for list {target}: {error}")
+            return BulkResult([{"state": "failed", "activity_errors": [str(error)]}], [{}])
+        return result
 
     def _move_emails(self, plan: Plan, step: Callable[..., Any], outcome: Outcome) -> None:
         """Contacts whose email changed here: the new address goes to the same CTCT contact."""
@@ -515,7 +577,14 @@ class SyncService:
     def _pull_lists(self, session: Any, plan: Plan, now: dt.datetime) -> dict[str, int]:
         for row in plan["lists_delete"].itertuples():
             session.execute(delete(EmailList).where(EmailList.id == int(row.list_id)))
-        for list_id, new in zip(plan["lists_rename"]["list_id"], plan["lists_rename"]["to"], strict=True):
+        renames = list(zip(plan["lists_rename"]["list_id"], plan["lists_rename"]["to"], strict=True))
+        # Through a key no name can have first (name keys never start with a space), so that
+        # names swapped or passed along in CTCT ('A' → 'B', 'B' → 'C') never meet here.
+        for list_id, _ in renames:
+            session.execute(
+                update(EmailList).where(EmailList.id == int(list_id)).values(name_key=f" renaming {int(list_id)}")
+            )
+        for list_id, new in renames:
             session.execute(
                 update(EmailList)
                 .where(EmailList.id == int(list_id))

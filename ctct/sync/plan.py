@@ -16,7 +16,7 @@ import pandas as pd
 from ctct import display
 from ctct.config import Settings
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
-from ctct.crm.normalize import company_name_key
+from ctct.crm.normalize import company_name_key, name_key
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
 PUSH, PULL, IMPORT = "push", "pull", "import"
@@ -254,6 +254,7 @@ def plan_pull(
     lists_delete = pd.DataFrame(
         {"name": gone["name"], "list_id": gone["list_id"], "ctct_list_id": gone["ctct_list_id"]}
     )
+    lists_rename = _renames_without_clashes(lists_rename, local.lists, lists_delete, warnings)
     for name in baseline.lists[
         ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
         & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
@@ -366,7 +367,12 @@ def plan_pull(
     ).drop_duplicates(["list_id", "contact_id"])
     removes = removes[~removes["list_id"].isin(lists_delete["list_id"])]
     memberships_remove = _memberships(removes, ctct_contact_id=None)
-    warnings += _losing_membership_changes(local_pairs, remote_known, baseline, "local", "undone by this pull")
+    # Lists matched by name are not linked here yet: their members count under CTCT's list id.
+    paired = matched[["list_id", "ctct_list_id", "name"]].astype({"list_id": "int64"})
+    losing_here = local_pairs.drop(columns="ctct_list_id").merge(paired[["list_id", "ctct_list_id"]], on="list_id")
+    warnings += _losing_membership_changes(
+        losing_here, remote_known, baseline, "local", "undone by this pull", paired[["ctct_list_id", "name"]]
+    )
 
     if direction == IMPORT and len(contacts_create):
         warnings += _new_company_warnings(contacts_create, local.companies)
@@ -526,33 +532,72 @@ def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _renames_without_clashes(
+    renames: pd.DataFrame, local_lists: pd.DataFrame, deletes: pd.DataFrame, warnings: list[PlanWarning]
+) -> pd.DataFrame:
+    """Renames from CTCT that would give a list the name another list here keeps (one not
+    renamed or deleted by this pull, such as a list never pushed) stay undone, with a warning:
+    two lists here never share a name."""
+    moving = set(renames["list_id"]) | set(deletes["list_id"])
+    kept_names = {
+        key: name
+        for list_id, name in zip(local_lists["list_id"], local_lists["name"], strict=True)
+        if list_id not in moving
+        for key in [name_key(name)]
+    }
+    clash = renames["to"].map(lambda name: name_key(name) in kept_names).astype(bool)
+    for old, new in zip(renames.loc[clash, "from"], renames.loc[clash, "to"], strict=True):
+        warnings.append(
+            PlanWarning(
+                "name_clash",
+                f"Constant Contact renamed '{old}' to '{new}', the name of another list here: "
+                f"'{old}' keeps its name here until one of the two is renamed",
+            )
+        )
+    return renames[~clash]
+
+
 def _losing_membership_changes(
-    local_pairs: pd.DataFrame, remote_pairs: pd.DataFrame, baseline: Baseline, losing: str, effect: str
+    local_pairs: pd.DataFrame,
+    remote_pairs: pd.DataFrame,
+    baseline: Baseline,
+    losing: str,
+    effect: str,
+    paired: pd.DataFrame,
 ) -> list[PlanWarning]:
-    """What the losing side changed in linked lists since the last sync, and will lose now."""
-    if baseline.empty:
-        return []
+    """What the losing side changed in linked lists since the last sync, and will lose now. On a
+    list paired with one on the other side but not in the baseline (linked by name, or whose
+    first sync stopped before its end), every member the winning side lacks will be lost.
+    `paired`: ctct_list_id and name of the lists this sync pairs on both sides."""
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         keys = pd.DataFrame({"ctct_list_id": frame["ctct_list_id"], "email_key": frame["email"].str.lower()})
-        return keys[keys["ctct_list_id"].isin(baseline.lists["ctct_list_id"])].drop_duplicates()
+        return keys[keys["ctct_list_id"].isin(paired["ctct_list_id"])].dropna().drop_duplicates()
 
     base = baseline.members[["ctct_list_id", "email_key"]].drop_duplicates()
     side, other = (
         (keyed(local_pairs), keyed(remote_pairs)) if losing == "local" else (keyed(remote_pairs), keyed(local_pairs))
     )
-    added = _anti(_anti(side, base), other)
+    synced = side["ctct_list_id"].isin(baseline.lists["ctct_list_id"])
+    added = _anti(_anti(side[synced], base), other)
     removed = _semi(_anti(base, side), other)
-    names = dict(zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True))
+    unsynced = _anti(side[~synced], other)
+    names = dict(zip(paired["ctct_list_id"], paired["name"], strict=True)) | dict(
+        zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True)
+    )
     where = "here" if losing == "local" else "in Constant Contact"
     warnings = []
-    for frame, what, preposition in ((added, "member(s) added", "to"), (removed, "removal(s)", "from")):
+    for frame, what, since, preposition in (
+        (added, "member(s) added", " since the last sync", "to"),
+        (removed, "removal(s)", " since the last sync", "from"),
+        (unsynced, "member(s)", " on lists not synced before, which the other side does not have,", "on"),
+    ):
         if len(frame):
             first = frame.sort_values(["ctct_list_id", "email_key"]).iloc[0]
             warnings.append(
                 PlanWarning(
                     "losing_side_change",
-                    f"{len(frame):,} {what} {where} since the last sync (e.g. {first['email_key']} {preposition} "
+                    f"{len(frame):,} {what} {where}{since} (e.g. {first['email_key']} {preposition} "
                     f"'{names[first['ctct_list_id']]}') will be {effect}",
                 )
             )
@@ -757,7 +802,12 @@ def plan_push(
     # unsubscribed (or any other skipped row) is not re-added.
     local_pairs = eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email"]]
     warnings += _losing_membership_changes(
-        local_pairs, remote_pairs[["ctct_list_id", "email"]], baseline, "remote", "undone by this push — pull first?"
+        local_pairs,
+        remote_pairs[["ctct_list_id", "email"]],
+        baseline,
+        "remote",
+        "undone by this push — pull first?",
+        linked[["ctct_list_id", "name"]],
     )
 
     moved = _email_changes(local, remote_of_local, eligible)

@@ -122,6 +122,30 @@ def test_a_list_deleted_in_ctct_during_the_push_fails_its_rows(service, database
     assert (news, "p0@acme.com") in baseline_pairs(database)
 
 
+def test_a_list_deleted_in_ctct_before_its_adds_fails_only_its_rows(service, database, active_client, sandbox):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "Events", "p3@acme.com")
+    service.commit(service.plan("push"))
+    local_list(database, "News", "p1@acme.com")
+    local_list(database, "Events", "p4@acme.com")
+    plan = service.plan("push")
+    news = remote_lists(active_client)["News"]["list_id"]
+
+    def delete_news_first(fraction, message):
+        # Deleted in CTCT after the preview, before the push asks CTCT to add to it: CTCT
+        # refuses the request itself (400), not just the activity.
+        if message == "lists created and renamed":
+            account = sandbox.account("demo")
+            account._delete_list_now(account.get_list(news), sandbox.now())
+
+    result = service.commit(plan, progress=delete_news_first)
+    assert result.status == COMPLETED_WITH_ERRORS
+    assert [(row["list"], row["email"]) for row in result.failed] == [("News", "p1@acme.com")]
+    assert remote_members(active_client, "Events") == ["p3@acme.com", "p4@acme.com"]
+    assert members_here(database, "News") == ["p0@acme.com", "p1@acme.com"]
+
+
 def test_the_push_warns_only_about_what_it_really_puts_back(service, database, active_client):
     crm(database, ("ann@acme.com", "Ann"), ("bo@acme.com", "Bo"))
     pushed_list(service, database, emails=("ann@acme.com", "bo@acme.com"))
@@ -286,3 +310,50 @@ def test_activating_again_keeps_what_was_changed_here_since_the_last_sync(servic
     assert members_here(database, "News") == ["p0@acme.com", "p2@acme.com"]
     assert service.commit(service.plan("push")).status == COMPLETED
     assert remote_members(active_client, "News") == ["p0@acme.com", "p2@acme.com"]
+
+
+def rename_in_ctct(sandbox, list_id, name):
+    account = sandbox.account("demo")
+    target = account.get_list(list_id)
+    account.update_list(list_id, name, sandbox.now(), target.description, target.favorite)
+
+
+def test_a_pull_takes_names_swapped_in_ctct(service, database, active_client, sandbox):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "Events", "p1@acme.com")
+    service.commit(service.plan("push"))
+    ids = {name: item["list_id"] for name, item in remote_lists(active_client).items()}
+    rename_in_ctct(sandbox, ids["News"], "Swap")
+    rename_in_ctct(sandbox, ids["Events"], "News")
+    rename_in_ctct(sandbox, ids["News"], "Events")
+    assert service.commit(service.plan("pull")).status == COMPLETED
+    assert members_here(database, "Events") == ["p0@acme.com"]
+    assert members_here(database, "News") == ["p1@acme.com"]
+
+
+def test_a_ctct_rename_onto_the_name_of_a_list_here_is_held_back(service, database, active_client, sandbox):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "VIP", "p2@acme.com")  # never pushed
+    rename_in_ctct(sandbox, remote_lists(active_client)["News"]["list_id"], "vip")
+    plan = service.plan("pull")
+    assert plan["lists_rename"].empty
+    assert any(w.kind == "name_clash" and "'News' keeps its name" in w.message for w in plan.warnings)
+    assert service.commit(plan).status == COMPLETED
+    assert members_here(database, "News") == ["p0@acme.com"] and members_here(database, "VIP") == ["p2@acme.com"]
+
+
+def test_a_pull_warns_about_members_of_a_list_it_links_by_name(service, database, active_client):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "Golf", "p1@acme.com", "p2@acme.com")
+    golf = active_client.lists.create("Golf")["list_id"]
+    p3 = active_client.contacts.create({"email_address": {"address": "p3@acme.com"}, "create_source": "Contact"})
+    active_client.activities.add_memberships([p3["contact_id"]], [golf])
+    plan = service.plan("pull")
+    assert sorted(plan["memberships_remove"]["email"]) == ["p1@acme.com", "p2@acme.com"]
+    assert any(
+        w.message.startswith("2 member(s) here on lists not synced before") and "'Golf'" in w.message
+        for w in plan.warnings
+    )

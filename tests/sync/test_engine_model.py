@@ -1,0 +1,35 @@
+"""The sync engine against the model of tests/sync/engine_model.py, on SQLite and PostgreSQL:
+random edits on both sides, pushes and pulls under injected faults, crashes and resumes, edits
+in the middle of an apply — with the invariants checked after every step. Bounded for CI;
+bench/bench_sync_model.py runs it longer."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from ctct.sandbox.inprocess import SandboxTransport
+from tests.sync.engine_model import EngineMachine, World
+
+EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "12"))
+STEPS = int(os.environ.get("CTCT_MODEL_STEPS", "25"))
+
+
+@pytest.mark.timeout(900)
+def test_the_engine_loses_nothing(database, sandbox_app, sandbox, settings, clock):
+    transport = SandboxTransport(sandbox_app)
+    try:
+        EngineMachine.world = World(database, sandbox, settings, clock, transport)
+        runner = EngineMachine.TestCase
+        runner.settings = hypothesis_settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            print_blob=True,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        )
+        runner().runTest()
+    finally:
+        transport.close()
+        print(dict(EngineMachine.world.counts), dict(EngineMachine.world.errors))
