@@ -109,6 +109,8 @@ class Outcome:
     confirmed_contacts: set[str] = field(default_factory=set)
     # Push: local list id → CTCT list id, the lists it created or linked included.
     list_ids: dict[int, str] = field(default_factory=dict)
+    # Push: local lists it could not create or link in CTCT, and why.
+    unplaced: dict[int, str] = field(default_factory=dict)
 
     def fail(self, kind: str, list_name: Any, email: Any, reason: str) -> None:
         self.failed.append(
@@ -282,7 +284,7 @@ class SyncService:
             return journal.journal_step(self.database, run_id, position, kind, payload)
 
         # Local list id → CTCT list id, including the lists just created or linked.
-        local_lists = self._push_lists(plan, step)
+        local_lists = self._push_lists(plan, step, outcome)
         outcome.list_ids = local_lists
         report(0.1, "lists created and renamed")
         self._move_emails(plan, step, outcome)
@@ -299,6 +301,8 @@ class SyncService:
 
         adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
         for list_id, group in adds.groupby("list_id"):
+            if int(list_id) not in local_lists:
+                continue  # not created in CTCT: its rows fail, below
             target = local_lists[int(list_id)]
             ids = list(dict.fromkeys(group["ctct_contact_id"]))
             result = self._membership_step(
@@ -450,12 +454,14 @@ class SyncService:
         for kind, frame, should_hold in (("memberships_add", adds, True), ("memberships_remove", removes, False)):
             for row in frame.itertuples():
                 members = outcome.remote_members.get(row.target)
-                if row.target not in counts:
+                if kind == "memberships_add" and int(row.list_id) in outcome.unplaced:
+                    outcome.fail(kind, row.list, row.email, outcome.unplaced[int(row.list_id)])
+                elif row.target not in counts:
                     outcome.fail(kind, row.list, row.email, "the list no longer exists in Constant Contact")
                 elif members is not None and (row.email_key in members) != should_hold:
                     outcome.fail(kind, row.list, row.email, reasons.get(row.target) or NOT_SHOWN)
 
-    def _push_lists(self, plan: Plan, step: Callable[..., Any]) -> dict[int, str]:
+    def _push_lists(self, plan: Plan, step: Callable[..., Any], outcome: Outcome) -> dict[int, str]:
         linked: dict[int, str] = {}
         with self.database.session() as session:
             for list_id, ctct_list_id in session.execute(select(EmailList.id, EmailList.ctct_list_id)):
@@ -466,6 +472,14 @@ class SyncService:
             with step("create_list", {"list_id": list_id, "name": row.name, "link": bool(row.link)}) as record:
                 ctct_list_id = str(row.ctct_list_id) if row.link else self._create_or_find_list(row.name)
                 record.result = {"ctct_list_id": ctct_list_id}
+            if ctct_list_id is None or ctct_list_id in linked.values():
+                # The name was taken in CTCT meanwhile, by a list that stands for another list
+                # here (renamed in CTCT while this push ran, say): two lists here never share one.
+                outcome.unplaced[list_id] = (
+                    f"Constant Contact has another list named '{row.name}' now: rename one of them and push again"
+                )
+                outcome.errors.append(f"list '{row.name}' was not created: {outcome.unplaced[list_id]}")
+                continue
             with self.database.session() as session:
                 session.execute(update(EmailList).where(EmailList.id == list_id).values(ctct_list_id=ctct_list_id))
             linked[list_id] = ctct_list_id
@@ -476,7 +490,7 @@ class SyncService:
                 self.client.lists.rename(str(ctct_list_id), str(new))
         return linked
 
-    def _create_or_find_list(self, name: str) -> str:
+    def _create_or_find_list(self, name: str) -> str | None:
         try:
             return str(self.client.lists.create(name)["list_id"])
         except Conflict:
@@ -484,7 +498,7 @@ class SyncService:
             for item in self.client.lists.iterate(membership_count=None):
                 if name_key(item["name"]) == name_key(name):
                     return str(item["list_id"])
-            raise
+            return None
 
     def _import_groups(self, plan: Plan, local_lists: dict[int, str]) -> list[tuple[list[str], list[dict[str, Any]]]]:
         """New, restored and changed contacts, grouped by the lists they go into."""
@@ -511,7 +525,8 @@ class SyncService:
             if isinstance(row.company, str) and row.company:
                 record["company_name"] = row.company[:CTCT_COMPANY_LENGTH]
             groups.setdefault(targets[row.contact_id], []).append(record)
-        return [([local_lists[i] for i in key], rows) for key, rows in sorted(groups.items())]
+        placed = [([local_lists[i] for i in key if i in local_lists], rows) for key, rows in sorted(groups.items())]
+        return [(ids, rows) for ids, rows in placed if ids]
 
     def _activity_progress(self, report: Progress) -> Callable[[ActivityProgress], None]:
         def relay(progress: ActivityProgress) -> None:

@@ -121,7 +121,7 @@ midway_edits = st.one_of(
     st.tuples(st.integers(1, 15), st.just("there"), edits_there),
 )
 # At the n-th request or statement of the commit; True: killed (SIGKILL), False: interrupted.
-crashes = st.one_of(st.none(), st.none(), st.tuples(st.integers(1, 150), st.booleans()))
+crashes = st.one_of(st.none(), st.none(), st.tuples(st.integers(1, 60), st.booleans()))
 faults = st.one_of(st.none(), st.tuples(st.sampled_from(FAULTS), st.integers(1, 4)))
 
 
@@ -134,6 +134,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.database, self.sandbox = world.database, world.sandbox
         self.counts = world.counts
         self.armed: dict[str, Any] = {}
+        self.crashed = False
         self.concurrent_here: set[tuple[int, str]] = set()
         self.concurrent_there: set[Pair] = set()
         # The model: local members by local list id, and what CTCT was ever seen to hold.
@@ -333,7 +334,6 @@ class EngineMachine(RuleBasedStateMachine):
             crash[0] -= 1
             if crash[0] == 0:
                 del self.armed["crash"]
-                self.armed["crashed"] = True
                 raise Crash("crash injected")
         midway = self.armed.get("midway")
         if midway is not None and on_request:
@@ -363,8 +363,11 @@ class EngineMachine(RuleBasedStateMachine):
         crash=crashes,
         midway=midway_edits,
         allow_mass_removal=st.booleans(),
+        then_resume=st.booleans(),
+        resume_fault=faults,
     )
-    def sync(self, direction, fault, crash, midway, allow_mass_removal) -> None:
+    def sync(self, direction, fault, crash, midway, allow_mass_removal, then_resume, resume_fault) -> None:
+        """A sync; when it crashed and `then_resume`, resumed at once (under `resume_fault`)."""
         try:
             plan = self.service.plan(direction)
         except (CtctError, ConsoleError):
@@ -377,25 +380,37 @@ class EngineMachine(RuleBasedStateMachine):
             crash,
             midway,
         )
+        if self.crashed and then_resume and direction in self.unfinished_directions():
+            self.resume_now(direction, resume_fault, None)
 
     @precondition(lambda self: self.unfinished_directions())
     @rule(data=st.data(), fault=faults, crash=crashes)
     def resume(self, data, fault, crash) -> None:
-        direction = data.draw(st.sampled_from(self.unfinished_directions()))
+        self.resume_now(data.draw(st.sampled_from(self.unfinished_directions())), fault, crash)
+
+    def resume_now(self, direction, fault, crash) -> None:
         try:
             # What the resume will plan, as the user would preview it first.
             warnings = [w.message for w in self.service.plan(direction).warnings]
         except (CtctError, ConsoleError):
             return
-        self.counts["resumes"] += 1
-        self.run(
-            direction, lambda: self.service.resume(direction, allow_mass_removal=True), warnings, fault, crash, None
+        status = self.run(
+            direction,
+            lambda: self.service.resume(direction, allow_mass_removal=True),
+            warnings,
+            fault,
+            crash,
+            None,
+            label=f"resume {direction}",
         )
+        if status is None:
+            assert direction in self.unfinished_directions(), "a resume that did not finish used up the run"
 
     def unfinished_directions(self) -> list[str]:
         return [d for d in ("push", "pull") if journal.latest_unfinished_run(self.database, d) is not None]
 
-    def run(self, direction, commit, warnings, fault, crash, midway) -> None:
+    def run(self, direction, commit, warnings, fault, crash, midway, label=None) -> str | None:
+        label = label or direction
         before_ctct = self.ctct()[1]
         before_linked = self.linked_pairs()
         before_links = self.links()
@@ -409,14 +424,18 @@ class EngineMachine(RuleBasedStateMachine):
         if midway is not None:
             self.armed["midway"] = [midway[0], midway[1], midway[2]]
         status, crashed = None, False
+        self.crashed = False
         try:
             status = commit().status
-            self.counts[f"{direction} {status}"] += 1
+            self.counts[f"{label} {status}"] += 1
         except Crash:
-            crashed = True
-            self.counts[f"{direction} crashed"] += 1
+            crashed = self.crashed = True
+            self.counts[f"{label} crashed"] += 1
+        except journal.SyncBusy as error:
+            # One process here: a lock left behind is a dead one, to be taken over.
+            raise AssertionError(f"refused as busy with no other sync running: {error}") from None
         except (CtctError, ConsoleError) as error:
-            self.counts[f"{direction} {type(error).__name__}"] += 1
+            self.counts[f"{label} {type(error).__name__}"] += 1
             self.world.errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
         finally:
             self.armed.clear()
@@ -433,6 +452,7 @@ class EngineMachine(RuleBasedStateMachine):
         completed = status in (COMPLETED, COMPLETED_WITH_ERRORS)
         self.check_local_members(direction, warnings, before_links)
         self.check_baseline(before_lists, before_baseline, before_ctct, before_linked, completed)
+        return status
 
     def last_run_id(self) -> int:
         with self.database.session() as session:

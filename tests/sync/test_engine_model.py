@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from ctct.sandbox.inprocess import SandboxTransport
 from tests.sync.engine_model import EngineMachine, World
 
-EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "30"))
 STEPS = int(os.environ.get("CTCT_MODEL_STEPS", "25"))
 
 

@@ -357,3 +357,25 @@ def test_a_pull_warns_about_members_of_a_list_it_links_by_name(service, database
         w.message.startswith("2 member(s) here on lists not synced before") and "'Golf'" in w.message
         for w in plan.warnings
     )
+
+
+def test_a_list_name_taken_in_ctct_during_the_push_is_not_linked_twice(service, database, active_client, sandbox, http):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "Golf", "p1@acme.com")
+    plan = service.plan("push")
+    news = remote_lists(active_client)["News"]["list_id"]
+
+    def rename_news_to_golf_first(request):
+        # Someone renames 'News' to 'Golf' in CTCT just before the push creates 'Golf'.
+        if request.method == "POST" and request.url.path.endswith("/contact_lists"):
+            rename_in_ctct(sandbox, news, "Golf")
+
+    http.event_hooks["request"].append(rename_news_to_golf_first)
+    result = service.commit(plan)
+    assert result.status == COMPLETED_WITH_ERRORS
+    assert [(row["list"], row["email"]) for row in result.failed] == [("Golf", "p1@acme.com")]
+    assert "another list named 'Golf'" in result.failed[0]["reason"]
+    with database.session() as session:
+        assert lists.get_list(session, "Golf").ctct_list_id is None
+        assert lists.get_list(session, "News").ctct_list_id == news
