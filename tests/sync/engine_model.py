@@ -288,11 +288,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(edit=edits_here)
     def edit_members_here(self, edit: tuple[str, int, str]) -> None:
+        self.counts["rules run"] += 1
         self.edit_here(*edit)
         self.concurrent_here.clear()
 
     @rule(name=st.sampled_from(LOCAL_NAMES))
     def create_a_list_here(self, name: str) -> None:
+        self.counts["rules run"] += 1
         with self.database.session() as session:
             if lists.find_list(session, name) is not None:
                 return
@@ -301,6 +303,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(edit=edits_there)
     def edit_in_ctct(self, edit: tuple[str, int | None, str | None]) -> None:
+        self.counts["rules run"] += 1
         self.edit_there(*edit)
         self.concurrent_there.clear()
         self.observe()
@@ -368,6 +371,7 @@ class EngineMachine(RuleBasedStateMachine):
     )
     def sync(self, direction, fault, crash, midway, allow_mass_removal, then_resume, resume_fault) -> None:
         """A sync; when it crashed and `then_resume`, resumed at once (under `resume_fault`)."""
+        self.counts["rules run"] += 1
         try:
             plan = self.service.plan(direction)
         except (CtctError, ConsoleError):
@@ -386,6 +390,7 @@ class EngineMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.unfinished_directions())
     @rule(data=st.data(), fault=faults, crash=crashes)
     def resume(self, data, fault, crash) -> None:
+        self.counts["rules run"] += 1
         self.resume_now(data.draw(st.sampled_from(self.unfinished_directions())), fault, crash)
 
     def resume_now(self, direction, fault, crash) -> None:
@@ -573,5 +578,6 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def memberships_here_are_the_models(self) -> None:
+        self.counts["invariant checks"] += 1
         if hasattr(self, "client"):
             assert self.stored_members() == self.members
