@@ -649,15 +649,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None and threading.current_thread() is threading.main_thread():
             signal.signal(number, _stop_on_signal)
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except KeyboardInterrupt as stop:
         what = f" ({stop})" if str(stop) else ""
+        # Only `sync` has runs to resume; `plan` and the rest leave nothing behind.
+        direction = getattr(args, "direction", None) if hasattr(args, "resume") else None
         print(
             f"interrupted{what}: nothing half-done is lost; finish it with "
-            "`python -m ctct sync DIRECTION --resume` (or make a new plan)",
+            f"`python -m ctct sync {direction or 'push|pull'} --resume` (or make a new plan)",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
