@@ -18,8 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from hypothesis import HealthCheck, seed
-from hypothesis import settings as hypothesis_settings
+from hypothesis import seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -28,7 +27,7 @@ from ctct.db import Database
 from ctct.sandbox import SandboxConfig, create_app
 from ctct.sandbox.inprocess import SandboxTransport
 from tests.sandbox.conftest import FakeClock
-from tests.sync.engine_model import EngineMachine, World
+from tests.sync.engine_model import EngineMachine, World, machine_settings
 
 
 def run(database_url: str, seeds: int, examples: int, steps: int, workdir: Path) -> dict[str, object]:
@@ -51,13 +50,7 @@ def run(database_url: str, seeds: int, examples: int, steps: int, workdir: Path)
     try:
         for number in range(seeds):
             runner = EngineMachine.TestCase
-            runner.settings = hypothesis_settings(
-                max_examples=examples,
-                stateful_step_count=steps,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
+            runner.settings = machine_settings(examples, steps)
             try:
                 seed(number)(runner)().runTest()
             except Exception:  # a violation: hypothesis has shrunk it and says which invariant broke

@@ -21,6 +21,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from ctct.api.errors import CtctConnectionError, NotActivated, OAuthFlowError, ReauthorizationRequired
 from ctct.api.vault import TokenVault
@@ -184,11 +185,7 @@ class Authorization:
     def access_token(self) -> str:
         """The current access token, refreshed first when it is about to expire."""
         with self.database.session() as session:
-            connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-            if connection is None or connection.encrypted_access_token is None:
-                if connection is not None and connection.reauthorization_required:
-                    raise ReauthorizationRequired()
-                raise NotActivated()
+            connection = _active_connection(session)
             token = self.vault.open(connection.encrypted_access_token)
             expires_at = as_utc(connection.access_token_expires_at)
         if expires_at is not None and expires_at - REFRESH_AHEAD <= utcnow():
@@ -250,11 +247,7 @@ class Authorization:
         now = utcnow()
         holder = generate_token(16)
         with self.database.session() as session:
-            connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-            if connection is None or connection.encrypted_access_token is None:
-                if connection is not None and connection.reauthorization_required:
-                    raise ReauthorizationRequired()
-                raise NotActivated()
+            connection = _active_connection(session)
             current = self.vault.open(connection.encrypted_access_token)
             if current != stale_token:
                 return current
@@ -310,3 +303,13 @@ class Authorization:
             # Best effort: the tokens are deleted here anyway, and CTCT expires unused ones.
             with contextlib.suppress(httpx.TransportError, CtctConnectionError):
                 self.oauth.revoke(self.vault.open(sealed))
+
+
+def _active_connection(session: Session) -> CtctConnection:
+    """The connection whose tokens requests use; why there is none, as the error says."""
+    connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
+    if connection is None or connection.encrypted_access_token is None:
+        if connection is not None and connection.reauthorization_required:
+            raise ReauthorizationRequired()
+        raise NotActivated()
+    return connection

@@ -301,35 +301,14 @@ class SyncService:
 
         adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
         for list_id, group in adds.groupby("list_id"):
-            if int(list_id) not in local_lists:
-                continue  # not created in CTCT: its rows fail, below
-            target = local_lists[int(list_id)]
-            ids = list(dict.fromkeys(group["ctct_contact_id"]))
-            result = self._membership_step(
-                step,
-                "add_memberships",
-                target,
-                ids,
-                lambda ids=ids, target=target: self.client.activities.add_memberships(
-                    ids, [target], self._activity_progress(report)
-                ),
-                outcome,
-            )
-            touched.setdefault(target, []).append(result)
+            if int(list_id) in local_lists:  # else not created in CTCT: its rows fail, below
+                target = local_lists[int(list_id)]
+                result = self._membership_step(step, "add_memberships", target, group, report, outcome)
+                touched.setdefault(target, []).append(result)
         report(0.75, "members added")
         for ctct_list_id, group in plan["memberships_remove"].groupby("ctct_list_id"):
-            ids = list(dict.fromkeys(group["ctct_contact_id"]))
             target = str(ctct_list_id)
-            result = self._membership_step(
-                step,
-                "remove_memberships",
-                target,
-                ids,
-                lambda ids=ids, target=target: self.client.activities.remove_memberships(
-                    ids, [target], self._activity_progress(report)
-                ),
-                outcome,
-            )
+            result = self._membership_step(step, "remove_memberships", target, group, report, outcome)
             touched.setdefault(target, []).append(result)
         report(0.9, "members removed")
         doomed = list(plan["lists_delete"]["ctct_list_id"])
@@ -372,21 +351,23 @@ class SyncService:
             [{"state": "failed", "activity_errors": [refusal]}], [{"import_data": [], "list_ids": everywhere}]
         )
 
-    @staticmethod
     def _membership_step(
+        self,
         step: Callable[..., Any],
         kind: str,
         target: str,
-        ids: list[str],
-        submit: Callable[[], BulkResult],
+        rows: pd.DataFrame,
+        report: Progress,
         outcome: Outcome,
     ) -> BulkResult:
-        """One list's adds or removes. An activity CTCT refuses outright (the list was deleted
-        meanwhile, say) fails only its rows: the push goes on with the other lists, and the
-        re-read after it tells which rows did not apply."""
+        """One list's adds or removes (`kind` names the activity). One CTCT refuses outright (the
+        list was deleted meanwhile, say) fails only its rows: the push goes on with the other
+        lists, and the re-read after it tells which rows did not apply."""
+        ids = list(dict.fromkeys(rows["ctct_contact_id"]))
+        submit = getattr(self.client.activities, kind)
         try:
             with step(kind, {"list_id": target, "contact_ids": ids}) as record:
-                result = submit()
+                result: BulkResult = submit(ids, [target], self._activity_progress(report))
                 outcome.errors += _note(record, result)
         except (BadRequest, NotFound) as error:
             outcome.errors.append(f"{kind} for list {target}: {error}")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import delete, event, select, update
@@ -69,6 +70,17 @@ FAULTS = ["fail_next_activity", "throttle_burst", "server_errors", "drop_connect
 ADDED_HERE = re.compile(r"^([\d,]+) member\(s\) (added here since the last sync|here on lists not synced before)")
 
 Pair = tuple[str, str]  # (CTCT list id, email key)
+
+
+def machine_settings(examples: int, steps: int) -> settings:
+    """Bounded runs; a machine shared across examples is fine (each example starts afresh)."""
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
 
 
 class Crash(journal.SyncInterrupted):

@@ -6,11 +6,9 @@ bench/bench_sync_model.py runs it longer."""
 import os
 
 import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 
 from ctct.sandbox.inprocess import SandboxTransport
-from tests.sync.engine_model import EngineMachine, World
+from tests.sync.engine_model import EngineMachine, World, machine_settings
 
 EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "30"))
 STEPS = int(os.environ.get("CTCT_MODEL_STEPS", "25"))
@@ -22,13 +20,7 @@ def test_the_engine_loses_nothing(database, sandbox_app, sandbox, settings, cloc
     try:
         EngineMachine.world = World(database, sandbox, settings, clock, transport)
         runner = EngineMachine.TestCase
-        runner.settings = hypothesis_settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            print_blob=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-        )
+        runner.settings = machine_settings(EXAMPLES, STEPS)
         runner().runTest()
     finally:
         transport.close()
