@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_sync_model.py [--seeds 5] [--examples 200] [--steps 40]
      [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 Reports, per database: rules run, invariant checks, faults injected by kind, crashes, kills,
-resumes, edits midway, sync outcomes, and violations (a seed whose run found one prints the
+resumes, edits midway, sync outcomes, the errors syncs ended with, and violations (a seed whose run found one prints the
 shrunk sequence of steps and the broken invariant).
 """
 
@@ -77,6 +77,7 @@ def run(database_url: str, seeds: int, examples: int, steps: int, workdir: Path)
             for key, value in sorted(counts.items())
             if key.split(" ")[0] in ("push", "pull", "resume") and not key.endswith(" crashed")
         },
+        "errors the syncs ended with": dict(world.errors.most_common(12)),
         "violations": len(violations),
     }
 

@@ -508,10 +508,10 @@ class EngineMachine(RuleBasedStateMachine):
             for email in emails - stored.get(list_id, set()):
                 ctct_list_id = links.get(list_id)
                 pair = (ctct_list_id, email)
-                really_removed = ctct_list_id is not None and (
-                    ctct_list_id not in live
-                    or (pair in self.seen_in_ctct and pair not in now_there)
-                    or email in self.unsubscribed_there
+                # An unsubscribe in CTCT takes the contact off every list here, linked or not (SPEC §7).
+                really_removed = email in self.unsubscribed_there or (
+                    ctct_list_id is not None
+                    and (ctct_list_id not in live or (pair in self.seen_in_ctct and pair not in now_there))
                 )
                 if not really_removed:
                     unexplained.append((list_id, email))
