@@ -557,6 +557,29 @@ def _renames_without_clashes(
     return renames[~clash]
 
 
+def _push_renames_without_clashes(
+    renames: pd.DataFrame, remote_lists: pd.DataFrame, warnings: list[PlanWarning]
+) -> pd.DataFrame:
+    """Renames CTCT would refuse — the new name belongs to another of its lists, one this push
+    does not rename — stay undone, with a warning, instead of failing the push."""
+    moving = set(renames["ctct_list_id"])
+    taken = {
+        name_key(name): name
+        for list_id, name in zip(remote_lists["ctct_list_id"], remote_lists["name"], strict=True)
+        if list_id not in moving
+    }
+    clash = renames["to"].map(lambda name: name_key(name) in taken).astype(bool)
+    for old, new in zip(renames.loc[clash, "from"], renames.loc[clash, "to"], strict=True):
+        warnings.append(
+            PlanWarning(
+                "name_clash",
+                f"'{old}' is renamed '{new}' here, but another list in Constant Contact is called "
+                f"'{taken[name_key(new)]}': it keeps the name '{old}' there until one of the two is renamed",
+            )
+        )
+    return renames[~clash]
+
+
 def _losing_membership_changes(
     local_pairs: pd.DataFrame,
     remote_pairs: pd.DataFrame,
@@ -706,6 +729,7 @@ def plan_push(
             "ctct_list_id": deleted_here["ctct_list_id"],
         }
     )
+    lists_rename = _push_renames_without_clashes(lists_rename, remote.lists, warnings)
     surviving = len(remote.lists) - len(lists_delete) + len(lists_create[~lists_create["link"]])
     if len(lists_delete) and surviving < 1:
         warnings.append(

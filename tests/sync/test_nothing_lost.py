@@ -379,3 +379,16 @@ def test_a_list_name_taken_in_ctct_during_the_push_is_not_linked_twice(service, 
     with database.session() as session:
         assert lists.get_list(session, "Golf").ctct_list_id is None
         assert lists.get_list(session, "News").ctct_list_id == news
+
+
+def test_a_rename_here_onto_a_name_ctct_gave_another_list_is_held_back(service, database, active_client):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    active_client.lists.create("Golf")  # in CTCT only
+    with database.session() as session:
+        lists.rename_list(session, "News", "golf")
+    plan = service.plan("push")
+    assert plan["lists_rename"].empty
+    assert any(w.kind == "name_clash" and "keeps the name 'News' there" in w.message for w in plan.warnings)
+    assert service.commit(plan).status == COMPLETED
+    assert sorted(remote_lists(active_client)) == ["General Interest", "Golf", "News"]
