@@ -8,6 +8,7 @@ Plan is the preview (tables), the CLI's JSON and — once committed — the hist
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,7 +255,17 @@ def plan_pull(
     lists_delete = pd.DataFrame(
         {"name": gone["name"], "list_id": gone["list_id"], "ctct_list_id": gone["ctct_list_id"]}
     )
-    lists_rename = _renames_without_clashes(lists_rename, local.lists, lists_delete, warnings)
+    lists_rename = _renames_without_clashes(
+        lists_rename,
+        local.lists,
+        "list_id",
+        set(lists_rename["list_id"]) | set(lists_delete["list_id"]),
+        warnings,
+        lambda old, new, _holder: (
+            f"Constant Contact renamed '{old}' to '{new}', the name of another list here: "
+            f"'{old}' keeps its name here until one of the two is renamed"
+        ),
+    )
     for name in baseline.lists[
         ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
         & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
@@ -533,50 +544,22 @@ def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
 
 
 def _renames_without_clashes(
-    renames: pd.DataFrame, local_lists: pd.DataFrame, deletes: pd.DataFrame, warnings: list[PlanWarning]
+    renames: pd.DataFrame,
+    lists: pd.DataFrame,
+    key: str,
+    moving: set[Any],
+    warnings: list[PlanWarning],
+    says: Callable[[str, str, str], str],
 ) -> pd.DataFrame:
-    """Renames from CTCT that would give a list the name another list here keeps (one not
-    renamed or deleted by this pull, such as a list never pushed) stay undone, with a warning:
-    two lists here never share a name."""
-    moving = set(renames["list_id"]) | set(deletes["list_id"])
-    kept_names = {
-        key: name
-        for list_id, name in zip(local_lists["list_id"], local_lists["name"], strict=True)
-        if list_id not in moving
-        for key in [name_key(name)]
-    }
-    clash = renames["to"].map(lambda name: name_key(name) in kept_names).astype(bool)
-    for old, new in zip(renames.loc[clash, "from"], renames.loc[clash, "to"], strict=True):
-        warnings.append(
-            PlanWarning(
-                "name_clash",
-                f"Constant Contact renamed '{old}' to '{new}', the name of another list here: "
-                f"'{old}' keeps its name here until one of the two is renamed",
-            )
-        )
-    return renames[~clash]
-
-
-def _push_renames_without_clashes(
-    renames: pd.DataFrame, remote_lists: pd.DataFrame, warnings: list[PlanWarning]
-) -> pd.DataFrame:
-    """Renames CTCT would refuse — the new name belongs to another of its lists, one this push
-    does not rename — stay undone, with a warning, instead of failing the push."""
-    moving = set(renames["ctct_list_id"])
+    """Renames that would give a list the name another list on the renamed side keeps (one that
+    this sync neither renames nor deletes) stay undone, with a warning: a side never holds two
+    lists of one name. `lists` (`key`, name) are that side's lists; `says(old, new, holder)` words it."""
     taken = {
-        name_key(name): name
-        for list_id, name in zip(remote_lists["ctct_list_id"], remote_lists["name"], strict=True)
-        if list_id not in moving
+        name_key(name): name for list_id, name in zip(lists[key], lists["name"], strict=True) if list_id not in moving
     }
     clash = renames["to"].map(lambda name: name_key(name) in taken).astype(bool)
     for old, new in zip(renames.loc[clash, "from"], renames.loc[clash, "to"], strict=True):
-        warnings.append(
-            PlanWarning(
-                "name_clash",
-                f"'{old}' is renamed '{new}' here, but another list in Constant Contact is called "
-                f"'{taken[name_key(new)]}': it keeps the name '{old}' there until one of the two is renamed",
-            )
-        )
+        warnings.append(PlanWarning("name_clash", says(old, new, taken[name_key(new)])))
     return renames[~clash]
 
 
@@ -729,7 +712,18 @@ def plan_push(
             "ctct_list_id": deleted_here["ctct_list_id"],
         }
     )
-    lists_rename = _push_renames_without_clashes(lists_rename, remote.lists, warnings)
+    # CTCT would refuse these (and fail the push): renames run before deletions there.
+    lists_rename = _renames_without_clashes(
+        lists_rename,
+        remote.lists,
+        "ctct_list_id",
+        set(lists_rename["ctct_list_id"]),
+        warnings,
+        lambda old, new, holder: (
+            f"'{old}' is renamed '{new}' here, but another list in Constant Contact is called "
+            f"'{holder}': it keeps the name '{old}' there until one of the two is renamed"
+        ),
+    )
     surviving = len(remote.lists) - len(lists_delete) + len(lists_create[~lists_create["link"]])
     if len(lists_delete) and surviving < 1:
         warnings.append(
