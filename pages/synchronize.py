@@ -4,6 +4,7 @@ import streamlit as st
 
 from ctct import activation
 from ctct.api.errors import CtctError
+from ctct.sync.apply import COMPLETED_WITH_ERRORS
 from ctct.sync.plan import PULL, PUSH, describe_counts
 from ctct.ui.plan_view import commit_with_progress, show_plan
 from ctct.ui.state import client, sync_service
@@ -51,7 +52,7 @@ if plan is not None:
         if result is not None:
             st.session_state.pop("sync_plan", None)
             changed = describe_counts(result.counts)
-            if result.failed or result.activity_errors:
+            if result.status == COMPLETED_WITH_ERRORS:
                 st.warning(f"Synchronized with errors (run {result.run_id}): {changed}; see what did not apply above.")
             else:
                 st.success(f"Synchronized: {changed}.")

@@ -65,10 +65,6 @@ class SyncResult:
     # Rows that did not apply, with CTCT's reason: they stay differences for the next plan.
     failed: list[dict[str, str]] = field(default_factory=list)
 
-    @property
-    def state(self) -> str:
-        return self.status
-
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "state": self.status}
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ctct.api.errors import CtctError
 from ctct.errors import ConsoleError
-from ctct.sync.apply import SyncResult
+from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult
 from ctct.sync.journal import SyncRefused
 from ctct.sync.plan import CHANGE_KINDS, Plan
 from ctct.ui.downloads import csv_download
@@ -69,7 +69,7 @@ def commit_with_progress(plan: Plan, *, allow_mass_removal: bool = False) -> Syn
             status.update(label="Stopped by an error", state="error")
             st.error(f"{plain(error)} — nothing already stored was lost; run it again or resume it.")
             return None
-        if result.failed or result.activity_errors:
+        if result.status == COMPLETED_WITH_ERRORS:
             status.update(label=f"Done with errors: run {result.run_id}", state="error")
         else:
             status.update(label=f"Done: run {result.run_id}, {result.requests_used:,} requests", state="complete")
