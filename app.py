@@ -1,5 +1,6 @@
 """Entry point of the console: page setup, the OAuth callback, navigation and the sidebar."""
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -9,23 +10,59 @@ from ctct.api.errors import CtctError
 from ctct.ui.state import client, settings
 from ctct.ui.text import plain
 
-st.set_page_config(page_title="Customer Focus · Constant Contact", page_icon=":material/mail:", layout="wide")
+FAVICON = Path(__file__).parent / "ctct" / "ui" / "favicon.png"  # local: the console works offline
+
+st.set_page_config(page_title="Customer Focus · Constant Contact", page_icon=str(FAVICON), layout="wide")
 
 
-def auth_configured() -> bool:
+def login_required() -> bool:
+    """SPEC §11: with an [auth] section in secrets, every page and URL needs an OIDC login."""
     try:
-        return "auth" in st.secrets
+        configured = "auth" in st.secrets
     except FileNotFoundError:
-        return False
+        configured = False
+    return configured and not st.user.is_logged_in
 
 
-# The login gate (SPEC: off in demo mode): with an [auth] section in secrets, every page needs an OIDC login.
-if auth_configured() and not settings().demo_mode and not st.user.is_logged_in:
+# Each page: its section in the sidebar, its module in views/, title and icon. The first is the default.
+PAGES = {
+    "Constant Contact": [
+        ("email_lists", "Email Lists", ":material/list_alt:"),
+        ("synchronize", "Synchronize", ":material/sync:"),
+        ("history", "History", ":material/history:"),
+    ],
+    "Customer Focus": [("customers", "Customers & Prospects", ":material/apartment:")],
+    "Settings": [
+        ("settings_ctct", "Constant Contact", ":material/settings:"),
+        ("marketing_tags", "Marketing Tags", ":material/sell:"),
+    ],
+}
+PAGE_NAMES = [name for section in PAGES.values() for name, _, _ in section]
+
+
+def login() -> None:
     st.title("Customer Focus · Constant Contact")
+    st.caption("The console holds the CRM's contacts: log in with your organization's account to continue.")
     st.button("Log in", on_click=st.login, type="primary")
+
+
+if login_required():
+    # The login answers at every page's URL (a bookmark, a tab reconnecting after a restart), and
+    # nothing else can be reached: there is no other page until the user has logged in.
+    st.navigation(
+        [st.Page(login, title="Log in", url_path=name, default=name == PAGE_NAMES[0]) for name in PAGE_NAMES],
+        position="hidden",
+    ).run()
     st.stop()
 
-settings_page = st.Page("pages/settings_ctct.py", title="Constant Contact", icon=":material/settings:")
+pages = {
+    section: [
+        st.Page(f"views/{name}.py", title=title, icon=icon, default=name == PAGE_NAMES[0])
+        for name, title, icon in entries
+    ]
+    for section, entries in PAGES.items()
+}
+settings_page = next(page for page in pages["Settings"] if page.url_path == "settings_ctct")
 
 # Constant Contact's login sends the browser back here with ?code=…&state=… (or ?error=…).
 params = st.query_params.to_dict()
@@ -40,22 +77,7 @@ if "state" in params and ("code" in params or "error" in params):
         st.session_state["settings_flash"] = ("error", str(error))
     st.switch_page(settings_page)
 
-navigation = st.navigation(
-    {
-        "Constant Contact": [
-            st.Page("pages/email_lists.py", title="Email Lists", icon=":material/list_alt:", default=True),
-            st.Page("pages/synchronize.py", title="Synchronize", icon=":material/sync:"),
-            st.Page("pages/history.py", title="History", icon=":material/history:"),
-        ],
-        "Customer Focus": [
-            st.Page("pages/customers.py", title="Customers & Prospects", icon=":material/apartment:"),
-        ],
-        "Settings": [
-            settings_page,
-            st.Page("pages/marketing_tags.py", title="Marketing Tags", icon=":material/sell:"),
-        ],
-    }
-)
+navigation = st.navigation(pages)
 
 with st.sidebar:
     st.caption("Customer Focus · ULTIMATE")

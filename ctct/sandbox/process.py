@@ -215,8 +215,9 @@ def start_sandbox(
 
 
 @contextmanager
-def running_console(env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    """`streamlit run app.py` on 127.0.0.1 with `env` (database, CTCT settings); yields its URL."""
+def running_console(env: dict[str, str], port: int | None = None, options: Sequence[str] = ()) -> Iterator[str]:
+    """`streamlit run app.py` on 127.0.0.1 with `env` (database, CTCT settings) and more Streamlit
+    `options` (`--secrets.files …`, say); yields its URL."""
     port = port or free_port()
     command = [
         sys.executable,
@@ -232,6 +233,7 @@ def running_console(env: dict[str, str], port: int | None = None) -> Iterator[st
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *options,
     ]
     with ServerProcess(command, port, "/_stcore/health", env=env, cwd=PROJECT_ROOT, timeout=60) as server:
         yield server.url

@@ -40,7 +40,7 @@ def test_email_lists_page_creates_a_list(app):
 
 def test_customers_page_filters_and_shows_reasons(app):
     app.run()
-    app.switch_page("pages/customers.py").run()
+    app.switch_page("views/customers.py").run()
     assert not app.exception
     frame = app.dataframe[0].value
     assert frame["ineligible_reason"].dropna().str.contains("role address").any()
@@ -59,7 +59,7 @@ def test_customers_page_filters_and_shows_reasons(app):
 def test_settings_page_starts_the_activation(app, monkeypatch, tmp_path):
     monkeypatch.setenv("CTCT_AUTH_BASE", "http://127.0.0.1:9/oauth2/default/v1")
     app.run()
-    app.switch_page("pages/settings_ctct.py").run()
+    app.switch_page("views/settings_ctct.py").run()
     assert not app.exception
     assert any("not activated" in block.value for block in app.markdown)
     app.button(key="settings_get_token").click().run()
@@ -70,13 +70,13 @@ def test_settings_page_starts_the_activation(app, monkeypatch, tmp_path):
 
 def test_synchronize_page_asks_for_activation_first(app):
     app.run()
-    app.switch_page("pages/synchronize.py").run()
+    app.switch_page("views/synchronize.py").run()
     assert not app.exception and "Activate Constant Contact first" in app.info[0].value
 
 
 def test_history_page_lists_runs_and_their_changes(app, sqlite_url):
     app.run()
-    app.switch_page("pages/history.py").run()
+    app.switch_page("views/history.py").run()
     assert "No imports or syncs yet" in app.info[0].value
     from ctct.sync.journal import record_import_run
 
@@ -96,7 +96,7 @@ def test_an_oauth_error_redirect_is_explained(app):
 
 def test_marketing_tags_page(app):
     app.run()
-    app.switch_page("pages/marketing_tags.py").run()
+    app.switch_page("views/marketing_tags.py").run()
     assert not app.exception
     assert "Apparel Sports Wear" in app.dataframe[0].value["Tag"].tolist()
     app.text_input(key="tags_new_name").input("Golf Clubs")
@@ -209,7 +209,7 @@ def test_email_lists_rename_keeps_the_list_chosen_and_delete_removes_it(app, scr
 
 def test_customers_page_adds_companies_and_contacts_and_refuses_bad_ones(app, sqlite_url):
     app.run()
-    app.switch_page("pages/customers.py").run()
+    app.switch_page("views/customers.py").run()
     app.text_input(key="customers_company_name").input("Zed Sports")
     app.button[0].click().run()  # the forms' submit buttons come in page order
     assert not app.exception
@@ -235,7 +235,7 @@ def test_customers_page_edits_a_contact_found_by_search_and_refuses_a_bad_email(
     target = frame[frame["email"].notna() & ~frame["email"].str.contains("xss", na=False)].iloc[0]
     email = target["email"]
     app.run()
-    app.switch_page("pages/customers.py").run()
+    app.switch_page("views/customers.py").run()
     assert not app.exception
     assert "customers_edit_contact" not in app.session_state  # no picker of every contact
     app.text_input(key="customers_edit_find").input(email.upper()).run()
@@ -270,7 +270,7 @@ def test_history_shows_list_changes_beside_the_syncs_with_their_contacts(app, sq
         cli = lists.ChangeOrigin("root (command line)", MembershipChangeHow.CLI)
         lists.remove_contacts(session, "News", added.added_ids[:2], origin=cli)
     app.run()
-    app.switch_page("pages/history.py").run()
+    app.switch_page("views/history.py").run()
     assert not app.exception
     journal = next(frame.value for frame in app.dataframe if "How" in frame.value.columns)
     assert journal[["Who", "List", "How", "Added", "Removed"]].values.tolist() == [
