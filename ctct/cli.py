@@ -27,6 +27,7 @@ from ctct.db import Database
 from ctct.db.models import MembershipChangeHow
 from ctct.display import ProgressLine
 from ctct.errors import ConsoleError
+from ctct.safe_csv import write_csv
 from ctct.sandbox.config import SandboxAccount
 from ctct.sync import history, journal
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult, SyncService
@@ -200,7 +201,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _print_table(frame: Any, args: argparse.Namespace, empty: str) -> None:
     if args.csv:
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)
     elif args.json:
         _print_json(frame.rename(columns=str.lower).to_dict("records"))
     else:
@@ -393,7 +394,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.history_command == "show":
         run = history.run_detail(database, args.run)
         if args.csv:
-            run["changes"].to_csv(sys.stdout, index=False)
+            write_csv(run["changes"], sys.stdout)
         elif args.json:
             _print_json({**run["run"], "changes": run["changes"].to_dict("records")})
         else:

@@ -7,6 +7,7 @@ from ctct import lists
 from ctct.crm import importer, services
 from ctct.crm.services import list_tags
 from ctct.errors import ConsoleError
+from ctct.ui.downloads import csv_download
 from ctct.ui.grid import COLUMNS, CONTACT_TYPES
 from ctct.ui.state import contacts, database, settings
 from ctct.ui.text import plain
@@ -32,6 +33,8 @@ with browse:
     eligible = int(frame["eligible"].sum()) if not frame.empty else 0
     st.caption(f"{len(frame):,} contacts · {eligible:,} can be put on email lists")
     st.dataframe(frame[list(COLUMNS)], hide_index=True, width="stretch", column_config=COLUMNS)
+    # The table's own download is off (client.disableDataExport): this one is formula-safe.
+    csv_download(frame[list(COLUMNS)].rename(columns=COLUMNS), "contacts.csv", "customers_csv")
 
 with add:
     with database().session() as session:
@@ -126,7 +129,12 @@ with add:
                 if st.form_submit_button("Save contact"):
                     try:
                         with database().session() as session:
-                            services.update_contact(session, picked, **edits)
+                            # Only what was changed: a value that came from Constant Contact
+                            # (a name that starts like a formula, say) stays as it is.
+                            changed = {
+                                field: value for field, value in edits.items() if value != (current[field] or "")
+                            }
+                            services.update_contact(session, picked, **changed)
                         st.toast("Saved")
                     except ConsoleError as error:
                         st.error(f"{plain(error)} — nothing was changed.")

@@ -37,6 +37,7 @@ from ctct.crm.normalize import (
 )
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ConsoleError
+from ctct.safe_csv import formula_mask
 
 COLUMNS = (
     "company",
@@ -320,7 +321,7 @@ def _row_reasons(frame: pd.DataFrame, role_addresses: frozenset[str]) -> pd.Seri
         )
         _add_reason(
             reasons,
-            values.str.match(r"[=+\-@]"),
+            formula_mask(values),
             f"{column} looks like a spreadsheet formula (starts with =, +, - or @)",
         )
     kinds = frame["kind"].str.lower()

@@ -11,6 +11,8 @@ from functools import lru_cache
 import pandas as pd
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from ctct.safe_csv import looks_like_formula
+
 # CTCT's own field limits (reference/ctct-v3-facts.md): anything longer could never be synced.
 MAX_EMAIL_LENGTH = 80
 MAX_PERSON_FIELD_LENGTH = 50
@@ -156,7 +158,7 @@ def text_problem(value: str | None, field: str, max_length: int) -> str | None:
         return f"{field} is longer than {max_length} characters ({len(value)})"
     if any(unicodedata.category(char) == "Cc" for char in value):
         return f"{field} contains control characters"
-    if value[0] in "=+-@":
+    if looks_like_formula(value):
         return f"{field} looks like a spreadsheet formula ({value[:20]!r})"
     return None
 

@@ -18,6 +18,7 @@ from ctct import display
 from ctct.config import Settings
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
 from ctct.crm.normalize import company_name_key, name_key
+from ctct.safe_csv import formula_mask
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
 PUSH, PULL, IMPORT = "push", "pull", "import"
@@ -409,9 +410,49 @@ def plan_pull(
         "memberships_remove": memberships_remove,
         "skipped": empty("skipped"),
     }
+    warnings += _formula_warnings(changes)
     plan = _finish(direction, changes, warnings, local, remote, policy, target_sizes=_local_sizes(local))
     plan.estimated_requests = _stale_check_requests(remote)
     return plan
+
+
+# What a pull brings over from CTCT as text, where anyone may have typed it (a sign-up form).
+FORMULA_CHECKED = {
+    "lists_create": ("name", ["name"]),
+    "lists_rename": ("to", ["to"]),
+    "contacts_create": ("email", ["email", "first_name", "last_name", "job_title", "company"]),
+    "contacts_update": ("email", ["first_name", "last_name", "job_title"]),
+}
+FORMULA_WARNINGS_SHOWN = 20
+
+
+def _formula_warnings(changes: dict[str, pd.DataFrame]) -> list[PlanWarning]:
+    """SPEC §11: values from CTCT that a spreadsheet would run as formulas, each named by its row.
+    They are stored as the text they are; every CSV the console writes gives them a leading `'`."""
+    found: list[str] = []
+    for kind, (row_name, columns) in FORMULA_CHECKED.items():
+        frame = changes[kind]
+        title = CHANGE_KINDS[kind][0]
+        for column in columns:
+            values = frame[column]
+            formula = formula_mask(values)
+            what = column.replace("_", " ")
+            for row, value in zip(frame.loc[formula, row_name], values[formula], strict=True):
+                subject = f"{row!r}" if column == row_name else f"{row!r}, {what} {value!r}"
+                found.append(
+                    f"{title} — {subject}: looks like a spreadsheet formula; kept as text here, "
+                    "and CSV downloads write it with a leading '"
+                )
+    warnings = [PlanWarning("formula_like", message) for message in found[:FORMULA_WARNINGS_SHOWN]]
+    if len(found) > FORMULA_WARNINGS_SHOWN:
+        warnings.append(
+            PlanWarning(
+                "formula_like",
+                f"and {len(found) - FORMULA_WARNINGS_SHOWN:,} more value(s) from Constant Contact that look like "
+                "spreadsheet formulas, kept as text",
+            )
+        )
+    return warnings
 
 
 REMOTE_KEYS = ["ctct_contact_id", "email"]

@@ -32,3 +32,11 @@ def test_grid_events_are_handed_out_once_each_even_when_runs_fold_them():
     odd = {"mount": "b", "seq": 2, "events": [{"seq": 2, "contact_id": 9, "field": "tags", "value": "x"}]}
     assert new_events(odd, seen) == []
     assert new_events(None, seen) == []
+
+
+def test_addresses_never_become_links():
+    assert plain("Added ann@acme.com to 'News'") == r"Added `ann@acme.com` to 'News'"
+    assert plain('=HYPERLINK("http://evil.example","Click")') == r'=HYPERLINK\("`http://evil.example`","Click"\)'
+    assert plain("see www.evil.example now") == "see `www.evil.example` now"
+    assert plain("a`b@c.de") == "``a`b@c.de``"
+    assert plain("no address: 5 of 10") == r"no address\: 5 of 10"
