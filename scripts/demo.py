@@ -1,8 +1,9 @@
-"""Starts the console in demo mode: `python3 scripts/demo.py [--port 8501] [--sandbox-port 8765]`.
+"""Starts the console in demo mode: `python3 scripts/demo.py [--port 8501] [--sandbox-port 8765] [--host 127.0.0.1]`.
 
 Runs the built-in Constant Contact sandbox (log in as demo / demo) and the console against it, on
 their own data (data/demo.db, data/demo-sandbox.json); loads the demo CRM on first start. No
-Constant Contact account is needed.
+Constant Contact account is needed. Both listen on 127.0.0.1 only: the demo holds a CRM's worth of
+(made-up) personal data; `--host 0.0.0.0` opens the console to the network when that is wanted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from _venv import ROOT, ensure_venv
 
@@ -33,16 +35,22 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--sandbox-port", type=int, default=8765)
+    parser.add_argument("--host", default="127.0.0.1", help="the console's listening address (default 127.0.0.1)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data", help="where the demo's files live")
     args = parser.parse_args()
     python = str(ensure_venv())
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    # The address a browser opens, and CTCT's sandbox sends it back to: the console's own.
+    console_url = f"http://{'127.0.0.1' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}"
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     env = {
         **os.environ,
-        "CTCT_DATABASE_URL": f"sqlite:///{ROOT / 'data' / 'demo.db'}",
+        "CTCT_DATABASE_URL": f"sqlite:///{args.data_dir / 'demo.db'}",
         "CTCT_DEMO_MODE": "1",
         "CTCT_API_BASE": f"{sandbox_url}/v3",
         "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
-        "CTCT_REDIRECT_URI": f"http://localhost:{args.port}/",
+        "CTCT_REDIRECT_URI": f"{console_url}/",
+        "CTCT_SECRET_KEY_FILE": os.environ.get("CTCT_SECRET_KEY_FILE", str(args.data_dir / "secret.key")),
         "CTCT_CLIENT_ID": "customer-focus-demo",
     }
     if subprocess.call([python, "-m", "ctct", "demo-data", "--if-empty"], cwd=ROOT, env=env):
@@ -56,7 +64,7 @@ if __name__ == "__main__":
             "--port",
             str(args.sandbox_port),
             "--state",
-            str(ROOT / "data" / "demo-sandbox.json"),
+            str(args.data_dir / "demo-sandbox.json"),
         ],
         cwd=ROOT,
         env=env,
@@ -64,7 +72,7 @@ if __name__ == "__main__":
     try:
         wait_for(sandbox_url + "/", sandbox)
         print(
-            f"\nThe console opens at http://localhost:{args.port}  (Constant Contact sandbox: {sandbox_url}, "
+            f"\nThe console opens at {console_url}  (Constant Contact sandbox: {sandbox_url}, "
             "log in as demo / demo; Ctrl+C stops both)\n",
             flush=True,
         )
@@ -75,6 +83,8 @@ if __name__ == "__main__":
                 "streamlit",
                 "run",
                 str(ROOT / "app.py"),
+                "--server.address",
+                args.host,
                 "--server.port",
                 str(args.port),
                 "--server.headless",

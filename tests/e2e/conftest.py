@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -62,11 +63,19 @@ def page(chromium_path: str) -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
+        # SPEC §11: the console works offline — no page (nor popup) fetches anything from elsewhere.
+        outside: list[str] = []
+        context.on("request", lambda request: outside.append(request.url) if leaves_the_machine(request.url) else None)
         browser_page = context.new_page()
         browser_page.set_default_timeout(20_000)
         yield browser_page
         context.close()
         browser.close()
+        assert not outside, f"the browser fetched from outside the machine: {outside[:5]}"
+
+
+def leaves_the_machine(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).hostname != "127.0.0.1"
 
 
 def wait_for_app(page: object) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from ctct.crm import demo
 from ctct.db import Database
 from ctct.db.models import Company, Contact
 from ctct.sandbox.process import free_port, running_console
-from tests.e2e.conftest import SCREENSHOTS, wait_for_app
+from tests.e2e.conftest import SCREENSHOTS, leaves_the_machine, wait_for_app
 
 # Every page's URL, and the root.
 PAGE_PATHS = ["", "email_lists", "synchronize", "history", "customers", "settings_ctct", "marketing_tags"]
@@ -45,7 +44,7 @@ def gated_setup(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
 def test_every_page_url_opened_first_on_a_fresh_server_shows_only_the_login(page, gated_setup, path):
     env, secrets, crm_values = gated_setup
     outside: list[str] = []
-    page.on("request", lambda request: outside.append(request.url) if _is_outside(request.url) else None)
+    page.on("request", lambda request: outside.append(request.url) if leaves_the_machine(request.url) else None)
     with running_console(env, free_port(), ["--secrets.files", str(secrets)]) as url:
         page.goto(f"{url}/{path}")
         wait_for_app(page)
@@ -72,7 +71,7 @@ def test_every_page_url_opened_first_on_a_fresh_server_runs_through_the_console(
     nothing is fetched from outside the machine."""
     env, _, _ = gated_setup
     outside: list[str] = []
-    page.on("request", lambda request: outside.append(request.url) if _is_outside(request.url) else None)
+    page.on("request", lambda request: outside.append(request.url) if leaves_the_machine(request.url) else None)
     with running_console({**env, "CTCT_DEMO_MODE": "1"}, free_port()) as url:
         page.goto(f"{url}/{path}")
         wait_for_app(page)
@@ -83,8 +82,3 @@ def test_every_page_url_opened_first_on_a_fresh_server_runs_through_the_console(
         page.wait_for_timeout(500)  # icons and components load after the run
     assert "Customers & Prospects" in navigation and "settings ctct" not in navigation
     assert not outside, f"requests left the machine: {outside[:3]}"
-
-
-def _is_outside(url: str) -> bool:
-    host = urlsplit(url).hostname
-    return host not in (None, "127.0.0.1") and not url.startswith(("data:", "blob:", "about:"))

@@ -1,0 +1,63 @@
+"""SPEC §11: `python3 scripts/demo.py` — the README's first command — listens on 127.0.0.1 only,
+unless `--host` says otherwise."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctct.sandbox.process import free_port, wait_until_up
+
+ROOT = Path(__file__).resolve().parents[2]
+PROC_TCP = Path("/proc/net/tcp")
+LISTEN = "0A"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The IPv4 and IPv6 addresses something listens on at `port` (Linux's socket tables)."""
+    found = set()
+    for table in (PROC_TCP, Path("/proc/net/tcp6")):
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if fields[3] == LISTEN and int(port_hex, 16) == port:
+                found.add(_address(address))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    if len(hex_address) == 8:  # IPv4, little-endian
+        return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    return "::" if set(hex_address) == {"0"} else hex_address
+
+
+@pytest.mark.skipif(not PROC_TCP.exists(), reason="reads Linux's /proc/net/tcp to see where the demo listens")
+@pytest.mark.parametrize(("options", "console_address"), [([], "127.0.0.1"), (["--host", "0.0.0.0"], "0.0.0.0")])
+def test_the_demo_listens_on_loopback_unless_asked(tmp_path, options, console_address):
+    port, sandbox_port = free_port(), free_port()
+    command = [sys.executable, str(ROOT / "scripts" / "demo.py"), "--port", str(port)]
+    command += ["--sandbox-port", str(sandbox_port), "--data-dir", str(tmp_path), *options]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CTCT_")}
+    demo = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", demo, timeout=120)
+        assert listening_addresses(port) == {console_address}
+        assert listening_addresses(sandbox_port) == {"127.0.0.1"}
+        assert (tmp_path / "demo.db").exists()
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)
+        try:
+            demo.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert not listening_addresses(port) and not listening_addresses(sandbox_port)
