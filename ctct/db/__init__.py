@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,12 +29,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def private_file(path: Path) -> None:
+    """`path` readable and writable by its owner only: created so (mode 600, no moment when others
+    could read it), or tightened when it exists and is ours. It holds the CRM's personal data."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        status = path.stat()
+        if os.name != "nt" and status.st_uid == os.getuid() and status.st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        os.close(descriptor)
+
+
 def make_engine(database_url: str) -> Engine:
-    """An engine for `database_url`; a SQLite file's folder is created when missing."""
+    """An engine for `database_url`; a SQLite file's folder is created when missing, and the file
+    itself with mode 600 (SQLite gives its -wal and -shm files the database file's mode)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            database_file = Path(url.database)
+            database_file.parent.mkdir(parents=True, exist_ok=True)
+            for path in (database_file, Path(f"{database_file}-wal"), Path(f"{database_file}-shm")):
+                if path == database_file or path.exists():
+                    private_file(path)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

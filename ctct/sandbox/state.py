@@ -130,7 +130,10 @@ class Sandbox:
             self.dirty = False
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".tmp")
-        partial.write_text(data, encoding="utf-8")
+        # Mode 600 like the console's database: the accounts' contacts are personal data.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(data)
         os.replace(partial, target)  # a crash mid-write never leaves half a file
 
     def load(self, path: Path) -> None:
