@@ -82,7 +82,9 @@ navigation = st.navigation(pages)
 with st.sidebar:
     st.caption("Customer Focus · ULTIMATE")
     status = activation.connection_status(client())
-    if status.active:
+    if status.key_error:
+        st.error("Constant Contact: the stored tokens cannot be opened — activate again", icon=":material/key_off:")
+    elif status.active:
         st.success(f"Constant Contact: {plain(status.account_name)}", icon=":material/link:")
     else:
         st.warning("Constant Contact: not activated", icon=":material/link_off:")

@@ -15,6 +15,7 @@ from ctct import display
 from ctct.api.client import CtctClient
 from ctct.api.errors import OAuthFlowError
 from ctct.api.oauth import as_utc
+from ctct.api.vault import SecretKeyError
 from ctct.crm.demo import clear_crm, load_demo_data
 from ctct.db import Database
 from ctct.db.models import (
@@ -44,11 +45,15 @@ class ConnectionStatus:
     requests_used_today: int
     requests_remaining_today: int
     daily_quota: int
+    # Set when tokens are stored but the key that sealed them is missing or wrong: activate again.
+    key_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
+        if self.key_error:
+            return f"Inactive: {self.key_error}"
         if self.active:
             return f"Connected to Constant Contact: {self.account_name} ({self.account_email}); {describe_expiry(self)}"
         if self.reauthorization_required:
@@ -73,6 +78,12 @@ def connection_status(client: CtctClient) -> ConnectionStatus:
         connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
         active = connection is not None and connection.encrypted_access_token is not None
         expires = as_utc(connection.access_token_expires_at) if connection else None
+        key_error = None
+        if active:
+            try:
+                client.authorization.vault.open(connection.encrypted_access_token)
+            except SecretKeyError as error:
+                key_error, active = str(error), False
         status = ConnectionStatus(
             active=active,
             account_name=connection.account_name if connection else None,
@@ -82,6 +93,7 @@ def connection_status(client: CtctClient) -> ConnectionStatus:
             requests_used_today=0,
             requests_remaining_today=0,
             daily_quota=client.budget.quota,
+            key_error=key_error,
         )
     status.requests_used_today = client.budget.used()
     status.requests_remaining_today = max(client.budget.quota - status.requests_used_today, 0)

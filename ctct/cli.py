@@ -442,7 +442,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(status.to_json())
         return EXIT_OK
-    if status.active:
+    if status.key_error:
+        print(f"Inactive: {status.key_error} (python -m ctct activate)")
+    elif status.active:
         print(f"Active: {status.account_name} ({status.account_email}); {activation.describe_expiry(status)}")
     elif status.reauthorization_required:
         print(f"Inactive: {status.account_name} needs to be activated again (python -m ctct activate)")

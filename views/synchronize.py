@@ -12,7 +12,11 @@ from ctct.ui.text import plain
 
 st.title("Synchronize")
 
-if not activation.connection_status(client()).active:
+connection = activation.connection_status(client())
+if connection.key_error:
+    st.error(f"{plain(connection.key_error)} (Settings → Constant Contact).", icon=":material/key_off:")
+    st.stop()
+if not connection.active:
     st.info("Activate Constant Contact first (Settings → Constant Contact).")
     st.stop()
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ctct.api.errors import CtctConnectionError, NotActivated, OAuthFlowError, ReauthorizationRequired
-from ctct.api.vault import TokenVault
+from ctct.api.vault import SecretKeyError, TokenVault
 from ctct.config import SCOPES, Settings
 from ctct.db import Database
 from ctct.db.models import CtctConnection, OAuthPending, utcnow
@@ -301,7 +301,8 @@ class Authorization:
             session.delete(connection)
         if sealed is not None:
             # Best effort: the tokens are deleted here anyway, and CTCT expires unused ones.
-            with contextlib.suppress(httpx.TransportError, CtctConnectionError):
+            # A lost key leaves nothing to revoke with: the tokens are deleted here all the same.
+            with contextlib.suppress(httpx.TransportError, CtctConnectionError, SecretKeyError):
                 self.oauth.revoke(self.vault.open(sealed))
 
 

@@ -154,8 +154,9 @@ def test_the_generated_key_file_is_private(tmp_path, settings):
 
     key_file = tmp_path / "data" / "secret.key"
     vault = TokenVault.from_settings(replace(settings, secret_key=None, secret_key_file=key_file))
-    assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
+    assert not key_file.exists()  # made when the first secret is sealed (an activation), not before
     sealed = vault.seal("secret")
+    assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
     assert (
         TokenVault.from_settings(replace(settings, secret_key=None, secret_key_file=key_file)).open(sealed) == "secret"
     )

@@ -52,7 +52,7 @@ def console_with_formulas(chromium_path: str, tmp_path_factory: pytest.TempPathF
         )
         assert activated.returncode == 0, activated.stderr
         with running_console(env, port) as url:
-            yield url
+            yield url, env
 
 
 def download(page, button_key: str, folder: Path) -> list[list[str]]:
@@ -72,6 +72,7 @@ def assert_formula_safe(rows: list[list[str]], guarded: set[str]) -> None:
 
 
 def test_pull_preview_history_and_customers_download_formula_safe_csv(page, console_with_formulas, tmp_path):
+    console_with_formulas, env = console_with_formulas
     page.goto(console_with_formulas + "/synchronize")
     wait_for_app(page)
     page.locator(".st-key-sync_preview_pull button").click()
@@ -95,6 +96,22 @@ def test_pull_preview_history_and_customers_download_formula_safe_csv(page, cons
     page.goto(console_with_formulas + "/history")
     wait_for_app(page)
     assert_formula_safe(download(page, "history_csv", tmp_path), {EVIL_LIST})
+    # The list journal's downloads: a change made on the command line to the list CTCT named.
+    removed = subprocess.run(
+        [sys.executable, "-m", "ctct", "list", "remove", EVIL_LIST, "minus@example.org"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert removed.returncode == 0, removed.stderr
+    page.reload()
+    wait_for_app(page)
+    page.get_by_role("tab", name="List changes").click()
+    assert_formula_safe(download(page, "history_members_csv", tmp_path), {EVIL_LIST})
+    change_rows = download(page, "history_members_change_csv", tmp_path)
+    assert [row[:2] for row in change_rows[1:]] == [["minus@example.org", "removed"]]
 
     page.goto(console_with_formulas + "/customers")
     wait_for_app(page)
