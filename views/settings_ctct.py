@@ -37,7 +37,10 @@ if settings().demo_mode and st.button("Reset demo…", key="settings_reset"):
 
 if not status.active:
     if status.key_error:
-        st.error(f"{plain(status.key_error)}. Nothing else stored was lost.", icon=":material/key_off:")
+        st.error(
+            f"{plain(status.key_error[0].upper() + status.key_error[1:])}. Nothing else stored was lost.",
+            icon=":material/key_off:",
+        )
     elif status.reauthorization_required:
         st.warning(
             f"Constant Contact no longer accepts the authorization for {plain(status.account_name)}: "

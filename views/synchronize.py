@@ -14,7 +14,8 @@ st.title("Synchronize")
 
 connection = activation.connection_status(client())
 if connection.key_error:
-    st.error(f"{plain(connection.key_error)} (Settings → Constant Contact).", icon=":material/key_off:")
+    message = connection.key_error[0].upper() + connection.key_error[1:]
+    st.error(f"{plain(message)} — on Settings → Constant Contact.", icon=":material/key_off:")
     st.stop()
 if not connection.active:
     st.info("Activate Constant Contact first (Settings → Constant Contact).")
