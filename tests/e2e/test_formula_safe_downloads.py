@@ -42,17 +42,15 @@ def console_with_formulas(chromium_path: str, tmp_path_factory: pytest.TempPathF
             "CTCT_SECRET_KEY_FILE": str(folder / "secret.key"),
         }
         # Connected on the command line (its sandbox login fills the form itself); nothing imported yet.
-        activated = subprocess.run(
-            [sys.executable, "-m", "ctct", "activate"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        activated = ctct_command(env, "activate")
         assert activated.returncode == 0, activated.stderr
         with running_console(env, port) as url:
             yield url, env
+
+
+def ctct_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "ctct", *args]
+    return subprocess.run(command, env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def download(page, button_key: str, folder: Path) -> list[list[str]]:
@@ -97,14 +95,7 @@ def test_pull_preview_history_and_customers_download_formula_safe_csv(page, cons
     wait_for_app(page)
     assert_formula_safe(download(page, "history_csv", tmp_path), {EVIL_LIST})
     # The list journal's downloads: a change made on the command line to the list CTCT named.
-    removed = subprocess.run(
-        [sys.executable, "-m", "ctct", "list", "remove", EVIL_LIST, "minus@example.org"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    removed = ctct_command(env, "list", "remove", EVIL_LIST, "minus@example.org")
     assert removed.returncode == 0, removed.stderr
     page.reload()
     wait_for_app(page)
