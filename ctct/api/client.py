@@ -5,11 +5,15 @@ Which requests are retried (docs/decisions/0005-which-requests-are-retried.md): 
 DELETE always may be; a POST only when a repeat cannot duplicate anything — a 429 `throttled`
 (CTCT refused it unprocessed), a connection that never opened, or a POST whose effect is
 idempotent (bulk activities: importing, adding or removing the same members twice ends the same;
-sign-up form: create-or-update). Creating a list or a contact is never blindly repeated.
+sign-up form: create-or-update). Creating a list is repeated only after looking its name up;
+creating a contact is never blindly repeated. Retries go on while the request's time budget lasts
+(2 minutes by default), not for a fixed number of attempts: CTCT's bursts of 429 and 503 pass.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import random
 import time
@@ -20,7 +24,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from ctct.api.activities import Activities
-from ctct.api.errors import CtctConnectionError, QuotaExceeded, ServerError, Throttled, from_response
+from ctct.api.errors import (
+    CtctConnectionError,
+    NotEmulated,
+    QuotaExceeded,
+    ServerError,
+    Throttled,
+    from_response,
+)
 from ctct.api.limits import DailyBudget, RateLimiter
 from ctct.api.oauth import Authorization, OAuthClient
 from ctct.api.resources import Account, Contacts, Lists
@@ -30,9 +41,10 @@ from ctct.db import Database
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+# How long one request may keep retrying, in seconds of waiting and sending.
+RETRY_BUDGET = 120.0
 BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
+BACKOFF_CAP = 16.0
 # Failures after which the request surely never reached CTCT, so even a POST may be repeated.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -47,7 +59,7 @@ class CtctClient:
         limiter: RateLimiter,
         budget: DailyBudget,
         sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = MAX_ATTEMPTS,
+        retry_budget: float = RETRY_BUDGET,
     ) -> None:
         self.api_base = api_base.rstrip("/")
         parts = urlsplit(self.api_base)
@@ -57,7 +69,7 @@ class CtctClient:
         self.limiter = limiter
         self.budget = budget
         self.sleep = sleep
-        self.max_attempts = max_attempts
+        self.retry_budget = retry_budget
 
     @classmethod
     def from_settings(
@@ -112,9 +124,8 @@ class CtctClient:
             return self._origin + path
         return self.api_base + path
 
-    def _backoff(self, attempt: int) -> None:
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-        self.sleep(random.uniform(delay / 2, delay))  # jitter keeps parallel clients apart
+    def retry_window(self) -> RetryWindow:
+        return RetryWindow(self.retry_budget, self.sleep)
 
     def request(
         self,
@@ -124,29 +135,33 @@ class CtctClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         repeatable_post: bool = False,
+        window: RetryWindow | None = None,
     ) -> httpx.Response:
         repeatable = method != "POST" or repeatable_post
         url = self._url(path)
+        where = f"{method} {urlsplit(url).path}"
+        window = window or self.retry_window()
         refreshed = False
-        attempt = 0
         while True:
             token = self.authorization.access_token()
             self.limiter.acquire()
             self.budget.record(1)
+            started = time.monotonic()
             try:
                 response = self.http.request(
                     method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
                 )
             except httpx.TransportError as error:
-                attempt += 1
-                if attempt >= self.max_attempts or not (repeatable or isinstance(error, NEVER_SENT)):
+                window.spend(time.monotonic() - started)
+                retry = repeatable or isinstance(error, NEVER_SENT)
+                if not retry or not window.wait(None):
                     raise CtctConnectionError(
-                        f"Constant Contact could not be reached for {method} {urlsplit(url).path} "
-                        f"after {attempt} attempt(s): {type(error).__name__}"
+                        f"Constant Contact could not be reached for {where} after {window.attempts + 1} "
+                        f"attempt(s) in {window.spent:.0f} s: {type(error).__name__}"
                     ) from None
-                log.info("CTCT %s %s: %s, retrying", method, urlsplit(url).path, type(error).__name__)
-                self._backoff(attempt)
+                log.info("CTCT %s: %s, retrying", where, type(error).__name__)
                 continue
+            window.spend(time.monotonic() - started)
             if response.is_success:
                 return response
             if response.status_code == 401 and not refreshed:
@@ -154,14 +169,12 @@ class CtctClient:
                 self.authorization.refresh(token)
                 continue
             error = from_response(response)
-            if isinstance(error, QuotaExceeded):
+            if isinstance(error, QuotaExceeded | NotEmulated):
                 raise error
-            attempt += 1
             retry = isinstance(error, Throttled) or (isinstance(error, ServerError) and repeatable)
-            if not retry or attempt >= self.max_attempts:
+            if not retry or not window.wait(retry_after(response)):
                 raise error
-            log.info("CTCT %s %s: %s, retrying", method, response.request.url.path, response.status_code)
-            self._backoff(attempt)
+            log.info("CTCT %s: %s, retrying", where, response.status_code)
 
     def get(self, path: str, **params: Any) -> Any:
         clean = {key: value for key, value in params.items() if value is not None}
@@ -176,3 +189,45 @@ class CtctClient:
             if not next_link:
                 return
             page = self.get(next_link)
+
+
+class RetryWindow:
+    """The time one request (or one create-and-look-up) may spend on retries: capped exponential
+    backoff with jitter, or the wait CTCT asks for in `Retry-After`, while the budget lasts."""
+
+    def __init__(self, budget: float, sleep: Callable[[float], None]) -> None:
+        self.budget = budget
+        self.sleep = sleep
+        self.spent = 0.0
+        self.attempts = 0
+
+    def spend(self, seconds: float) -> None:
+        self.spent += max(seconds, 0.0)
+
+    def wait(self, asked: float | None) -> bool:
+        """Waits before the next attempt; False (no wait) when the budget would be overrun."""
+        if asked is None:
+            ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**self.attempts)
+            delay = random.uniform(ceiling / 2, ceiling)  # jitter keeps parallel clients apart
+        else:
+            delay = asked
+        if self.spent + delay > self.budget:
+            return False
+        self.attempts += 1
+        self.sleep(delay)
+        self.spent += delay
+        return True
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """`Retry-After` in seconds (a number or an HTTP date), when the answer carries one."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((moment - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)

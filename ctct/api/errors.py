@@ -107,6 +107,12 @@ class QuotaExceeded(ApiStatusError):
         self.resets_at = next_utc_midnight()
 
 
+class NotEmulated(ApiStatusError):
+    """501: the sandbox does not emulate this path or parameter (real CTCT never answers it)."""
+
+    status_code = 501
+
+
 class ServerError(ApiStatusError):
     """5xx from CTCT (retried with backoff)."""
 
@@ -165,6 +171,8 @@ def from_response(response: httpx.Response) -> ApiStatusError:
         return error
     if status == 429:
         cls: type[ApiStatusError] = Throttled
+    elif status == 501:
+        cls = NotEmulated
     elif status >= 500:
         cls = ServerError
     else:
@@ -174,3 +182,10 @@ def from_response(response: httpx.Response) -> ApiStatusError:
     if advice and detail:
         text += f" ({advice})"
     return cls(text, status_code=status, error_key=key, method=method, path=path)
+
+
+def may_have_been_applied(error: Exception) -> bool:
+    """After this error a POST may or may not have been applied: a 5xx, a read timeout, a drop."""
+    if isinstance(error, NotEmulated):
+        return False
+    return isinstance(error, CtctConnectionError) or (isinstance(error, ApiStatusError) and error.status_code >= 500)

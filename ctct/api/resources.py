@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ctct.api.errors import ApiStatusError, CtctConnectionError, may_have_been_applied
+
 if TYPE_CHECKING:
     from ctct.api.client import CtctClient
 
@@ -37,8 +39,24 @@ class Lists(Resource):
         return self.client.get(f"/contact_lists/{list_id}", include_membership_count="all")
 
     def create(self, name: str, description: str | None = None) -> dict[str, Any]:
+        """Creates the list. After an answer that leaves open whether CTCT created it (a 5xx, a
+        dropped connection), its name is looked up first — CTCT's list names are unique, so the
+        list is found if it was made — and the create is sent again only when it was not."""
         body = {"name": name, **({"description": description} if description else {})}
-        return self.client.request("POST", "/contact_lists", json=body).json()
+        window = self.client.retry_window()
+        while True:
+            try:
+                return self.client.request("POST", "/contact_lists", json=body, window=window).json()
+            except (ApiStatusError, CtctConnectionError) as error:
+                if not may_have_been_applied(error) or not window.wait(None):
+                    raise
+            found = self.find_by_name(name)
+            if found is not None:
+                return found
+
+    def find_by_name(self, name: str) -> dict[str, Any] | None:
+        wanted = name.casefold()
+        return next((item for item in self.iterate(membership_count=None) if item["name"].casefold() == wanted), None)
 
     def rename(self, list_id: str, name: str) -> dict[str, Any]:
         return self.client.request("PUT", f"/contact_lists/{list_id}", json={"name": name}).json()
