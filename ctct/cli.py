@@ -465,6 +465,13 @@ def _sandbox_account(text: str) -> SandboxAccount:
     return SandboxAccount(username=username, password=password, name=name or f"{username} Company")
 
 
+def _sandbox_client_secret(text: str) -> tuple[str, str]:
+    client_id, _, secret = text.partition(":")
+    if not client_id or not secret:
+        raise argparse.ArgumentTypeError("a confidential client is ID:SECRET")
+    return client_id, secret
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -473,6 +480,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     config = SandboxConfig(
         accounts=args.account or [DEMO_ACCOUNT],
         client_ids=frozenset(args.client_id) if args.client_id else None,
+        client_secrets=dict(args.client_secret or ()),
         redirect_uris=frozenset(args.redirect_uri or ()),
         rate_limit=args.rate_limit,
         daily_quota=args.daily_quota,
@@ -636,6 +644,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an account (repeat for more; default demo:demo 'Demo Company')",
     )
     sandbox.add_argument("--client-id", action="append", metavar="ID", help="accept only these client ids")
+    sandbox.add_argument(
+        "--client-secret",
+        action="append",
+        type=_sandbox_client_secret,
+        metavar="ID:SECRET",
+        help="a confidential client: its token and revoke requests must authenticate with this secret",
+    )
     sandbox.add_argument("--redirect-uri", action="append", metavar="URI", help="allow a non-loopback redirect URI")
     sandbox.set_defaults(handler=cmd_sandbox)
     return parser

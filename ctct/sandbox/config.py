@@ -28,8 +28,11 @@ DEMO_ACCOUNT = SandboxAccount(username="demo", password="demo", name="Demo Compa
 @dataclass
 class SandboxConfig:
     accounts: list[SandboxAccount] = field(default_factory=lambda: [DEMO_ACCOUNT])
-    # None: any client id is accepted; otherwise only these.
+    # None: any client id is accepted; otherwise only these (and the confidential ones below).
     client_ids: frozenset[str] | None = None
+    # Confidential clients, client id -> secret: their token and revoke requests must authenticate
+    # (HTTP Basic, or client_secret in the form). Every other client is public and uses PKCE.
+    client_secrets: dict[str, str] = field(default_factory=dict)
     # Redirect URIs allowed besides loopback ones (http://127.0.0.1:*, http://localhost:*, http://[::1]:*).
     redirect_uris: frozenset[str] = frozenset()
     rate_limit: float = 4.0
@@ -41,3 +44,9 @@ class SandboxConfig:
     # Seconds between saves of a changed state to `state_file` (also saved at shutdown).
     save_every: float = 2.0
     clock: Callable[[], float] = time.time
+
+    def knows_client(self, client_id: str) -> bool:
+        """Whether the authorization server deals with this client id at all."""
+        if self.client_ids is None:
+            return True
+        return client_id in self.client_ids or client_id in self.client_secrets

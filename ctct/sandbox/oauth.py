@@ -1,17 +1,19 @@
-"""The emulated authorization server under /oauth2/default/v1: login page, token, revoke."""
+"""The emulated authorization server under /oauth2/default/v1: login page, token, revoke, keys."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import html
+import secrets
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from ctct.sandbox.config import SandboxAccount
 from ctct.sandbox.state import Sandbox
-from ctct.sandbox.tokens import Grant, OAuthError
+from ctct.sandbox.tokens import Grant, Issuer, OAuthError
 
 AUTHORIZE_FIELDS = (
     "client_id",
@@ -23,6 +25,10 @@ AUTHORIZE_FIELDS = (
     "code_challenge_method",
 )
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The scopes CTCT's authorization server knows (its OAuth scopes, and Okta's OpenID Connect ones).
+KNOWN_SCOPES = frozenset(
+    {"account_read", "account_update", "contact_data", "campaign_data", "offline_access", "openid", "profile"}
+)
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log in · Constant Contact (sandbox)</title>
@@ -75,7 +81,11 @@ ERROR_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><titl
 
 
 def _oauth_json(error: OAuthError) -> JSONResponse:
-    return JSONResponse({"error": error.error, "error_description": error.description}, status_code=error.status)
+    # RFC 6749 §5.2: a 401 for a failed client authentication names the scheme to authenticate with.
+    headers = {"WWW-Authenticate": 'Basic realm="oauth2"'} if error.status == 401 else None
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description}, status_code=error.status, headers=headers
+    )
 
 
 def _error_page(error: str, description: str) -> HTMLResponse:
@@ -99,8 +109,7 @@ def _checked_authorize_params(sandbox: Sandbox, params: dict[str, str]) -> Respo
     client_id, redirect_uri = params.get("client_id", ""), params.get("redirect_uri", "")
     if not client_id:
         return _error_page("invalid_request", "client_id is required")
-    allowed = sandbox.config.client_ids
-    if allowed is not None and client_id not in allowed:
+    if not sandbox.config.knows_client(client_id):
         return _error_page("invalid_client", f"unknown client_id {client_id!r}")
     if not redirect_uri or not _redirect_allowed(sandbox, redirect_uri):
         # Never redirect to an unchecked address (RFC 6749 §4.1.2.1): show the error here.
@@ -112,11 +121,23 @@ def _checked_authorize_params(sandbox: Sandbox, params: dict[str, str]) -> Respo
         return _redirect(
             redirect_uri, error="invalid_request", error_description="code_challenge_method must be S256", state=state
         )
-    if "contact_data" not in params.get("scope", "").split():
+    requested = params.get("scope", "").split()
+    if not requested:
+        return _redirect(redirect_uri, error="invalid_scope", error_description="scope is required", state=state)
+    unknown = [scope for scope in requested if scope not in KNOWN_SCOPES]
+    if unknown:
         return _redirect(
-            redirect_uri, error="invalid_scope", error_description="scope must include contact_data", state=state
+            redirect_uri,
+            error="invalid_scope",
+            error_description=f"unknown scope(s): {' '.join(unknown)}",
+            state=state,
         )
     return None
+
+
+def _requested_scope(params: dict[str, str]) -> str:
+    """The scopes asked for, each once and in the order asked: exactly what the grant will carry."""
+    return " ".join(dict.fromkeys(params["scope"].split()))
 
 
 def _login_page(params: dict[str, str], error: str = "", username: str = "") -> HTMLResponse:
@@ -161,7 +182,7 @@ async def authorize_submit(request: Request) -> Response:
         return _login_page(params, "The username or password is not correct. Try again.", username)
     with sandbox.lock:
         code = sandbox.tokens.issue_code(
-            Grant(username, params["client_id"], params["scope"]),
+            Grant(username, params["client_id"], _requested_scope(params), auth_time=sandbox.now()),
             params["redirect_uri"],
             params.get("code_challenge") or None,
             params.get("code_challenge_method") or None,
@@ -172,26 +193,78 @@ async def authorize_submit(request: Request) -> Response:
     return _redirect(params["redirect_uri"], code=code, state=params["state"])
 
 
-def _client_id(request: Request, form: dict[str, str]) -> str:
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(client id, secret) from an HTTP Basic authorization header; None when there is none."""
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            return base64.b64decode(header[6:]).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            raise OAuthError("invalid_client", "The Basic authorization header is malformed.", 401) from None
-    return form.get("client_id", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise OAuthError("invalid_client", "The Basic authorization header is malformed.", 401)
+    return client_id, secret
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str | None]:
+    """The client id a token or revoke request names, and the secret it offers (None: no secret)."""
+    basic = _basic_credentials(request)
+    if basic is None:
+        return form.get("client_id", ""), form.get("client_secret")
+    if "client_secret" in form:
+        # As Okta: one client authentication method per request.
+        raise OAuthError(
+            "invalid_request", "Send the client credentials either as HTTP Basic or in the body, not both."
+        )
+    client_id, secret = basic
+    if form.get("client_id", client_id) != client_id:
+        raise OAuthError("invalid_client", "client_id does not match the Basic authorization header.", 401)
+    return client_id, secret
+
+
+def _authenticate(sandbox: Sandbox, client_id: str, secret: str | None) -> None:
+    """Refuses an unknown client, and a confidential one without its secret; public clients pass."""
+    if not sandbox.config.knows_client(client_id):
+        raise OAuthError("invalid_client", f"Unknown client {client_id!r}.", 401)
+    expected = sandbox.config.client_secrets.get(client_id)
+    if expected is None:
+        return
+    if secret is None:
+        raise OAuthError(
+            "invalid_client",
+            "Client authentication failed: this client is confidential and must send its secret "
+            "(HTTP Basic client_id:client_secret, or client_secret in the body).",
+            401,
+        )
+    if not secrets.compare_digest(secret.encode(), expected.encode()):
+        raise OAuthError("invalid_client", "The client secret supplied for a confidential client is invalid.", 401)
+
+
+def _profile(account: SandboxAccount) -> dict[str, str]:
+    """The ID token's name and email claims, for what the account has."""
+    profile = {"name": f"{account.first_name} {account.last_name}".strip(), "email": account.email}
+    return {claim: value for claim, value in profile.items() if value}
+
+
+def _issuer(sandbox: Sandbox, request: Request) -> Issuer:
+    return Issuer(
+        origin=str(request.base_url).rstrip("/"),
+        profiles={account.username: _profile(account) for account in sandbox.config.accounts},
+    )
 
 
 async def token(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     form = {key: str(value) for key, value in (await request.form()).items()}
     try:
-        client_id = _client_id(request, form)
+        client_id, secret = _client_credentials(request, form)
         if not client_id:
             raise OAuthError("invalid_client", "client_id is required.", 401)
-        if sandbox.config.client_ids is not None and client_id not in sandbox.config.client_ids:
-            raise OAuthError("invalid_client", f"Unknown client {client_id!r}.", 401)
+        _authenticate(sandbox, client_id, secret)
         lifetime = sandbox.config.access_token_seconds
+        issuer = _issuer(sandbox, request)
         with sandbox.lock:
             grant_type = form.get("grant_type")
             if grant_type == "authorization_code":
@@ -202,9 +275,9 @@ async def token(request: Request) -> Response:
                     form.get("code_verifier"),
                     sandbox.now(),
                 )
-                body = sandbox.tokens.issue_tokens(grant, family, sandbox.now(), lifetime)
+                body = sandbox.tokens.issue_tokens(grant, family, sandbox.now(), lifetime, issuer)
             elif grant_type == "refresh_token":
-                body = sandbox.tokens.rotate(form.get("refresh_token", ""), client_id, sandbox.now(), lifetime)
+                body = sandbox.tokens.rotate(form.get("refresh_token", ""), client_id, sandbox.now(), lifetime, issuer)
             else:
                 raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported.")
             sandbox.dirty = True
@@ -216,9 +289,33 @@ async def token(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     form = {key: str(value) for key, value in (await request.form()).items()}
-    if not form.get("token"):
-        return _oauth_json(OAuthError("invalid_request", "token is required."))
-    with sandbox.lock:
-        sandbox.tokens.revoke(form["token"])
-        sandbox.dirty = True
+    try:
+        if not form.get("token"):
+            raise OAuthError("invalid_request", "token is required.")
+        client_id, secret = _client_credentials(request, form)
+        # A public client may revoke without naming itself, as before; a named client must be known,
+        # and a confidential one must authenticate.
+        if client_id:
+            _authenticate(sandbox, client_id, secret)
+        with sandbox.lock:
+            owner = sandbox.tokens.owner_of(form["token"])
+            if owner is not None and owner in sandbox.config.client_secrets and owner != client_id:
+                # RFC 7009 §2.1: only the client a token was issued to may revoke it, and a confidential
+                # client's token must not be revocable by whoever holds it.
+                raise OAuthError("invalid_client", "The token belongs to a client that must authenticate.", 401)
+            sandbox.tokens.revoke(form["token"])
+            sandbox.dirty = True
+    except OAuthError as error:
+        return _oauth_json(error)
     return Response(status_code=200)
+
+
+async def keys(request: Request) -> Response:
+    """The JWKS: the public key that verifies the sandbox's access and ID tokens."""
+    sandbox: Sandbox = request.app.state.sandbox
+    with sandbox.lock:
+        first_use = sandbox.tokens.signing_key is None
+        body = sandbox.tokens.jwks()
+        if first_use:
+            sandbox.dirty = True  # a key just made must be saved, or a restart would publish another
+    return JSONResponse(body)

@@ -96,7 +96,7 @@ def test_the_code_is_bound_to_client_and_redirect_uri(http):
 def test_token_response_shape(http):
     tokens = tokens_for(http)
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 86_400
-    assert set(tokens["scope"].split()) == {"contact_data", "offline_access"}
+    assert set(tokens["scope"].split()) == {"account_read", "contact_data", "offline_access"}
     assert tokens["refresh_token"] and tokens["access_token"]
 
 
