@@ -19,12 +19,17 @@ from ctct.sandbox.model import (
     Contact,
     SandboxError,
 )
+from ctct.sandbox.validation import is_email
 
 MAX_IMPORT_CONTACTS = 40_000
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 MAX_CONTACT_IDS = 500
 MAX_LIST_IDS = 50
 MAX_LIST_DELETE_IDS = 100
+# The description's longest addresses: `email_address.address` of a contact, and the plain
+# `email_address` of a sign-up form (an import row's `email` is checked in ctct.sandbox.validation).
+MAX_EMAIL_LENGTH = 80
+MAX_SIGN_UP_EMAIL_LENGTH = 50
 INCLUDES = frozenset({"custom_fields", "list_memberships", "phone_numbers", "street_addresses", "taggings", "notes"})
 CONTACT_STATUSES = frozenset(
     {"all", "active", "deleted", "not_set", "pending_confirmation", "temp_hold", "unsubscribed"}
@@ -128,7 +133,7 @@ def _text(body: dict[str, Any], name: str, max_length: int, *, required: bool = 
     return value
 
 
-def _ids(body: dict[str, Any], name: str, limit: int, *, required: bool = False) -> list[str]:
+def _ids(body: dict[str, Any], name: str, limit: int | None, *, required: bool = False) -> list[str]:
     value = body.get(name)
     if value is None:
         if required:
@@ -138,14 +143,17 @@ def _ids(body: dict[str, Any], name: str, limit: int, *, required: bool = False)
         raise invalid(f"{name} must be an array of ids", "activities.api.validation.error")
     if required and not value:
         raise invalid(f"{name} must not be empty", "activities.api.validation.error")
-    if len(value) > limit:
+    if limit is not None and len(value) > limit:
         raise invalid(f"{name} accepts at most {limit} ids, not {len(value)}", "activities.api.validation.error")
     return value
 
 
-def _valid_email(email: str) -> bool:
-    local, _, domain = email.partition("@")
-    return bool(local) and "." in domain and "@" not in domain and " " not in email and len(email) <= 80
+def _valid_email(email: str, max_length: int = MAX_EMAIL_LENGTH) -> bool:
+    return len(email) <= max_length and is_email(email)
+
+
+def not_emulated(message: str) -> SandboxError:
+    return SandboxError(501, "sandbox.not_emulated", message)
 
 
 # Account
@@ -309,17 +317,27 @@ def get_contacts(account: Account, query: Query, now: float) -> Reply:
     return 200, body
 
 
-def _email_address(body: dict[str, Any]) -> tuple[str, str | None]:
+def _email_address(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The address and permission of `email_address`, (None, None) when the body has none."""
     raw = body.get("email_address")
+    if raw is None:
+        return None, None
     if not isinstance(raw, dict):
         raise invalid("email_address must be an object with an address")
     address = raw.get("address")
     if not isinstance(address, str) or not _valid_email(address.strip()):
         raise invalid(f"email_address.address {address!r} is not a valid email address")
     permission = raw.get("permission_to_send")
-    if permission is not None and permission not in PERMISSIONS:
+    if permission is not None and (not isinstance(permission, str) or permission not in PERMISSIONS):
         raise invalid(f"email_address.permission_to_send {permission!r} is not valid")
     return address.strip(), permission
+
+
+def _source(body: dict[str, Any], name: str) -> str:
+    source = body.get(name)
+    if not isinstance(source, str) or source not in SOURCES:
+        raise invalid(f"{name} is required and must be Account or Contact")
+    return source
 
 
 def _live_list_ids(account: Account, body: dict[str, Any]) -> list[str] | None:
@@ -341,16 +359,20 @@ def _person_fields(body: dict[str, Any]) -> dict[str, str | None]:
 
 
 def create_contact(account: Account, body: Any, now: float) -> Reply:
+    """CTCT needs `create_source` and at least one of first_name, last_name, email_address or
+    sms_channel; a contact without an email is kept, found by id and listed like any other."""
     body = _object(body)
-    source = body.get("create_source")
-    if source not in SOURCES:
-        raise invalid("create_source is required and must be Account or Contact")
+    source = _source(body, "create_source")
     email, permission = _email_address(body)
     fields = _person_fields(body)
+    if email is None and not fields["first_name"] and not fields["last_name"]:
+        if body.get("sms_channel"):
+            raise not_emulated("A contact with only an sms_channel is not emulated by the sandbox (no SMS)")
+        raise invalid("A contact needs at least one of first_name, last_name, email_address or sms_channel")
     list_ids = _live_list_ids(account, body) or []
-    if account.find_by_email(email) is not None:
+    if email is not None and account.find_by_email(email) is not None:
         raise SandboxError(409, "contacts.api.conflict", "Validation failed: EmailAddress is not unique")
-    contact = account.new_contact(email, now, source, permission or "implicit")
+    contact = account.new_contact(email, now, source, (permission or "implicit") if email else "not_set")
     for name, value in fields.items():
         setattr(contact, name, value)
     if contact.permission == "unsubscribed":
@@ -369,19 +391,24 @@ def update_contact(account: Account, contact_id: str, body: Any, now: float) -> 
     """Full replace of the core fields; PUT revives a deleted contact; unsubscribing clears lists."""
     contact = account.get_contact(contact_id)
     body = _object(body)
-    source = body.get("update_source")
-    if source not in SOURCES:
-        raise invalid("update_source is required and must be Account or Contact")
+    source = _source(body, "update_source")
     email, permission = _email_address(body)
     fields = _person_fields(body)
     list_ids = _live_list_ids(account, body)
+    if email is None and contact.email is None and not fields["first_name"] and not fields["last_name"]:
+        raise invalid("A contact needs at least one of first_name, last_name, email_address or sms_channel")
     if contact.unsubscribed_by_contact and permission not in {None, "unsubscribed"} and source != "Contact":
         raise invalid(
             "This contact unsubscribed themselves: only the contact can opt back in "
             "(sign-up form or the resubscribe email)",
             "contacts.api.unsubscribed",
         )
-    account.change_email(contact, email, now)
+    # Without `email_address` the address stays*: CTCT documents no way to remove one by PUT.
+    if email is not None:
+        first_address = contact.email is None
+        account.change_email(contact, email, now)
+        if first_address:
+            permission = permission or "implicit"  # as POST /contacts gives a new address
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.update_source = source
@@ -389,6 +416,9 @@ def update_contact(account: Account, contact_id: str, body: Any, now: float) -> 
     account.revive(contact, now)
     if permission == "unsubscribed":
         account.unsubscribe(contact, source, now, _text(body["email_address"], "opt_out_reason", 255))
+    elif contact.email is None:
+        if list_ids is not None:
+            account.set_memberships(contact, list_ids)
     else:
         if permission is not None and permission != contact.permission:
             account.resubscribe(contact, permission, source, now)
@@ -408,7 +438,9 @@ def sign_up_form(account: Account, body: Any, now: float) -> Reply:
     """Create-or-update as the contact: revives, re-subscribes and appends lists."""
     body = _object(body)
     email = body.get("email_address")
-    if not isinstance(email, str) or not _valid_email(email.strip()) or len(email) > 50:
+    if email is None and body.get("sms_channel"):
+        raise not_emulated("A sign-up with only an sms_channel is not emulated by the sandbox (no SMS)")
+    if not isinstance(email, str) or not _valid_email(email.strip(), MAX_SIGN_UP_EMAIL_LENGTH):
         raise invalid(f"email_address {email!r} is not a valid email address")
     list_ids = _live_list_ids(account, body)
     if not list_ids:
@@ -446,9 +478,11 @@ def import_contacts(account: Account, body: Any, raw_size: int, now: float, fail
         raise invalid(
             f"import_data accepts at most {MAX_IMPORT_CONTACTS:,} contacts, not {len(rows):,}", "activities.api.limit"
         )
-    for position, row in enumerate(rows, start=1):
+    for index, row in enumerate(rows):
+        # The one row rule checked for the whole request, as before: every other row problem is
+        # reported by the activity (see Account._apply_import).
         if not isinstance(row, dict) or not (row.get("email") or row.get("sms_number")):
-            raise invalid(f"import_data[{position}] needs an email", "activities.api.validation.error")
+            raise invalid(f"import_data[{index}] needs an email or an sms_number", "activities.api.validation.error")
     list_ids = _ids(body, "list_ids", MAX_LIST_IDS, required=True)
     _require_lists(account, list_ids, 400)
     activity = account.submit(ACTIVITY_IMPORT, {"import_data": rows, "list_ids": list_ids}, now, fail=fail)
@@ -477,16 +511,27 @@ def membership_activity(account: Account, kind: str, body: Any, now: float, fail
             "activities.api.validation.error",
         )
     if given[0] not in {"list_ids", "contact_ids", "all_active_contacts"}:
-        raise invalid(f"source {given[0]} is not supported by the sandbox", "activities.api.validation.error")
-    _ids(source, "contact_ids", MAX_CONTACT_IDS)
+        raise not_emulated(f"source.{given[0]} is not emulated by the sandbox (it has no tags, segments or engagement)")
+    if given[0] == "all_active_contacts" and source["all_active_contacts"] is not True:
+        raise invalid("source.all_active_contacts must be true or false", "activities.api.validation.error")
+    contact_ids = _ids(source, "contact_ids", MAX_CONTACT_IDS)
     source_lists = _ids(source, "list_ids", MAX_LIST_IDS)
     targets = _ids(body, "list_ids", MAX_LIST_IDS, required=True)
     missing_status = 404 if kind == ACTIVITY_REMOVE else 400
     _require_lists(account, targets + source_lists, missing_status)
     exclude = body.get("exclude") or {}
-    if exclude and given[0] == "contact_ids":
+    if not isinstance(exclude, dict):
+        raise invalid("exclude must be an object with contact_ids", "activities.api.validation.error")
+    excluded = _ids(exclude, "contact_ids", None)  # the description bounds these nowhere
+    if excluded and given[0] == "contact_ids":
         raise invalid("exclude goes only with list_ids or all_active_contacts", "activities.api.validation.error")
-    payload = {"source": source, "list_ids": targets, "exclude": exclude}
+    # Only what was checked is kept for the activity to run on.
+    chosen: dict[str, Any] = {"contact_ids": contact_ids, "list_ids": source_lists, "all_active_contacts": True}
+    payload = {
+        "source": {given[0]: chosen[given[0]]},
+        "list_ids": targets,
+        "exclude": {"contact_ids": excluded} if excluded else {},
+    }
     return 201, account.submit(kind, payload, now, fail=fail).to_json()
 
 

@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ctct.sandbox import api, oauth
+from ctct.sandbox import api, oauth, validation
 from ctct.sandbox.config import SandboxConfig
 from ctct.sandbox.model import ACTIVITY_ADD, ACTIVITY_REMOVE, Account, SandboxError
 from ctct.sandbox.seed import SeedError, seed_account
@@ -52,13 +53,28 @@ async def _json_body(request: Request) -> tuple[Any, int]:
     return raw, len(raw)
 
 
-def v3(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wraps a /v3 handler in what every CTCT request goes through, in CTCT's order."""
+def _not_emulated(message: str) -> JSONResponse:
+    return error_response(501, "sandbox.not_emulated", message)
+
+
+def v3(route: V3Route | None) -> Callable[[Request], Awaitable[Response]]:
+    """Wraps a /v3 handler in what every CTCT request goes through, in CTCT's order: faults, the
+    token, its scopes, the rate limit; then what the sandbox does not emulate (501), the media type,
+    the JSON, the request against the OpenAPI description (400); only then the handler.
+
+    A route without a handler is the sandbox's answer to everything else under /v3, after the same
+    token and rate-limit checks: 501 for an operation of the description it does not serve;
+    `route` None is any other path: 404, or 405 for another method of a described path.
+    """
+    operation = validation.operations().get((route.method, route.spec_path)) if route is not None else None
+    handler = route.handler if route is not None else None
 
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
         with sandbox.lock:
-            sandbox.count(endpoint_key(request.method, request.url.path))
+            if route is not None:
+                # Per endpoint: a path that is none is not counted (it still counts against the quota).
+                sandbox.count(endpoint_key(request.method, request.url.path))
             latency = sandbox.faults.latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
@@ -77,13 +93,28 @@ def v3(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 grant = sandbox.tokens.grant_for(authorization[7:].strip(), sandbox.now())
             if grant is None:
                 return error_response(401, "unauthorized", "Unauthorized")
-            if "contact_data" not in grant.scope.split():
-                return error_response(403, "forbidden", "The access token lacks the contact_data scope")
+            lacking = operation.missing_scope(grant.scope.split()) if operation is not None else None
+            if lacking is not None:
+                return error_response(403, "forbidden", f"The access token lacks the {lacking} scope")
             refusal = sandbox.admit(grant.client_id)
             if refusal == "quota_exceeded":
                 return error_response(429, "quota_exceeded", "Limit Exceeded")
             if refusal == "throttled":
                 return error_response(429, "throttled", "Too Many Requests")
+            account = sandbox.account(grant.username)
+            account.advance(sandbox.now())
+            if route is not None and "{" in route.path and request.url.path in _LITERAL_PATHS:
+                # `DELETE /v3/contacts/counts` is another method on the counts, not a contact id.
+                return _unserved(request, None)
+            if handler is None or route is None or operation is None:
+                return _unserved(request, operation)
+            query = _query(request)
+            unemulated = route.unemulated(query, operation)
+            if unemulated:
+                return _not_emulated(
+                    f"The sandbox does not emulate the query parameter(s) {', '.join(unemulated)} of "
+                    f"{request.method} /v3{route.spec_path}: it would answer as if they were not given"
+                )
             body: Any = None
             if request.method in {"POST", "PUT"}:
                 media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -91,10 +122,19 @@ def v3(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     return error_response(415, "unsupported_media_type", "Content-Type must be application/json")
                 try:
                     body = json.loads(raw or b"null")
-                except ValueError:
+                except (ValueError, RecursionError):
                     return error_response(400, "malformed_json", "The request body is not valid JSON")
-            account = sandbox.account(grant.username)
-            account.advance(sandbox.now())
+            try:
+                operation.check_path(request.path_params)
+            except validation.Invalid as invalid:
+                # The description documents no 400 on the list routes with a path parameter: a list id
+                # that cannot exist is not found, as CTCT answers a malformed id.
+                return error_response(404, f"{operation.resource}.api.not_found", invalid.message)
+            try:
+                operation.check_query(query)
+                operation.check_body(body)
+            except validation.Invalid as invalid:
+                return error_response(400, f"{operation.resource}.api.validation.error", invalid.message)
             try:
                 status, reply = handler(sandbox, account, request, body, size)
             except SandboxError as error:
@@ -106,6 +146,23 @@ def v3(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse(reply, status_code=status)
 
     return endpoint
+
+
+def _unserved(request: Request, operation: validation.Operation | None) -> Response:
+    path = request.url.path
+    if operation is not None:
+        return _not_emulated(
+            f"{request.method} {path} ({operation.method} /v3{operation.path}) is not emulated by the sandbox"
+        )
+    matching = [(template, method) for template, pattern, method in _V3_PATHS if pattern.fullmatch(path)]
+    # As in routing, a literal path wins over a template: /v3/contacts/counts is not a contact id.
+    fewest = min((template.count("{") for template, _method in matching), default=0)
+    allowed = sorted({method for template, method in matching if template.count("{") == fewest})
+    if allowed:
+        refusal = error_response(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
+        refusal.headers["Allow"] = ", ".join(allowed)  # RFC 9110 §15.5.6
+        return refusal
+    return error_response(404, "not_found", f"No resource at {path}")
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -128,59 +185,152 @@ def _path(request: Request, name: str) -> str:
     return str(request.path_params[name])
 
 
-ROUTES_V3: list[tuple[str, str, Handler]] = [
-    ("/v3/account/summary", "GET", _summary),
-    ("/v3/contact_lists", "GET", lambda s, a, r, b, n: api.get_lists(a, _query(r), s.now())),
-    ("/v3/contact_lists", "POST", lambda s, a, r, b, n: api.create_list(a, b, s.now())),
-    ("/v3/contact_lists/{list_id}", "GET", lambda s, a, r, b, n: api.get_list(a, _path(r, "list_id"), _query(r))),
-    ("/v3/contact_lists/{list_id}", "PUT", lambda s, a, r, b, n: api.update_list(a, _path(r, "list_id"), b, s.now())),
-    (
+@dataclass(frozen=True)
+class V3Route:
+    """One operation the sandbox serves: `path` as CTCT's, under /v3."""
+
+    path: str
+    method: str
+    handler: Handler | None
+    # The query parameters of the description the handler implements; the others answer 501.
+    query: frozenset[str] = frozenset()
+
+    @property
+    def spec_path(self) -> str:
+        return self.path.removeprefix("/v3")
+
+    def unemulated(self, query: dict[str, str], operation: validation.Operation) -> list[str]:
+        return sorted(
+            name
+            for name, value in query.items()
+            if name in operation.query_parameters
+            and name not in self.query
+            and value.strip().lower() not in DEFAULT_VALUES.get(name, ())
+        )
+
+
+# A parameter the sandbox does not implement is harmless at the value that asks for what it does
+# anyway: e.g. lists by `channel_type=email`, CTCT's default.
+DEFAULT_VALUES = {"channel_type": frozenset({"email"}), "include_sms_membership_count": frozenset({"false"})}
+CONTACT_FILTERS = frozenset(
+    {
+        "status",
+        "email",
+        "lists",
+        "updated_after",
+        "updated_before",
+        "created_after",
+        "created_before",
+        "optout_after",
+        "optout_before",
+        "include",
+        "include_count",
+        "limit",
+    }
+)
+LIST_FILTERS = frozenset({"limit", "include_count", "include_membership_count", "name", "status"})
+
+
+ROUTES_V3: list[V3Route] = [
+    V3Route("/v3/account/summary", "GET", _summary),
+    V3Route("/v3/contact_lists", "GET", lambda s, a, r, b, n: api.get_lists(a, _query(r), s.now()), LIST_FILTERS),
+    V3Route("/v3/contact_lists", "POST", lambda s, a, r, b, n: api.create_list(a, b, s.now())),
+    V3Route(
+        "/v3/contact_lists/{list_id}",
+        "GET",
+        lambda s, a, r, b, n: api.get_list(a, _path(r, "list_id"), _query(r)),
+        frozenset({"include_membership_count"}),
+    ),
+    V3Route(
+        "/v3/contact_lists/{list_id}",
+        "PUT",
+        lambda s, a, r, b, n: api.update_list(a, _path(r, "list_id"), b, s.now()),
+    ),
+    V3Route(
         "/v3/contact_lists/{list_id}",
         "DELETE",
         lambda s, a, r, b, n: api.delete_list(a, _path(r, "list_id"), s.now(), _take_fail(s)),
     ),
-    ("/v3/contacts", "GET", lambda s, a, r, b, n: api.get_contacts(a, _query(r), s.now())),
-    ("/v3/contacts", "POST", lambda s, a, r, b, n: api.create_contact(a, b, s.now())),
-    ("/v3/contacts/sign_up_form", "POST", lambda s, a, r, b, n: api.sign_up_form(a, b, s.now())),
-    ("/v3/contacts/{contact_id}", "GET", lambda s, a, r, b, n: api.get_contact(a, _path(r, "contact_id"), _query(r))),
-    (
+    V3Route("/v3/contacts", "GET", lambda s, a, r, b, n: api.get_contacts(a, _query(r), s.now()), CONTACT_FILTERS),
+    V3Route("/v3/contacts", "POST", lambda s, a, r, b, n: api.create_contact(a, b, s.now())),
+    V3Route("/v3/contacts/sign_up_form", "POST", lambda s, a, r, b, n: api.sign_up_form(a, b, s.now())),
+    V3Route(
+        "/v3/contacts/{contact_id}",
+        "GET",
+        lambda s, a, r, b, n: api.get_contact(a, _path(r, "contact_id"), _query(r)),
+        frozenset({"include"}),
+    ),
+    V3Route(
         "/v3/contacts/{contact_id}",
         "PUT",
         lambda s, a, r, b, n: api.update_contact(a, _path(r, "contact_id"), b, s.now()),
     ),
-    (
+    V3Route(
         "/v3/contacts/{contact_id}",
         "DELETE",
         lambda s, a, r, b, n: api.delete_contact(a, _path(r, "contact_id"), s.now()),
     ),
-    (
+    V3Route(
         "/v3/activities/contacts_json_import",
         "POST",
         lambda s, a, r, b, n: api.import_contacts(a, b, n, s.now(), _take_fail(s)),
     ),
-    (
+    V3Route(
         "/v3/activities/add_list_memberships",
         "POST",
         lambda s, a, r, b, n: api.membership_activity(a, ACTIVITY_ADD, b, s.now(), _take_fail(s)),
     ),
-    (
+    V3Route(
         "/v3/activities/remove_list_memberships",
         "POST",
         lambda s, a, r, b, n: api.membership_activity(a, ACTIVITY_REMOVE, b, s.now(), _take_fail(s)),
     ),
-    (
+    V3Route(
         "/v3/activities/contact_delete",
         "POST",
         lambda s, a, r, b, n: api.delete_contacts_activity(a, b, s.now(), _take_fail(s)),
     ),
-    (
+    V3Route(
         "/v3/activities/list_delete",
         "POST",
         lambda s, a, r, b, n: api.delete_lists_activity(a, b, s.now(), _take_fail(s)),
     ),
-    ("/v3/activities", "GET", lambda s, a, r, b, n: api.get_activities(a, _query(r))),
-    ("/v3/activities/{activity_id}", "GET", lambda s, a, r, b, n: api.get_activity(a, _path(r, "activity_id"))),
+    V3Route(
+        "/v3/activities", "GET", lambda s, a, r, b, n: api.get_activities(a, _query(r)), frozenset({"limit", "state"})
+    ),
+    V3Route("/v3/activities/{activity_id}", "GET", lambda s, a, r, b, n: api.get_activity(a, _path(r, "activity_id"))),
 ]
+
+
+def not_emulated_operations() -> list[tuple[str, str]]:
+    """(method, /v3 path) of every operation of the description the sandbox answers with 501."""
+    served = {(route.method, route.spec_path) for route in ROUTES_V3}
+    return sorted((method, f"/v3{path}") for method, path in validation.operations() if (method, path) not in served)
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """`/v3/contacts/{contact_id}` as a pattern: a `{name}` segment is any one segment."""
+    return re.compile("/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")))
+
+
+_LITERAL_PATHS = frozenset(f"/v3{path}" for _method, path in validation.operations() if "{" not in path)
+# Every path of the description, with one of its methods.
+_V3_PATHS = [(path, _path_pattern(f"/v3{path}"), method) for method, path in validation.operations()]
+
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+
+
+def _v3_routes() -> list[Route]:
+    """The served operations, 501 for the other operations of the description, and a last route
+    for everything else under /v3. Literal paths go before templates: `/v3/contacts/counts` is not
+    the contact `counts`."""
+    unserved = [V3Route(path, method, None) for method, path in not_emulated_operations()]
+    ordered = sorted([*ROUTES_V3, *unserved], key=lambda route: route.path.count("{"))
+    return [
+        *(Route(route.path, v3(route), methods=[route.method]) for route in ordered),
+        Route("/v3/{anything:path}", v3(None), methods=ALL_METHODS),
+    ]
 
 
 # /_sandbox controls (never under /v3)
@@ -325,13 +475,14 @@ def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
                 saver.cancel()
             sandbox.save()
 
-    routes = [Route(path, v3(handler), methods=[method]) for path, method, handler in ROUTES_V3]
+    routes = _v3_routes()
     routes += [
         Route("/", index),
         Route("/oauth2/default/v1/authorize", oauth.authorize_page, methods=["GET"]),
         Route("/oauth2/default/v1/authorize", oauth.authorize_submit, methods=["POST"]),
         Route("/oauth2/default/v1/token", oauth.token, methods=["POST"]),
         Route("/oauth2/default/v1/revoke", oauth.revoke, methods=["POST"]),
+        Route("/oauth2/default/v1/keys", oauth.keys, methods=["GET"]),
         Route("/_sandbox/stats", stats),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
@@ -353,8 +504,10 @@ async def _not_found(request: Request, _error: Exception) -> Response:
     return error_response(404, "not_found", f"No resource at {request.url.path}")
 
 
-async def _method_not_allowed(request: Request, _error: Exception) -> Response:
-    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+async def _method_not_allowed(request: Request, error: Exception) -> Response:
+    refusal = error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+    refusal.headers.update(getattr(error, "headers", None) or {})  # Starlette's `Allow`
+    return refusal
 
 
 async def _save_periodically(sandbox: Sandbox) -> None:

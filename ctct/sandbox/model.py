@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from ctct.sandbox.validation import RowProblem, import_rows
 
 MAX_LISTS = 1_000
 MAX_LISTS_PER_CONTACT = 50
@@ -29,6 +32,16 @@ ACTIVITY_LIST_DELETE = "list_delete"
 PERMISSIONS = frozenset({"explicit", "implicit", "not_set", "pending_confirmation", "temp_hold", "unsubscribed"})
 SOURCES = frozenset({"Account", "Contact"})
 CONTACT_FIELDS = ("first_name", "last_name", "job_title", "company_name")
+
+
+def _strings(value: Any) -> list[str]:
+    """A payload's id array. The API checked it, but a state file may be older: an array that is
+    not one of strings fails the activity rather than being read as something else."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"an array of ids was expected, not {json.dumps(value)[:100]}")
+    return value
 
 
 def new_id() -> str:
@@ -111,8 +124,9 @@ class Contact:
         "updated_at",
     )
 
-    def __init__(self, contact_id: str, email: str, seq: int, now: float, source: str, permission: str) -> None:
+    def __init__(self, contact_id: str, email: str | None, seq: int, now: float, source: str, permission: str) -> None:
         self.contact_id = contact_id
+        # None for a contact created with a name only, as CTCT allows.
         self.email = email
         self.seq = seq
         self.created_at = self.updated_at = self.email_created_at = self.email_updated_at = now
@@ -145,7 +159,7 @@ class Contact:
             return True
         return self.permission in statuses
 
-    def to_json(self, include: frozenset[str] = frozenset()) -> dict[str, Any]:
+    def email_json(self) -> dict[str, Any]:
         email: dict[str, Any] = {
             "address": self.email,
             "permission_to_send": self.permission,
@@ -162,7 +176,12 @@ class Contact:
             email["opt_out_date"] = iso(self.opt_out_date or self.updated_at)
             if self.opt_out_reason:
                 email["opt_out_reason"] = self.opt_out_reason
-        body: dict[str, Any] = {"contact_id": self.contact_id, "email_address": email}
+        return email
+
+    def to_json(self, include: frozenset[str] = frozenset()) -> dict[str, Any]:
+        body: dict[str, Any] = {"contact_id": self.contact_id}
+        if self.email is not None:
+            body["email_address"] = self.email_json()
         for name in CONTACT_FIELDS:
             value = getattr(self, name)
             if value:
@@ -308,22 +327,27 @@ class Account:
             raise SandboxError(404, "contacts.api.not_found", f"Contact {contact_id} not found")
         return found
 
-    def new_contact(self, email: str, now: float, source: str, permission: str) -> Contact:
-        contact = Contact(new_id(), email.strip(), self._seq(), now, source, permission)
+    def new_contact(self, email: str | None, now: float, source: str, permission: str) -> Contact:
+        address = email.strip() if email is not None else None
+        contact = Contact(new_id(), address, self._seq(), now, source, permission)
         self.contacts[contact.contact_id] = contact
-        self.by_email[contact.email.lower()] = contact.contact_id
+        if address is not None:
+            self.by_email[address.lower()] = contact.contact_id
         self.order_seq.append(contact.seq)
         self.order_id.append(contact.contact_id)
         return contact
 
     def change_email(self, contact: Contact, email: str, now: float) -> None:
         key = email.strip().lower()
-        if key == contact.email.lower():
+        if contact.email is not None and key == contact.email.lower():
             contact.email = email.strip()
             return
         if key in self.by_email:
             raise SandboxError(409, "contacts.api.conflict", "Validation failed: EmailAddress is not unique")
-        del self.by_email[contact.email.lower()]
+        if contact.email is None:
+            contact.email_created_at = now
+        else:
+            del self.by_email[contact.email.lower()]
         self.by_email[key] = contact.contact_id
         contact.email, contact.email_updated_at = email.strip(), now
 
@@ -440,9 +464,7 @@ class Account:
         if activity.fail:
             activity.state = "failed"
             activity.errors.append("The activity failed (injected by the sandbox).")
-            for list_id in activity.payload.get("list_ids", []) if activity.kind == ACTIVITY_LIST_DELETE else []:
-                if list_id in self.lists:
-                    self.lists[list_id].deleting = False
+            self._release_lists(activity)
         else:
             apply = {
                 ACTIVITY_IMPORT: self._apply_import,
@@ -450,8 +472,18 @@ class Account:
                 ACTIVITY_REMOVE: self._apply_remove,
                 ACTIVITY_CONTACT_DELETE: self._apply_contact_delete,
                 ACTIVITY_LIST_DELETE: self._apply_list_delete,
-            }[activity.kind]
-            apply(activity, at)
+            }.get(activity.kind)
+            try:
+                if apply is None:
+                    raise ValueError(f"unknown activity type {activity.kind!r}")
+                apply(activity, at)
+            except Exception as error:
+                # An activity the sandbox cannot carry out (a payload saved by an older version, a
+                # bug) fails as an activity, with its error: it must never stay at the head of the
+                # queue, where every later request of the account would run it again and fail.
+                activity.state = "failed"
+                activity.errors.append(f"The sandbox could not run this activity: {type(error).__name__}: {error}")
+                self._release_lists(activity)
             activity.state = "failed" if activity.state == "failed" else "completed"
         activity.percent_done = 100
         activity.completed_at = activity.updated_at = at
@@ -459,16 +491,34 @@ class Account:
         # bloat the state file.
         activity.payload = {key: value for key, value in activity.payload.items() if key != "import_data"}
 
+    def _release_lists(self, activity: Activity) -> None:
+        """A list delete that did not happen gives its lists back."""
+        if activity.kind != ACTIVITY_LIST_DELETE:
+            return
+        for list_id in _strings(activity.payload.get("list_ids")):
+            if list_id in self.lists:
+                self.lists[list_id].deleting = False
+
     def _apply_import(self, activity: Activity, at: float) -> None:
-        rows: list[dict[str, Any]] = activity.payload["import_data"]
-        list_ids = [list_id for list_id in activity.payload["list_ids"] if self._list_is_live(list_id)]
-        people = cannot_add = errors = 0
+        """Each row is checked as POST /contacts checks a contact, with the import's own limits; a
+        bad row is reported and skipped, never cut to fit. A contact who unsubscribed — themselves or
+        by the account — has the given fields updated but is neither re-subscribed nor put on a list
+        (`cannot_add_to_list_count`), as CTCT does with previously unsubscribed contacts."""
+        rows = activity.payload.get("import_data")
+        rows = rows if isinstance(rows, list) else []
+        list_ids = [list_id for list_id in _strings(activity.payload.get("list_ids")) if self._list_is_live(list_id)]
+        checker = import_rows()
+        people = cannot_add = errors = correctable = 0
         for position, row in enumerate(rows, start=1):
-            email = str(row.get("email") or "").strip()
-            if not email or "@" not in email:
-                errors += 1
-                activity.errors.append(f"Row {position}: email {email!r} is not valid")
+            problem = checker.problem(row) if isinstance(row, dict) else RowProblem("must be an object")
+            if problem is not None:
+                if problem.correctable:
+                    correctable += 1
+                else:
+                    errors += 1
+                activity.errors.append(f"Row {position} (import_data[{position - 1}]): {problem.message}")
                 continue
+            email = str(row["email"]).strip()
             contact = self.find_by_email(email)
             if contact is None:
                 contact = self.new_contact(email, at, "Account", "implicit")
@@ -476,14 +526,12 @@ class Account:
                 self.revive(contact, at)
             for name in CONTACT_FIELDS:
                 if row.get(name):
-                    setattr(contact, name, str(row[name])[:50])
+                    setattr(contact, name, str(row[name]))
             contact.updated_at = at
             people += 1
-            if contact.unsubscribed_by_contact:
+            if contact.permission == "unsubscribed":
                 cannot_add += 1
                 continue
-            if contact.permission == "unsubscribed":
-                self.resubscribe(contact, "implicit", "Account", at)
             for list_id in list_ids:
                 if not self.add_membership(contact, list_id):
                     errors += 1
@@ -493,7 +541,7 @@ class Account:
             "items_total_count": len(rows),
             "person_count": people,
             "error_count": errors,
-            "correctable_count": 0,
+            "correctable_count": correctable,
             "cannot_add_to_list_count": cannot_add,
         }
 
@@ -502,28 +550,40 @@ class Account:
         return found is not None and found.deleted_at is None
 
     def _source_contacts(self, payload: dict[str, Any], activity: Activity) -> list[Contact]:
-        source = payload["source"]
-        excluded = set((payload.get("exclude") or {}).get("contact_ids") or ())
+        source = payload.get("source")
+        if not isinstance(source, dict):
+            raise ValueError("the activity has no source")
+        exclude = payload.get("exclude") or {}
+        if not isinstance(exclude, dict):
+            raise ValueError(f"exclude must be an object with contact_ids, not {json.dumps(exclude)[:100]}")
+        excluded = set(_strings(exclude.get("contact_ids")))
         if source.get("contact_ids"):
             chosen = []
-            for contact_id in source["contact_ids"]:
+            for contact_id in _strings(source["contact_ids"]):
                 if contact_id in self.contacts:
                     chosen.append(self.contacts[contact_id])
                 else:
                     activity.errors.append(f"Contact {contact_id} not found")
             return chosen
         if source.get("list_ids"):
-            ids = set().union(*(self.lists[list_id].members for list_id in source["list_ids"] if list_id in self.lists))
-        else:  # all_active_contacts
+            wanted = [list_id for list_id in _strings(source["list_ids"]) if list_id in self.lists]
+            ids = set().union(*(self.lists[list_id].members for list_id in wanted))
+        elif source.get("all_active_contacts") is True:
             ids = {cid for cid, contact in self.contacts.items() if contact.deleted_at is None}
+        else:
+            raise ValueError("the source names no contacts the sandbox can select")
         return [self.contacts[cid] for cid in sorted(ids - excluded, key=lambda cid: self.contacts[cid].seq)]
 
     def _apply_add(self, activity: Activity, at: float) -> None:
-        targets = [list_id for list_id in activity.payload["list_ids"] if self._list_is_live(list_id)]
+        """An unsubscribed contact, whoever opted them out, is skipped and counted in
+        `cannot_add_to_list_count`, as imports do: an add re-subscribes no one. A contact the account
+        unsubscribed "can be added back" (the description of `opt_out_source`) once the account has
+        re-subscribed them by PUT; an unsubscribed contact is never on a list."""
+        targets = [list_id for list_id in _strings(activity.payload.get("list_ids")) if self._list_is_live(list_id)]
         contacts = self._source_contacts(activity.payload, activity)
         completed = cannot_add = 0
         for contact in contacts:
-            if contact.unsubscribed_by_contact:
+            if contact.permission == "unsubscribed":
                 cannot_add += 1
                 continue
             self.revive(contact, at)
@@ -531,7 +591,9 @@ class Account:
             if all(self.add_membership(contact, list_id) for list_id in targets):
                 completed += 1
             else:
-                activity.errors.append(f"{contact.email} is already on {MAX_LISTS_PER_CONTACT} lists")
+                activity.errors.append(
+                    f"{contact.email or contact.contact_id} is already on {MAX_LISTS_PER_CONTACT} lists"
+                )
         activity.status = {
             "items_total_count": len(contacts),
             "items_completed_count": completed,
@@ -615,7 +677,8 @@ class Account:
         for raw in sorted(data["contacts"], key=lambda row: row["seq"]):
             contact = Contact.from_state(raw)
             account.contacts[contact.contact_id] = contact
-            account.by_email[contact.email.lower()] = contact.contact_id
+            if contact.email is not None:
+                account.by_email[contact.email.lower()] = contact.contact_id
         account.order_seq = [contact.seq for contact in account.contacts.values()]
         account.order_id = list(account.contacts)
         account.membership_version = 0

@@ -6,6 +6,9 @@ import pytest
 
 from ctct.sandbox.api import MAX_IMPORT_CONTACTS
 
+# A well-formed contact id of no contact: each case below breaks one rule, not the id format.
+SOMEONE = "11111111-1111-4111-8111-111111111111"
+
 
 def new_list(api, name):
     return api.post("/v3/contact_lists", json={"name": name}).json()["list_id"]
@@ -156,17 +159,17 @@ def test_list_delete_activity(api, clock):
         ("/v3/activities/contacts_json_import", {"import_data": [{"email": "a@b.co"}]}, 400),
         ("/v3/activities/contacts_json_import", {"import_data": [], "list_ids": ["L"]}, 400),
         ("/v3/activities/contacts_json_import", {"import_data": [{"first_name": "x"}], "list_ids": ["L"]}, 400),
-        ("/v3/activities/add_list_memberships", {"source": {"contact_ids": ["x"] * 501}, "list_ids": ["L"]}, 400),
+        ("/v3/activities/add_list_memberships", {"source": {"contact_ids": [SOMEONE] * 501}, "list_ids": ["L"]}, 400),
         ("/v3/activities/add_list_memberships", {"source": {}, "list_ids": ["L"]}, 400),
-        ("/v3/activities/add_list_memberships", {"source": {"contact_ids": ["x"]}, "list_ids": ["L"] * 51}, 400),
+        ("/v3/activities/add_list_memberships", {"source": {"contact_ids": [SOMEONE]}, "list_ids": ["L"] * 51}, 400),
         (
             "/v3/activities/add_list_memberships",
-            {"source": {"contact_ids": ["x"]}, "list_ids": ["00000000-0000-4000-8000-000000000000"]},
+            {"source": {"contact_ids": [SOMEONE]}, "list_ids": ["00000000-0000-4000-8000-000000000000"]},
             400,
         ),
         (
             "/v3/activities/remove_list_memberships",
-            {"source": {"contact_ids": ["x"]}, "list_ids": ["00000000-0000-4000-8000-000000000000"]},
+            {"source": {"contact_ids": [SOMEONE]}, "list_ids": ["00000000-0000-4000-8000-000000000000"]},
             404,
         ),
         ("/v3/activities/list_delete", {"list_ids": ["L"] * 101}, 400),

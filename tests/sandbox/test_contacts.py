@@ -21,7 +21,8 @@ def put_body(contact, **changes):
         "first_name": contact.get("first_name"),
         "last_name": contact.get("last_name"),
     }
-    return {**body, **changes}
+    # A field without a value is left out: CTCT's description marks nothing nullable.
+    return {name: value for name, value in {**body, **changes}.items() if value is not None}
 
 
 def test_create_and_read(api):
