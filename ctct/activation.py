@@ -13,9 +13,10 @@ from sqlalchemy import delete, func, select, update
 
 from ctct import display
 from ctct.api.client import CtctClient
-from ctct.api.errors import OAuthFlowError
+from ctct.api.errors import Forbidden, OAuthFlowError
 from ctct.api.oauth import as_utc
 from ctct.api.vault import SecretKeyError
+from ctct.config import SCOPES
 from ctct.crm.demo import clear_crm, load_demo_data
 from ctct.db import Database
 from ctct.db.models import (
@@ -102,8 +103,19 @@ def connection_status(client: CtctClient) -> ConnectionStatus:
 
 def complete_activation(client: CtctClient, redirected_url: str) -> ConnectionStatus:
     """Finishes the sign-in, then records which account was connected (GET /account/summary)."""
-    client.authorization.complete(redirected_url)
-    summary = client.account.summary()
+    tokens = client.authorization.complete(redirected_url)
+    try:
+        summary = client.account.summary()
+    except Forbidden:
+        # The grant lacks account_read (a permission left out on CTCT's consent page, or an app
+        # registered without it): nothing is kept, rather than an activation with no account.
+        client.authorization.revoke_and_forget()
+        missing = sorted(set(SCOPES.split()) - set(tokens.scope.split())) or ["account_read"]
+        raise OAuthFlowError(
+            "Constant Contact did not grant access to the account's details "
+            f"(the {', '.join(missing)} permission): nothing was connected. Activate again and allow "
+            "every permission the console asks for."
+        ) from None
     with client.authorization.database.session() as session:
         session.execute(
             update(CtctConnection).values(

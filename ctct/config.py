@@ -72,7 +72,8 @@ def _secrets_file_settings(path: Path) -> dict[str, str]:
 DEFAULT_API_BASE = "https://api.cc.email/v3"
 DEFAULT_AUTH_BASE = "https://authz.constantcontact.com/oauth2/default/v1"
 DEFAULT_REDIRECT_URI = "http://localhost:8501/"
-SCOPES = "contact_data offline_access"
+# SPEC §5: the account summary needs account_read, everything else contact_data, refresh offline_access.
+SCOPES = "account_read contact_data offline_access"
 
 
 @dataclass(frozen=True)

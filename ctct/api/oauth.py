@@ -79,10 +79,15 @@ class OAuthClient:
         }
         return f"{self.settings.auth_base}/authorize?{urlencode(query)}"
 
+    def _client_authentication(self, data: dict[str, str]) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """A confidential client (a client secret is configured) authenticates with HTTP Basic; a
+        public one names itself in the form."""
+        if self.settings.client_secret:
+            return data, (self.settings.client_id, self.settings.client_secret)
+        return {**data, "client_id": self.settings.client_id}, None
+
     def _token_request(self, data: dict[str, str]) -> dict[str, Any]:
-        auth = (self.settings.client_id, self.settings.client_secret) if self.settings.client_secret else None
-        if auth is None:
-            data = {**data, "client_id": self.settings.client_id}
+        data, auth = self._client_authentication(data)
         try:
             response = self.http.post(f"{self.settings.auth_base}/token", data=data, auth=auth)
         except httpx.TransportError as error:
@@ -110,8 +115,8 @@ class OAuthClient:
         return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     def revoke(self, token: str) -> None:
-        data = {"token": token, "token_type_hint": "refresh_token", "client_id": self.settings.client_id}
-        self.http.post(f"{self.settings.auth_base}/revoke", data=data)
+        data, auth = self._client_authentication({"token": token, "token_type_hint": "refresh_token"})
+        self.http.post(f"{self.settings.auth_base}/revoke", data=data, auth=auth)
 
 
 class Authorization:

@@ -34,6 +34,7 @@ from ctct.sync.baseline import Confirmed, Side, observed_baseline
 from ctct.sync.plan import (
     CHANGE_KINDS,
     IMPORT,
+    IMPORT_EMAIL_LENGTH,
     PULL,
     PUSH,
     MassRemovalPolicy,
@@ -285,7 +286,11 @@ class SyncService:
         report(0.1, "lists created and renamed")
         self._move_emails(plan, step, outcome)
 
-        imports = self._import_groups(plan, local_lists)
+        imports, one_by_one = _long_addresses_apart(self._import_groups(plan, local_lists))
+        if one_by_one:
+            for list_id in self._push_long_addresses(one_by_one, step, outcome):
+                # Not an activity with counts: those lists' members are read back after the push.
+                touched.setdefault(list_id, []).append(BulkResult([{"state": "sent one by one"}], [{}]))
         if imports:
             result = self._import(imports, step, report, outcome)
             for activity, body in result.outcomes():
@@ -346,6 +351,50 @@ class SyncService:
         return BulkResult(
             [{"state": "failed", "activity_errors": [refusal]}], [{"import_data": [], "list_ids": everywhere}]
         )
+
+    def _push_long_addresses(
+        self, one_by_one: list[tuple[list[str], dict[str, Any]]], step: Callable[..., Any], outcome: Outcome
+    ) -> set[str]:
+        """Contacts whose address is too long for an import row: looked up by email, then created
+        (POST) or updated (PUT, keeping CTCT's fields, permission and lists, adding the new lists).
+        An unsubscribed contact is not put back on any list. Returns the lists these touched."""
+        touched: set[str] = set()
+        for list_ids, record in one_by_one:
+            email = record["email"]
+            touched |= set(list_ids)
+            try:
+                with step("contact_one_by_one", {"email": email, "list_ids": list_ids}):
+                    placed = self._create_or_update_contact(record, list_ids)
+            except ApiStatusError as error:
+                outcome.errors.append(f"contact {email}: {error}")
+                continue
+            if placed:
+                outcome.confirmed_contacts.add(email.strip().lower())
+            else:
+                outcome.errors.append(f"contact {email}: unsubscribed in Constant Contact, not put back on lists")
+        return touched
+
+    def _create_or_update_contact(self, record: dict[str, Any], list_ids: list[str]) -> bool:
+        fields = {name: value for name, value in record.items() if name != "email"}
+        existing = self.client.contacts.find_by_email(record["email"])
+        if existing is None:
+            address = {"address": record["email"], "permission_to_send": "implicit"}
+            self.client.contacts.create({"email_address": address, **fields, "list_memberships": list_ids})
+            return True
+        address = existing.get("email_address") or {}
+        if address.get("permission_to_send") == "unsubscribed":
+            return False
+        # PUT replaces every core field: what CTCT holds is sent back, with this push's values over it.
+        kept = {name: existing.get(name) for name in ("first_name", "last_name", "job_title", "company_name")}
+        lists = list(dict.fromkeys([*existing.get("list_memberships", []), *list_ids]))
+        body = {
+            **{name: value for name, value in kept.items() if value},
+            **fields,
+            "email_address": {"address": record["email"], "permission_to_send": address.get("permission_to_send")},
+            "list_memberships": lists,
+        }
+        self.client.contacts.update(str(existing["contact_id"]), body)
+        return True
 
     def _membership_step(
         self,
@@ -858,6 +907,20 @@ def _remote_pairs(remote: RemoteSnapshot | None) -> pd.DataFrame:
         return pd.DataFrame(columns=["ctct_list_id", "email_key"])
     pairs = remote.members.merge(remote.contacts[["ctct_contact_id", "email_key"]], on="ctct_contact_id")
     return pairs[["ctct_list_id", "email_key"]].astype(str)
+
+
+def _long_addresses_apart(
+    imports: list[tuple[list[str], list[dict[str, Any]]]],
+) -> tuple[list[tuple[list[str], list[dict[str, Any]]]], list[tuple[list[str], dict[str, Any]]]]:
+    """The import groups without the rows whose address is too long for an import, and those rows."""
+    kept: list[tuple[list[str], list[dict[str, Any]]]] = []
+    apart: list[tuple[list[str], dict[str, Any]]] = []
+    for ids, rows in imports:
+        short = [row for row in rows if len(row["email"]) <= IMPORT_EMAIL_LENGTH]
+        apart += [(ids, row) for row in rows if len(row["email"]) > IMPORT_EMAIL_LENGTH]
+        if short:
+            kept.append((ids, short))
+    return kept, apart
 
 
 def _clip(value: Any, length: int = 50) -> str | None:

@@ -24,6 +24,10 @@ from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 PUSH, PULL, IMPORT = "push", "pull", "import"
 POLLS_PER_ACTIVITY = 3
 IMPORT_CHUNK = 40_000
+# The reference allows 50 characters for an import row's email (`import_data[].email`) but 80 for
+# POST and PUT /contacts: a longer address goes to CTCT on its own, by those (SPEC §3: over 80 is
+# not eligible at all).
+IMPORT_EMAIL_LENGTH = 50
 IDS_CHUNK = 500
 LIST_DELETE_CHUNK = 100
 
@@ -926,9 +930,12 @@ def _changed_since_baseline(
     ]
     changed = pd.Series(False, index=joined.index)
     for here, base in fields:
-        changed |= joined[here].fillna("").astype(str) != joined[f"{base}_base" if base == here else base].fillna(
+        differs = joined[here].fillna("").astype(str) != joined[f"{base}_base" if base == here else base].fillna(
             ""
         ).astype(str)
+        if here == "company":
+            differs &= ~_company_stands_in(joined, base)
+        changed |= differs
     rows = joined[changed]
     if rows.empty:
         return empty("contacts_update")
@@ -945,6 +952,27 @@ def _changed_since_baseline(
             "ctct_contact_id": rows["contact_id"].map(remote_ids),
         }
     )
+
+
+def _company_stands_in(joined: pd.DataFrame, base: str) -> pd.Series:
+    """Where CTCT has no company and the one here is what an import made up for the contact (its
+    email's domain, or its name): not a change to send — CTCT would get a company nobody typed."""
+    stands_in = pd.Series(False, index=joined.index)
+    candidates = joined[joined[base].fillna("").astype(str).eq("") & joined["company"].notna()]
+    if candidates.empty:
+        return stands_in
+    made_up = [
+        company == company_for_remote_contact(None, str(email), first, last)
+        for company, email, first, last in zip(
+            candidates["company"],
+            candidates["email"],
+            candidates["first_name_base"],
+            candidates["last_name_base"],
+            strict=True,
+        )
+    ]
+    stands_in[candidates.index] = made_up
+    return stands_in
 
 
 def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
@@ -982,6 +1010,9 @@ def estimate_push_requests(plan: Plan, remote: RemoteSnapshot) -> int:
     new_or_changed = len(plan["contacts_create"]) + len(plan["contacts_update"]) - moved
     requests += math.ceil(new_or_changed / IMPORT_CHUNK) * per_activity * max(1, _import_groups(plan))
     requests += moved  # one PUT per contact whose email changed
+    # An address too long for an import row goes alone: a look-up by email, then a POST or PUT.
+    pushed = pd.concat([plan["contacts_create"]["email"], plan["contacts_update"]["email"]])
+    requests += 2 * int((pushed.astype(str).str.len() > IMPORT_EMAIL_LENGTH).sum())
     existing_adds = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].notna()]
     for frame in (existing_adds, plan["memberships_remove"]):
         per_list = frame.groupby("ctct_list_id", dropna=False).size()

@@ -21,7 +21,10 @@ def test_the_full_pkce_flow(client, database, sandbox):
     url = client.authorization.start()
     query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
-    assert query["scope"] == "contact_data offline_access" and query["redirect_uri"] == "http://127.0.0.1:8501/"
+    assert (
+        query["scope"] == "account_read contact_data offline_access"
+        and query["redirect_uri"] == "http://127.0.0.1:8501/"
+    )
     with database.session() as session:
         pending = session.get(OAuthPending, query["state"])
         assert pending is not None and b"" not in {pending.encrypted_verifier}
