@@ -55,14 +55,17 @@ if login_required():
     ).run()
     st.stop()
 
+status = activation.connection_status(client())
+# Lists exist only while the integration is active (SPEC §2): until then the console opens on the
+# activation page, as the CRM's own integration does.
+landing = PAGE_NAMES[0] if status.active else "settings_ctct"
 pages = {
     section: [
-        st.Page(f"views/{name}.py", title=title, icon=icon, default=name == PAGE_NAMES[0])
-        for name, title, icon in entries
+        st.Page(f"views/{name}.py", title=title, icon=icon, default=name == landing) for name, title, icon in entries
     ]
     for section, entries in PAGES.items()
 }
-settings_page = next(page for page in pages["Settings"] if page.url_path == "settings_ctct")
+settings_page = next(page for page in pages["Settings"] if page.title == "Constant Contact")
 
 # Constant Contact's login sends the browser back here with ?code=…&state=… (or ?error=…).
 params = st.query_params.to_dict()
@@ -81,7 +84,6 @@ navigation = st.navigation(pages)
 
 with st.sidebar:
     st.caption("Customer Focus · ULTIMATE")
-    status = activation.connection_status(client())
     if status.key_error:
         st.error("Constant Contact: the stored tokens cannot be opened — activate again", icon=":material/key_off:")
     elif status.active:

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright
 
 from ctct.sandbox.process import running_console
+from tests.activated import activated
 from tests.browser import CHROMIUM_ARGS, chromium_executable
 from tests.e2e.email_lists_walk import EmailListsPage, Walk, WalkFailure, console_env, prepare_database
 
@@ -34,7 +35,12 @@ def main() -> None:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             with tempfile.TemporaryDirectory() as folder:
                 database = prepare_database(Path(folder) / "console.db", seed)
-                with running_console(console_env(Path(folder) / "console.db", Path(folder) / "key")) as url:
+                env = console_env(Path(folder) / "console.db", Path(folder) / "key")
+                # Email lists exist only while Constant Contact is activated.
+                with (
+                    activated(env["CTCT_DATABASE_URL"], env["CTCT_SECRET_KEY_FILE"]) as connection,
+                    running_console({**env, **connection}) as url,
+                ):
                     context = browser.new_context(viewport={"width": 1400, "height": 900})
                     page = context.new_page()
                     page.set_default_timeout(20_000)

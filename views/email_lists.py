@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ctct import lists
+from ctct import activation, lists
 from ctct.crm import services
 from ctct.crm.services import list_tags
 from ctct.db.models import MembershipChangeHow
 from ctct.errors import ConsoleError
 from ctct.ui import grid
-from ctct.ui.state import actor, all_contacts, database, settings
+from ctct.ui.state import actor, all_contacts, client, database, settings
 from ctct.ui.text import plain
 
 UNDO_DEPTH = 20
@@ -68,6 +68,15 @@ def rename_list(list_id: int) -> None:
     except ConsoleError as error:
         flash(plain(error))
 
+
+if not activation.connection_status(client()).active:
+    # SPEC §2: email lists exist only while the integration is active (deactivating deletes them).
+    st.info(
+        "Email lists exist while Constant Contact is activated: activate it first, and its lists come over.",
+        icon=":material/link_off:",
+    )
+    st.page_link("views/settings_ctct.py", label="Settings → Constant Contact", icon=":material/settings:")
+    st.stop()
 
 with st.form("email_lists_new", clear_on_submit=True):
     st.text_input("New list", placeholder="Email list title", key="email_lists_new_name")

@@ -1,5 +1,8 @@
 """Settings → Constant Contact: activation (OAuth login), the initial import, deactivation."""
 
+import html
+import time
+
 import streamlit as st
 
 from ctct import activation
@@ -8,6 +11,25 @@ from ctct.sync.plan import IMPORT
 from ctct.ui.plan_view import commit_with_progress, show_plan
 from ctct.ui.state import client, database, settings, sync_service
 from ctct.ui.text import plain
+
+PRIMARY = "#1856c6"  # .streamlit/config.toml's primaryColor
+
+# The sign-in started for this browser session: a fresh state and verifier (stored server-side)
+# are made once, and again before CTCT's 10 minutes for a sign-in run out.
+LOGIN_ADDRESS_LIFETIME = 9 * 60
+ACTIVATE_STYLE = (
+    f"display:inline-block;padding:0.45rem 0.9rem;border-radius:0.5rem;background:{PRIMARY};"
+    "color:#fff;text-decoration:none;font-weight:500"
+)
+
+
+def activation_address() -> str:
+    made = st.session_state.get("settings_login_url")
+    if made is None or time.monotonic() - made[1] > LOGIN_ADDRESS_LIFETIME:
+        made = (client().authorization.start(), time.monotonic())
+        st.session_state["settings_login_url"] = made
+    return str(made[0])
+
 
 st.title("Settings · Constant Contact")
 
@@ -50,11 +72,14 @@ if not status.active:
         "Constant Contact is **not activated**. Activating connects your Constant Contact account and brings "
         "its email lists over."
     )
-    if st.button("Get Token Access", type="primary", key="settings_get_token"):
-        st.session_state["settings_login_url"] = client().authorization.start()
-    if "settings_login_url" in st.session_state:
-        st.link_button("Continue to the Constant Contact login", st.session_state["settings_login_url"])
-        st.caption("You log in on Constant Contact's page and come back here.")
+    # One click, in this tab: Constant Contact's login, then back here (its redirect comes to app.py).
+    login_url = activation_address()
+    st.markdown(
+        f'<a href="{html.escape(login_url)}" target="_self" class="ctct-activate" '
+        f'style="{ACTIVATE_STYLE}">Activate Constant Contact</a>',
+        unsafe_allow_html=True,
+    )
+    st.caption("You log in on Constant Contact's page, in this tab, and come back here.")
     st.stop()
 
 st.success(f"Activated: **{plain(status.account_name)}** ({plain(status.account_email)})", icon=":material/link:")

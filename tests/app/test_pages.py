@@ -1,5 +1,6 @@
 """AppTest for each page, against a real SQLite database with demo data."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -8,12 +9,21 @@ from streamlit.testing.v1 import AppTest
 from ctct.crm import demo
 from ctct.crm.services import create_company
 from ctct.db import Database
+from ctct.sandbox.process import running_sandbox
+from tests.activated import activate_database, sandbox_env
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
+@pytest.fixture(scope="module")
+def sandbox_url():
+    with running_sandbox() as url:
+        yield url
+
+
 @pytest.fixture
-def app(sqlite_url, monkeypatch):
+def inactive_app(sqlite_url, monkeypatch):
+    """The console before Constant Contact is activated: it opens on the activation page."""
     database = Database(sqlite_url)
     with database.session() as session:
         demo.load_demo_data(session, companies=12)
@@ -22,6 +32,26 @@ def app(sqlite_url, monkeypatch):
     monkeypatch.setenv("CTCT_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("CTCT_DEMO_MODE", "1")
     return AppTest.from_file(APP, default_timeout=30)
+
+
+@pytest.fixture
+def app(inactive_app, sqlite_url, sandbox_url, tmp_path, monkeypatch):
+    """The console with Constant Contact activated (email lists exist only then, SPEC §2)."""
+    key_file = tmp_path / "console.key"
+    activate_database(sqlite_url, sandbox_url, str(key_file))
+    for name, value in sandbox_env(sandbox_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CTCT_SECRET_KEY_FILE", str(key_file))
+    return inactive_app
+
+
+def test_before_activation_the_console_opens_on_activation_and_has_no_lists(inactive_app):
+    inactive_app.run()
+    assert not inactive_app.exception
+    assert inactive_app.title[0].value == "Settings · Constant Contact"
+    inactive_app.switch_page("views/email_lists.py").run()
+    assert "activate it first" in inactive_app.info[0].value
+    assert not inactive_app.text_input  # no "New list" until then
 
 
 def test_email_lists_page_creates_a_list(app):
@@ -56,22 +86,25 @@ def test_customers_page_filters_and_shows_reasons(app):
     assert len(app.dataframe[0].value) == 0
 
 
-def test_settings_page_starts_the_activation(app, monkeypatch, tmp_path):
+def test_settings_page_starts_the_activation_in_one_click(inactive_app, monkeypatch):
     monkeypatch.setenv("CTCT_AUTH_BASE", "http://127.0.0.1:9/oauth2/default/v1")
+    app = inactive_app
     app.run()
-    app.switch_page("views/settings_ctct.py").run()
     assert not app.exception
     assert any("not activated" in block.value for block in app.markdown)
-    app.button(key="settings_get_token").click().run()
-    assert not app.exception
-    assert "settings_login_url" in app.session_state
-    assert app.session_state["settings_login_url"].startswith("http://127.0.0.1:9/oauth2/default/v1/authorize?")
-
-
-def test_synchronize_page_asks_for_activation_first(app):
+    # One link, in this tab, straight to the login (a sign-in already started and stored).
+    login_url, _made = app.session_state["settings_login_url"]
+    assert login_url.startswith("http://127.0.0.1:9/oauth2/default/v1/authorize?")
+    link = next(block.value for block in app.markdown if "Activate Constant Contact" in block.value)
+    assert 'target="_self"' in link and html.escape(login_url) in link
     app.run()
-    app.switch_page("views/synchronize.py").run()
-    assert not app.exception and "Activate Constant Contact first" in app.info[0].value
+    assert app.session_state["settings_login_url"][0] == login_url  # not a new sign-in per run
+
+
+def test_synchronize_page_asks_for_activation_first(inactive_app):
+    inactive_app.run()
+    inactive_app.switch_page("views/synchronize.py").run()
+    assert not inactive_app.exception and "Activate Constant Contact first" in inactive_app.info[0].value
 
 
 def test_history_page_lists_runs_and_their_changes(app, sqlite_url):

@@ -13,6 +13,7 @@ from ctct.crm import demo
 from ctct.crm.services import create_company, create_contact
 from ctct.db import Database
 from ctct.sandbox.process import free_port, running_console, running_sandbox
+from tests.activated import activate_database, sandbox_env
 from tests.browser import CHROMIUM_ARGS, STREAMLIT_IDLE, chromium_executable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,27 @@ def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.T
         "CTCT_SECRET_KEY_FILE": str(tmp_path_factory.mktemp("key") / "secret.key"),
     }
     with running_console(env, port) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def activated_console_url(
+    chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A console whose Constant Contact is activated (email lists exist only then), on demo data."""
+    folder = tmp_path_factory.mktemp("activated")
+    database_url = f"sqlite:///{folder / 'console.db'}"
+    database = Database(database_url)
+    with database.session() as session:
+        demo.load_demo_data(session)
+        company = create_company(session, "<script>alert(1)</script>", "prospect")
+        create_contact(session, company.id, email="xss@example.org", first_name="<img src=x onerror=alert(2)>")
+    database.dispose()
+    key_file = str(folder / "secret.key")
+    activate_database(database_url, sandbox_url, key_file)
+    port = free_port()
+    env = {**sandbox_env(sandbox_url, port), "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
+    with running_console({**env, "CTCT_SECRET_KEY_FILE": key_file}, port) as url:
         yield url
 
 

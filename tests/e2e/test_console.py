@@ -5,7 +5,8 @@ import re
 from tests.e2e.conftest import SCREENSHOTS, wait_for_app
 
 
-def test_create_a_list_and_browse_contacts(page, console_url):
+def test_create_a_list_and_browse_contacts(page, activated_console_url):
+    console_url = activated_console_url
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(console_url)
