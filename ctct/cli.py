@@ -1,6 +1,7 @@
 """`python -m ctct …`: the console's services from a shell, for consultants' scripts.
 
-Exit codes: 0 success, 1 error (one line on stderr naming what is wrong), 2 usage error.
+Exit codes: 0 success, 1 error (one line on stderr naming what is wrong and the next step),
+2 usage error, 3 refused, 4 completed with errors, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -8,19 +9,24 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+import httpx
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from ctct import activation, lists
 from ctct.api.client import CtctClient
-from ctct.api.errors import CtctError
-from ctct.config import Settings
+from ctct.api.errors import CtctConnectionError, CtctError
+from ctct.api.oauth import Revocation
+from ctct.config import DEFAULT_API_BASE, DEFAULT_AUTH_BASE, Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.db import Database
@@ -46,8 +52,41 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+# The two kinds of database the console is built and tested for (README, Configuration).
+DATABASE_URL_HELP = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME"
+
+
+def _shown_url(url: str) -> str:
+    """`url` as a message may show it: with its password masked, even when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
 def _database(args: argparse.Namespace) -> Database:
-    return Database(args.db or Settings.load().database_url)
+    url = args.db or Settings.load().database_url
+    named = f"{_shown_url(url)!r} (from {'--db' if args.db else 'CTCT_DATABASE_URL'})"
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as error:  # ValueError: a port that is not a number
+        raise ConsoleError(f"the database URL is not valid: {named}: {error}; {DATABASE_URL_HELP}") from None
+    try:
+        return Database(url)
+    except NoSuchModuleError:
+        raise ConsoleError(
+            f"the database URL is not valid: {named} names a database SQLAlchemy does not know; {DATABASE_URL_HELP}"
+        ) from None
+    except ImportError as missing:
+        # SQLAlchemy imports a URL's driver (mysql:// needs MySQLdb, say) only when the engine is made.
+        raise ConsoleError(
+            f"the database URL {named} needs a driver that is not installed ({missing.name}): {DATABASE_URL_HELP}"
+        ) from None
+    except OSError as error:  # a SQLite file whose folder cannot be made or opened
+        raise ConsoleError(
+            f"the database file of {named} cannot be created ({error.strerror}: {error.filename}): "
+            "choose another path with --db sqlite:///PATH"
+        ) from None
 
 
 # Commands
@@ -426,15 +465,30 @@ def cmd_deactivate(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing was changed")
             return EXIT_OK
+    # Revoked here first, as deactivate() itself would, to learn whether CTCT revoked the token:
+    # deactivate() then finds no token left and deletes the lists.
+    revocation = client.authorization.revoke_and_forget()
     summary = activation.deactivate(client)
     if args.json:
-        _print_json(summary.to_json())
+        _print_json({**summary.to_json(), "token": str(revocation)})
     else:
         print(
-            f"Deactivated: token revoked; {summary.lists_deleted:,} lists and {summary.memberships_deleted:,} "
-            f"memberships deleted; companies and contacts kept."
+            f"Deactivated: {REVOCATION_TEXT[revocation]}; {summary.lists_deleted:,} lists and "
+            f"{summary.memberships_deleted:,} memberships deleted; companies and contacts kept."
         )
     return EXIT_OK
+
+
+_FORGOTTEN = "it was deleted here and expires on its own"
+REVOCATION_TEXT = {
+    Revocation.REVOKED: "token revoked at Constant Contact",
+    Revocation.NOT_REACHED: f"the token could not be revoked at Constant Contact (not reachable): {_FORGOTTEN}",
+    Revocation.REFUSED: f"Constant Contact did not accept the token's revocation: {_FORGOTTEN}",
+    Revocation.KEY_LOST: (
+        f"the token could not be revoked (the key that encrypted it is missing or wrong): {_FORGOTTEN}"
+    ),
+    Revocation.NO_TOKEN: "no token was stored",
+}
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -500,9 +554,27 @@ class UsageError(Exception):
     pass
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse leaves the commands' own indent out when it places the help column, so the
+    longest names (demo-data, deactivate) got their help wrapped onto a line of its own."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is argparse.SUPPRESS:
+            return
+        for command in self._iter_indented_subactions(action):  # indents while it yields
+            width = len(self._format_action_invocation(command)) + self._current_indent
+            self._action_max_length = max(self._action_max_length, width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)  # for the subcommands' parsers too
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # argparse would print the whole usage block: one line, and where the options are listed.
+        raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`")
 
 
 def _add_filter_options(parser: argparse.ArgumentParser, all_help: str) -> None:
@@ -513,13 +585,18 @@ def _add_filter_options(parser: argparse.ArgumentParser, all_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m ctct", description="Constant Contact list-sync console")
+    parser = _Parser(
+        prog="python -m ctct",
+        description="Constant Contact list-sync console",
+        epilog="`python -m ctct COMMAND --help` shows a command's options. Exit codes: 0 done, 1 error, "
+        "2 usage error, 3 refused, 4 completed with errors, 130 interrupted.",
+    )
     parser.add_argument(
         "--db",
         metavar="URL",
         help="database URL (default: $CTCT_DATABASE_URL, else data/console.db)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
 
     demo_parser = commands.add_parser("demo-data", help="load the deterministic demo CRM data")
     demo_parser.add_argument("--companies", type=int, default=demo.DEFAULT_COMPANIES, metavar="N")
@@ -549,12 +626,14 @@ def build_parser() -> argparse.ArgumentParser:
     lists_parser.set_defaults(handler=cmd_lists)
 
     list_parser = commands.add_parser("list", help="create, rename, delete lists; add and remove members")
-    list_commands = list_parser.add_subparsers(dest="list_command", required=True, parser_class=_Parser)
-    list_commands.add_parser("create").add_argument("name")
-    rename = list_commands.add_parser("rename")
+    list_commands = list_parser.add_subparsers(
+        dest="list_command", metavar="SUBCOMMAND", required=True, parser_class=_Parser
+    )
+    list_commands.add_parser("create", help="create an empty email list").add_argument("name")
+    rename = list_commands.add_parser("rename", help="rename an email list")
     rename.add_argument("old")
     rename.add_argument("new")
-    list_commands.add_parser("delete").add_argument("name")
+    list_commands.add_parser("delete", help="delete an email list (its contacts stay)").add_argument("name")
     add = list_commands.add_parser("add", help="add contacts by email, or --all that match a filter")
     add.add_argument("name")
     add.add_argument("emails", nargs="*", metavar="EMAIL")
@@ -660,6 +739,54 @@ def _stop_on_signal(number: int, _frame: object) -> None:
     raise journal.SyncInterrupted(signal.Signals(number).name)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_ctct(origin: str) -> bool:
+    return origin in {_origin(DEFAULT_API_BASE), _origin(DEFAULT_AUTH_BASE)}
+
+
+def _when_unreachable(origin: str) -> str:
+    """The next step when the CTCT or sandbox server at `origin` did not answer."""
+    if _is_ctct(origin):
+        return "check this machine's internet connection (and proxy), then try again"
+    parts = urlsplit(origin)
+    if parts.hostname in {"127.0.0.1", "localhost", "::1"}:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        start = f"start it with `python -m ctct sandbox --port {port}`"
+    else:
+        start = "start it there"
+    return (
+        f"is the sandbox at {origin} running? {start}, or point CTCT_API_BASE and CTCT_AUTH_BASE at the one that runs"
+    )
+
+
+def _transport_failure(error: httpx.TransportError) -> str:
+    # The sandbox sign-in (activation.sign_in_to_sandbox) talks httpx directly: its failures
+    # arrive here unwrapped.
+    try:
+        origin = _origin(str(error.request.url))
+    except RuntimeError:  # an error raised without its request
+        origin = _origin(Settings.load().auth_base)
+    detail = " ".join(str(error).split())
+    reason = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    who = f"Constant Contact ({origin})" if _is_ctct(origin) else "the Constant Contact sandbox"
+    return f"{who} cannot be reached ({reason}): {_when_unreachable(origin)}"
+
+
+def _connection_failure(error: CtctConnectionError) -> str:
+    message = str(error)
+    # The client's own wording for a server that did not answer ("could not be reached for GET …",
+    # "sign-in service cannot be reached"); its other connection errors need no server started.
+    if "reached" not in message:
+        return message
+    settings = Settings.load()
+    origin = _origin(settings.auth_base if "sign-in" in message else settings.api_base)
+    return f"{message}; {_when_unreachable(origin)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # SIGTERM and SIGHUP stop a sync as Ctrl-C does: the run is marked interrupted, the lock
@@ -668,19 +795,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if number is not None and threading.current_thread() is threading.main_thread():
             signal.signal(number, _stop_on_signal)
     args: argparse.Namespace | None = None
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if not arguments:
+        # Asking what the command does is not a mistake: the commands, one line each.
+        parser.print_help()
+        return EXIT_OK
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except KeyboardInterrupt as stop:
         what = f" ({stop})" if str(stop) else ""
-        # Only `sync` has runs to resume; `plan` and the rest leave nothing behind.
-        direction = getattr(args, "direction", None) if hasattr(args, "resume") else None
-        print(
-            f"interrupted{what}: nothing half-done is lost; finish it with "
-            f"`python -m ctct sync {direction or 'push|pull'} --resume` (or make a new plan)",
-            file=sys.stderr,
-        )
+        if args is not None and args.command == "sync":
+            print(
+                f"interrupted{what}: nothing half-done is lost; finish it with "
+                f"`python -m ctct sync {args.direction} --resume` (or make a new plan)",
+                file=sys.stderr,
+            )
+        else:
+            # Only `sync` has runs to resume; the other commands commit their work in one
+            # transaction, or can simply be run again (demo-data, import, activate).
+            print(f"interrupted{what}: what it had not finished was not saved; run the command again", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader (e.g. `head`) went away; nothing useful can still be printed.
@@ -692,14 +827,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SyncRefused as error:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
+    except CtctConnectionError as error:
+        print(f"error: {_connection_failure(error)}", file=sys.stderr)
+        return EXIT_ERROR
     except (ConsoleError, CtctError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except ArgumentError as error:
-        print(f"error: the database URL is not valid: {error}", file=sys.stderr)
+    except httpx.TransportError as error:
+        print(f"error: {_transport_failure(error)}", file=sys.stderr)
         return EXIT_ERROR
     except OperationalError as error:
-        print(f"error: the database cannot be reached: {error.orig}", file=sys.stderr)
+        # A driver's message may run over several lines (psycopg adds its hint on a second one).
+        reason = " ".join(str(error.orig).split())
+        print(
+            f"error: the database cannot be reached: {reason}: check the database URL (--db or "
+            "CTCT_DATABASE_URL) and that its server is running",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     except SQLAlchemyError as error:
         print(f"error: database error: {str(error).splitlines()[0]}", file=sys.stderr)

@@ -1,6 +1,9 @@
 """Creates or refreshes .venv from requirements.txt, then runs a command inside it.
 
 Only the standard library is used here: this runs on a fresh machine with nothing but Python.
+Run directly, `python3 scripts/_venv.py [ARGS...]` runs `.venv/bin/python ARGS...` from the current
+folder, e.g. `python3 scripts/_venv.py -m ctct status` (what `python -m ctct` suggests when the
+Python it was started with lacks the console's packages).
 """
 
 from __future__ import annotations
@@ -57,3 +60,15 @@ def link_project(python: Path) -> None:
 def run_in_venv(args: list[str], env: dict[str, str] | None = None) -> int:
     python = ensure_venv()
     return subprocess.call([str(python), *args], cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+if __name__ == "__main__":
+    python = ensure_venv()
+    if len(sys.argv) == 1:
+        print(f"ready: {python}")
+        sys.exit(0)
+    if os.name == "nt":
+        sys.exit(subprocess.call([str(python), *sys.argv[1:]]))
+    # Replaced rather than wrapped: Ctrl-C and SIGTERM reach the command itself (a sync marks its
+    # run interrupted) and its exit code is this one's.
+    os.execv(python, [str(python), *sys.argv[1:]])

@@ -31,6 +31,10 @@ def activation_address() -> str:
     return str(made[0])
 
 
+def activate_again() -> None:
+    st.session_state["settings_activate_again"] = True
+
+
 st.title("Settings · Constant Contact")
 
 flash = st.session_state.pop("settings_flash", None)
@@ -72,6 +76,11 @@ if not status.active:
         "Constant Contact is **not activated**. Activating connects your Constant Contact account and brings "
         "its email lists over."
     )
+    if status.key_error and not st.session_state.get("settings_activate_again"):
+        # Starting a sign-in seals its verifier, and with the key gone that makes a new key: only
+        # when asked, so that merely looking at this page never replaces the lost key.
+        st.button("Activate again", type="primary", key="settings_activate_again_button", on_click=activate_again)
+        st.stop()
     # One click, in this tab: Constant Contact's login, then back here (its redirect comes to app.py).
     login_url = activation_address()
     st.markdown(

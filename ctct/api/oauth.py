@@ -8,12 +8,12 @@ docs/decisions/0004-authlib-for-pkce-httpx-for-transport.md).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -34,6 +34,16 @@ PENDING_LIFETIME = dt.timedelta(minutes=10)
 REFRESH_AHEAD = dt.timedelta(minutes=5)
 # How long a refresh may take before another refresher may take over its lease.
 REFRESH_LEASE = dt.timedelta(seconds=30)
+
+
+class Revocation(StrEnum):
+    """What `Authorization.revoke_and_forget` achieved at CTCT; the tokens here are deleted in every case."""
+
+    REVOKED = "revoked"
+    NOT_REACHED = "not_reached"  # CTCT could not be reached
+    REFUSED = "refused"  # CTCT answered with an error status
+    KEY_LOST = "key_lost"  # the stored token could not be decrypted, so there was nothing to send
+    NO_TOKEN = "no_token"  # nothing was connected
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,10 @@ class OAuthClient:
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str) -> bool:
+        """True when the authorization server accepted the revoke (RFC 7009: 200, also for a dead token)."""
         data, auth = self._client_authentication({"token": token, "token_type_hint": "refresh_token"})
-        self.http.post(f"{self.settings.auth_base}/revoke", data=data, auth=auth)
+        return self.http.post(f"{self.settings.auth_base}/revoke", data=data, auth=auth).is_success
 
 
 class Authorization:
@@ -296,19 +307,28 @@ class Authorization:
                 )
             )
 
-    def revoke_and_forget(self) -> None:
-        """Revokes the refresh token at CTCT (best effort) and deletes the stored tokens."""
+    def revoke_and_forget(self) -> Revocation:
+        """Revokes the refresh token at CTCT (best effort) and deletes the stored tokens; says
+        whether CTCT revoked it, so no caller claims a revoke that did not happen."""
         with self.database.session() as session:
             connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
             if connection is None:
-                return
+                return Revocation.NO_TOKEN
             sealed = connection.encrypted_refresh_token or connection.encrypted_access_token
             session.delete(connection)
-        if sealed is not None:
-            # Best effort: the tokens are deleted here anyway, and CTCT expires unused ones.
-            # A lost key leaves nothing to revoke with: the tokens are deleted here all the same.
-            with contextlib.suppress(httpx.TransportError, CtctConnectionError, SecretKeyError):
-                self.oauth.revoke(self.vault.open(sealed))
+        if sealed is None:
+            return Revocation.NO_TOKEN
+        # Best effort: the tokens are deleted here anyway, and CTCT expires unused ones.
+        # A lost key leaves nothing to revoke with: the tokens are deleted here all the same.
+        try:
+            token = self.vault.open(sealed)
+        except SecretKeyError:
+            return Revocation.KEY_LOST
+        try:
+            accepted = self.oauth.revoke(token)
+        except (httpx.TransportError, CtctConnectionError):
+            return Revocation.NOT_REACHED
+        return Revocation.REVOKED if accepted else Revocation.REFUSED
 
 
 def _active_connection(session: Session) -> CtctConnection:

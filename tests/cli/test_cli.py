@@ -129,7 +129,8 @@ def test_python_dash_m_ctct_runs(sqlite_url):
         check=False,
     )
     assert result.returncode == 0 and json.loads(result.stdout) == []
-    usage = subprocess.run([sys.executable, "-m", "ctct"], capture_output=True, text=True, check=False)
+    # With no command it lists the commands (test_cli_bad_input.py); a wrong one is a usage error.
+    usage = subprocess.run([sys.executable, "-m", "ctct", "frobnicate"], capture_output=True, text=True, check=False)
     assert usage.returncode == 2
 
 

@@ -71,7 +71,13 @@ def test_a_lost_key_file_is_named_everywhere_and_never_silently_replaced(activat
         assert any("cannot be opened" in block.value for block in app.sidebar.error)
         app.switch_page("views/settings_ctct.py").run()
         assert any(str(key_file.resolve()) in block.value.replace("\\", "") for block in app.main.error)
-        assert app.button(key="settings_get_token")  # activating again is offered
+        # Activating again is offered — a button: viewing the page must not make a new key.
+        assert app.button(key="settings_activate_again_button")
+        assert not key_file.exists()
+        app.button(key="settings_activate_again_button").click().run()
+        assert any("Activate Constant Contact" in block.value for block in app.main.markdown)
+        assert key_file.exists()  # asked for: the new sign-in is sealed with a new key
+        key_file.unlink()  # back to the lost key, for the checks below
         app.switch_page("views/synchronize.py").run()
         assert any("activate again" in block.value for block in app.main.error)
         assert not key_file.exists()
