@@ -3,21 +3,27 @@
 Columns (header names are case-insensitive; spaces, dashes and underscores are alike):
 company, kind, company email, first name, last name, email, job title, tags (separated by `;`).
 `company` and `email` are required columns; a row without an email only creates or matches its
-company. A row is rejected with the reason when any of its values is bad; by default a file with
-rejected rows is not imported at all (`skip_invalid` imports the good rows and reports the rest).
+company. A row is rejected with the reason when any of its values is bad, naming the field and the
+value; by default a file with rejected rows is not imported at all (`skip_invalid` imports the good
+rows and reports the rest). Rows are named by their line in the file: the physical line of a CSV
+(the header, blank lines and the lines inside quoted cells count), the row number of a sheet.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -34,10 +40,12 @@ from ctct.crm.normalize import (
     company_name_key,
     email_syntax_errors,
     name_key,
+    quoted,
+    role_local_parts,
+    text_problems,
 )
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ConsoleError
-from ctct.safe_csv import formula_mask
 
 COLUMNS = (
     "company",
@@ -215,12 +223,34 @@ def _canonical_header(header: str) -> str:
     return COLUMN_ALIASES.get(words, words)
 
 
+@dataclass
+class _Sheet:
+    """A file's cells before the columns are named: the header, the non-blank data rows and where they are."""
+
+    header: list[str]
+    rows: list[list[str]]
+    # The line of each data row in the file, as the user finds it in an editor or spreadsheet.
+    lines: list[int]
+    # (data row position, column position) → (cell reference, formula) for each formula cell the
+    # file holds no computed value for (Excel only).
+    uncomputed: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+
+
 def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The file's data rows as strings under the canonical column names, and the ignored headers."""
+    """The file's data rows as strings under the canonical column names, and the ignored headers.
+
+    Two more columns: `line`, each row's line in the file, and `uncomputed_formula`, why the row
+    cannot be read (a formula cell without a computed value) or None.
+    """
     path = Path(path)
     data = path.read_bytes() if content is None else content
-    frame = _read_excel(data) if path.suffix.lower() in {".xlsx", ".xlsm"} else _read_csv(data)
-    originals = [str(column) for column in frame.columns]
+    sheet = _read_excel(data) if path.suffix.lower() in {".xlsx", ".xlsm"} else _read_csv(data)
+    if len(sheet.rows) > MAX_FILE_ROWS:
+        raise ImportFileError(
+            f"the file has {len(sheet.rows):,} rows; split it into files of at most {MAX_FILE_ROWS:,}"
+        )
+    frame = pd.DataFrame(sheet.rows, columns=range(len(sheet.header)), dtype=object)
+    originals = sheet.header
     headers = [_canonical_header(column) for column in originals]
     duplicated = sorted({h for h in headers if headers.count(h) > 1 and h in COLUMNS})
     if duplicated:
@@ -237,13 +267,30 @@ def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd
     for column in COLUMNS:
         if column not in frame:
             frame[column] = ""
-    if len(frame) > MAX_FILE_ROWS:
-        raise ImportFileError(f"the file has {len(frame):,} rows; split it into files of at most {MAX_FILE_ROWS:,}")
     frame = frame.fillna("").astype(str).apply(lambda column: column.str.strip())
-    return frame[list(COLUMNS)].rename(columns=FIELD_OF), ignored
+    frame = frame[list(COLUMNS)].rename(columns=FIELD_OF)
+    frame["line"] = pd.Series(sheet.lines, index=frame.index, dtype="int64")
+    frame["uncomputed_formula"] = _uncomputed_reasons(sheet, headers, frame.index)
+    return frame, ignored
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
+def _uncomputed_reasons(sheet: _Sheet, headers: list[str], index: pd.Index) -> pd.Series:
+    """Per row, why its formula cells cannot be read — only in the columns the import uses."""
+    reasons = pd.Series([None] * len(index), index=index, dtype=object)
+    for (position, column), (cell, formula) in sorted(sheet.uncomputed.items()):
+        if headers[column] not in COLUMNS:
+            continue  # an ignored column's value does not matter
+        reason = (
+            f"{headers[column]} (cell {cell}) is the formula {quoted(formula)} with no computed value in the file: "
+            "the workbook was saved by a program that does not calculate formulas; open and save it in "
+            "Excel or LibreOffice (or paste the cells as values) and import again"
+        )
+        earlier = reasons.iat[position]
+        reasons.iat[position] = reason if earlier is None else f"{earlier}; {reason}"
+    return reasons
+
+
+def _read_csv(data: bytes) -> _Sheet:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -261,103 +308,229 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     except csv.Error:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    # `reader.line_num` is the number of physical lines read so far, so a record starts on the line
+    # after the previous record ended — which counts blank lines and the lines of a quoted cell that
+    # spans several, where counting records (or `index + 2`) does not.
+    start = 1
     try:
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
+        for row in reader:
+            if "".join(row).strip():  # a row of empty or blank cells is a blank line
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as error:
         raise ImportFileError(f"the file is not well-formed CSV: line {reader.line_num}: {error}") from None
-    header, data = rows[0], rows[1:]
-    if not data:
+    header, data_rows, data_lines = rows[0], rows[1:], lines[1:]
+    if not data_rows:
         raise ImportFileError("the file has a header but no data rows")
-    widths = pd.Series([len(row) for row in data], dtype="int64")
+    widths = pd.Series([len(row) for row in data_rows], dtype="int64")
     ragged = widths[widths != len(header)]
     if not ragged.empty:
         first = int(ragged.index[0])
         raise ImportFileError(
-            f"the file is not well-formed CSV: line {first + 2} has {int(ragged.iloc[0])} cells "
+            f"the file is not well-formed CSV: line {data_lines[first]} has {int(ragged.iloc[0])} cells "
             f"but the header has {len(header)} ({len(ragged)} such row(s)); check quotes and delimiters"
         )
-    return pd.DataFrame(data, columns=header, dtype=object)
+    return _Sheet(header=header, rows=data_rows, lines=data_lines)
 
 
-def _read_excel(data: bytes) -> pd.DataFrame:
+def _sheet_rows(data: bytes, *, data_only: bool, values_only: bool) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """The first worksheet's rows with their sheet row numbers, blank rows included."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only, keep_links=False)
     try:
-        return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
+        sheet = workbook.worksheets[0]
+        # Some writers store a wrong used range; without it the reader reads every row there is.
+        sheet.reset_dimensions()
+        # Read-only sheets yield an empty row for each row missing from the file, so counting from
+        # row 1 gives the row number Excel shows.
+        yield from enumerate(sheet.iter_rows(min_row=1, values_only=values_only), start=1)
+    finally:
+        workbook.close()
+
+
+def _is_formula(value: object) -> bool:
+    return isinstance(value, ArrayFormula | DataTableFormula) or (isinstance(value, str) and value.startswith("="))
+
+
+def _formula_text(value: object) -> str:
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else str(value)
+
+
+def _cell_text(value: object) -> str:
+    """A cell's value as the text the import reads, written as a spreadsheet shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 42.0 is how a sheet stores 42
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_excel(data: bytes) -> _Sheet:
+    try:
+        return _excel_sheet(data)
+    except ImportFileError:
+        raise
     except Exception as error:  # openpyxl raises many unrelated types for a damaged workbook
         raise ImportFileError(f"the Excel file cannot be read: {error}") from None
 
 
+def _excel_sheet(data: bytes) -> _Sheet:
+    # A workbook stores a formula cell's text and, separately, the value the program that saved it
+    # computed; openpyxl shows one or the other. The formulas are read first: a cell with one
+    # whose stored value is missing (a file written by a tool that never calculates, such as
+    # openpyxl itself) would otherwise read as empty without a word. Only when there are formula
+    # cells is the file read a second time, for the computed values.
+    numbered = [(number, list(row)) for number, row in _sheet_rows(data, data_only=False, values_only=True)]
+    formulas = {
+        (number, column): _formula_text(value)
+        for number, row in numbered
+        for column, value in enumerate(row)
+        if _is_formula(value)
+    }
+    uncomputed_cells: dict[tuple[int, int], str] = {}
+    if formulas:
+        computed: list[tuple[int, list[Any]]] = []
+        for number, cells in _sheet_rows(data, data_only=True, values_only=False):
+            values = [getattr(cell, "value", None) for cell in cells]
+            for column, cell in enumerate(cells):
+                # An empty text result is stored as t="str" with an empty value: computed, just empty.
+                if (number, column) in formulas and cell.value is None and getattr(cell, "data_type", "n") != "str":
+                    uncomputed_cells[(number, column)] = formulas[(number, column)]
+            computed.append((number, values))
+        numbered = computed
+
+    formula_rows = {number for number, _column in uncomputed_cells}
+    texts = [(number, [_cell_text(value).strip() for value in row]) for number, row in numbered]
+    # A row is blank when it shows nothing — but one whose only content is an uncomputed formula
+    # shows something in a spreadsheet, so it is kept (and refused with the reason).
+    filled = [(number, cells) for number, cells in texts if any(cells) or number in formula_rows]
+    if not filled:
+        raise ImportFileError("the file is empty")
+    width = max(
+        column + 1
+        for number, cells in filled
+        for column, cell in enumerate(cells)
+        if cell or (number, column) in uncomputed_cells
+    )
+    header_cells = filled[0][1]
+    # A sheet has no quoting to go wrong: a value beyond the header is a column without a name,
+    # named by its letter so that the ignored columns say where it is.
+    header = [
+        (header_cells[column] if column < len(header_cells) else "") or f"(column {get_column_letter(column + 1)})"
+        for column in range(width)
+    ]
+    rows = [(cells + [""] * width)[:width] for _, cells in filled[1:]]
+    lines = [number for number, _ in filled[1:]]
+    if not rows:
+        raise ImportFileError("the file has a header but no data rows")
+    position_of = {number: position for position, number in enumerate(lines)}
+    uncomputed = {
+        (position_of[number], column): (f"{get_column_letter(column + 1)}{number}", formula)
+        for (number, column), formula in uncomputed_cells.items()
+        if number in position_of
+    }
+    return _Sheet(header=header, rows=rows, lines=lines, uncomputed=uncomputed)
+
+
 # Validation
+#
+# Every reason names the field and its value (SPEC §10), quoted by `quoted`: control and invisible
+# characters escaped, long values cut. The checks are vectorized over the whole column; the
+# messages are written only for the rows a check flags, which are few.
+
+RowMessages = Callable[[pd.DataFrame], list[str]]
 
 
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\n\r\t]"
+def _add_reason(reasons: pd.Series, mask: pd.Series, frame: pd.DataFrame, message: RowMessages | str) -> None:
+    """Adds a reason to the rows where `mask` holds, after any reason they already have.
 
-
-def _add_reason(reasons: pd.Series, mask: pd.Series, reason: pd.Series | str) -> None:
-    """Adds `reason` to the rows where `mask` holds, after any reason they already have."""
+    `message` is the reason itself or makes one per flagged row from those rows of `frame`.
+    """
     if not mask.any():
         return
-    texts = reason[mask].astype(str).tolist() if isinstance(reason, pd.Series) else [reason] * int(mask.sum())
-    # Bad rows are few: joining their reasons row by row costs nothing.
+    texts = message(frame[mask]) if callable(message) else [message] * int(mask.sum())
     reasons[mask] = [
         text if earlier is None else f"{earlier}; {text}" for earlier, text in zip(reasons[mask], texts, strict=True)
     ]
 
 
-def _row_reasons(frame: pd.DataFrame, role_addresses: frozenset[str]) -> pd.Series:
+def _first_long_tag(cell: str) -> str:
+    return next(tag for tag in (part.strip() for part in cell.split(";")) if len(tag) > MAX_TAG_NAME_LENGTH)
+
+
+def _row_reasons(frame: pd.DataFrame) -> pd.Series:
     reasons = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    _add_reason(reasons, frame["company"] == "", "company is required")
+    _add_reason(reasons, frame["company"] == "", frame, "company is required (the cell is empty)")
     for column, limit in TEXT_LIMITS.items():
-        values = frame[FIELD_OF[column]]
-        lengths = values.str.len()
-        _add_reason(
-            reasons,
-            lengths > limit,
-            column + " is longer than " + str(limit) + " characters",
-        )
-        _add_reason(
-            reasons,
-            values.str.contains(_CONTROL, regex=True),
-            f"{column} contains control characters",
-        )
-        _add_reason(
-            reasons,
-            formula_mask(values),
-            f"{column} looks like a spreadsheet formula (starts with =, +, - or @)",
-        )
+        # The same rule, and the same message, as typed input (`text_problem`).
+        problems = text_problems(frame[FIELD_OF[column]], column, limit)
+        _add_reason(reasons, problems.notna(), frame, lambda bad, problems=problems: problems[bad.index].tolist())
     kinds = frame["kind"].str.lower()
     _add_reason(
         reasons,
         ~kinds.isin(["", "customer", "prospect"]),
-        "kind must be 'customer' or 'prospect'",
+        frame,
+        lambda bad: [f"kind {quoted(kind)} must be 'customer' or 'prospect'" for kind in bad["kind"]],
     )
 
     for column in ("company email", "email"):
-        present = frame[FIELD_OF[column]] != ""
-        syntax = email_syntax_errors(frame[FIELD_OF[column]].where(present, None))
+        values = frame[FIELD_OF[column]]
+        # An over-long address is already named by the length check above.
+        present = (values != "") & (values.str.len() <= TEXT_LIMITS[column])
+        syntax = email_syntax_errors(values.where(present, None))
         _add_reason(
             reasons,
             present & syntax.notna(),
-            column + " is not valid: " + syntax.fillna(""),
+            frame,
+            lambda bad, column=column, syntax=syntax: [
+                f"{column} {quoted(value)} is not valid: {why}"
+                for value, why in zip(bad[FIELD_OF[column]], syntax[bad.index], strict=True)
+            ],
         )
 
-    keys = frame["email"].str.lower()
-    local = keys.str.rpartition("@")[0].str.split("+", n=1).str[0]
-    is_role = (keys != "") & (
-        local.isin(role_addresses) | local.str.replace(r"[-_.]", "", regex=True).isin(role_addresses)
-    )
+    # A cell no longer than the limit cannot hold a tag longer than it: only those cells are split.
+    long_cells = frame["tags"].str.len() > MAX_TAG_NAME_LENGTH
+    long_tag = pd.Series(False, index=frame.index)
+    if long_cells.any():
+        long_tag[long_cells] = [
+            any(len(tag.strip()) > MAX_TAG_NAME_LENGTH for tag in cell.split(";")) for cell in frame["tags"][long_cells]
+        ]
     _add_reason(
         reasons,
-        is_role,
-        "email " + frame["email"] + " is a role address: put it in 'company email' (contacts must be people)",
+        long_tag,
+        frame,
+        lambda bad: [
+            f"tag {quoted(tag)} is longer than {MAX_TAG_NAME_LENGTH} characters ({len(tag)})"
+            for tag in map(_first_long_tag, bad["tags"])
+        ],
     )
 
-    tag_lists = frame["tags"].str.split(";")
-    bad_tag = tag_lists.map(lambda tags: any(len(tag.strip()) > MAX_TAG_NAME_LENGTH for tag in tags))
-    _add_reason(reasons, bad_tag, f"a tag is longer than {MAX_TAG_NAME_LENGTH} characters")
-
+    keys = frame["email"].str.lower()
     first_line = frame["line"].groupby(keys).transform("first")
     duplicate = (keys != "") & keys.duplicated(keep="first")
-    _add_reason(reasons, duplicate, "duplicate email: same as line " + first_line.astype(str))
+    _add_reason(
+        reasons,
+        duplicate,
+        frame,
+        lambda bad: [
+            f"duplicate email {quoted(email)}: same as line {line} (emails are compared ignoring case)"
+            for email, line in zip(bad["email"], first_line[bad.index], strict=True)
+        ],
+    )
+
+    uncomputed = frame["uncomputed_formula"]
+    _add_reason(reasons, uncomputed.notna(), frame, lambda bad: bad["uncomputed_formula"].tolist())
     return reasons
 
 
@@ -375,8 +548,11 @@ def plan_crm_import(
     """The dry run: what each row will create, match or why it is rejected. Changes nothing."""
     rows = frame.copy()
     rows.index = pd.RangeIndex(len(rows))
-    rows["line"] = rows.index + 2  # line 1 is the header
-    rows["reason"] = _row_reasons(rows, role_addresses)
+    if "line" not in rows:  # a frame not read by `read_import_file`: line 1 is the header
+        rows["line"] = rows.index + 2
+    if "uncomputed_formula" not in rows:
+        rows["uncomputed_formula"] = None
+    rows["reason"] = _row_reasons(rows)
     rows["email_key"] = rows["email"].str.lower()
     company_keys = {name: company_name_key(name) for name in rows["company"].unique()}
     rows["company_key"] = rows["company"].map(company_keys)
@@ -410,7 +586,10 @@ def plan_crm_import(
 
     valid = rows[~rejected]
     warnings = (
-        _kind_conflicts(valid) + _moved_contacts(session, valid) + _near_duplicate_companies(valid, existing_companies)
+        _role_addresses(valid, role_addresses)
+        + _kind_conflicts(valid)
+        + _moved_contacts(session, valid)
+        + _near_duplicate_companies(valid, existing_companies)
     )
     new_tags, tag_warnings = _new_tags(session, valid)
     return ImportPlan(
@@ -421,6 +600,24 @@ def plan_crm_import(
         source=source,
         crm_version=crm_version(session),
     )
+
+
+def _role_addresses(valid: pd.DataFrame, role_addresses: frozenset[str]) -> list[ImportWarning]:
+    """Contacts whose email is a role address: imported, but never list material (SPEC §3).
+
+    They are CRM data like any contact — a pull keeps them too — so they are not refused; the
+    eligibility rules grey them out in the grid and refuse them for a list.
+    """
+    roles = role_local_parts(valid["email"], role_addresses)
+    flagged = valid.loc[roles.notna(), ["line", "email"]]
+    return [
+        ImportWarning(
+            "role_address",
+            f"line {line}: email {quoted(email)} is a role address ({role}@): it is imported as a contact "
+            "but can never be put on an email list (Constant Contact does not mail role addresses)",
+        )
+        for line, email, role in zip(flagged["line"], flagged["email"], roles[flagged.index], strict=True)
+    ]
 
 
 def _kind_conflicts(valid: pd.DataFrame) -> list[ImportWarning]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pandas as pd
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from ctct.safe_csv import looks_like_formula
+from ctct.safe_csv import FORMULA_STARTS, looks_like_formula
 
 # CTCT's own field limits (reference/ctct-v3-facts.md): anything longer could never be synced.
 MAX_EMAIL_LENGTH = 80
@@ -117,6 +118,21 @@ def role_local_part(email: str, role_addresses: Iterable[str]) -> str | None:
     return None
 
 
+def role_local_parts(emails: pd.Series, role_addresses: Iterable[str]) -> pd.Series:
+    """Vectorized `role_local_part`: the role name per row, None where the email is no role address."""
+    roles = set(role_addresses)
+    text = emails.fillna("").astype(str).str.strip().str.lower()
+    # A cheap vectorized screen: only an address whose part before any `@` or `+` is a role name
+    # (possibly with `-_.` in it) can be one. The rows it lets through are decided by
+    # `role_local_part` itself, so the two can never disagree.
+    head = text.str.extract(r"^([^@+]*)", expand=False).fillna("")
+    suspect = (text != "") & (head.isin(roles) | head.str.replace(r"[-_.]", "", regex=True).isin(roles))
+    found = pd.Series([None] * len(emails), index=emails.index, dtype=object)
+    if suspect.any():
+        found[suspect] = [role_local_part(email, roles) for email in text[suspect]]
+    return found
+
+
 # Every ASCII punctuation mark and symbol is in a Unicode P* or S* category.
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -150,17 +166,150 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+# How much of a value a message quotes: every person field fits whole, a long company name is cut.
+QUOTED_LENGTH = 60
+
+
+def quoted(value: str, limit: int = QUOTED_LENGTH) -> str:
+    """`value` as a message names it (SPEC §10): in quotes, cut after `limit` characters.
+
+    `repr` escapes every character that `str.isprintable` refuses — control and invisible
+    characters, line separators — so what made a value bad is visible in the message itself.
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return repr(value[:limit]) + "…"
+
+
+# Control characters (Cc), invisible format characters (Cf: zero-width space/joiners, soft hyphen,
+# bidirectional marks, embeddings, overrides and isolates, word joiner, BOM, tag characters…) and
+# the line and paragraph separators (Zl, Zp). None of them is needed to write a name, a title or a
+# tag, and each can make a value look like another one or reorder how the text around it shows
+# (after U+202E the rest of a value shows right to left: "abc" U+202E "gnp.exe" reads "abcexe.png").
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Said after the characters found, so that the message also tells what the rule is.
+HIDDEN_RULE = "control characters and invisible characters are not allowed"
+ZERO_WIDTH_JOINER = "\u200d"
+VARIATION_SELECTOR_16 = "\ufe0f"
+# Names of the control characters people meet; `unicodedata.name` has none for Cc.
+_CONTROL_NAMES = {
+    0x00: "null",
+    0x07: "bell",
+    0x08: "backspace",
+    0x09: "tab",
+    0x0A: "line feed",
+    0x0B: "vertical tab",
+    0x0C: "form feed",
+    0x0D: "carriage return",
+    0x1B: "escape",
+    0x7F: "delete",
+    0x85: "next line",
+}
+
+
+@cache
+def hidden_character_class() -> str:
+    """A regex character class of every character in `HIDDEN_CATEGORIES` (one scan of Unicode, once).
+
+    It is written so that both Python's `re` and RE2 (what pandas uses for pyarrow-backed strings)
+    read it the same: `\\xHH` escapes below U+0100, the characters themselves above (RE2 knows no
+    `\\u` escape, Python's `re` no `\\x{…}`). No regex metacharacter is in these categories.
+    """
+    codes = [code for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) in HIDDEN_CATEGORIES]
+    ranges: list[tuple[int, int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+
+    def spelled(code: int) -> str:
+        return f"\\x{code:02x}" if code < 0x100 else chr(code)
+
+    return "[" + "".join(spelled(a) if a == b else f"{spelled(a)}-{spelled(b)}" for a, b in ranges) + "]"
+
+
+@cache
+def _hidden_character_pattern() -> re.Pattern[str]:
+    return re.compile(hidden_character_class())
+
+
+def _is_emoji_part(char: str) -> bool:
+    # Emoji are "Symbol, other"; a sequence may put VS16 or a skin tone (U+1F3FB–U+1F3FF) before a ZWJ.
+    return unicodedata.category(char) == "So" or char == VARIATION_SELECTOR_16 or "\U0001f3fb" <= char <= "\U0001f3ff"
+
+
+def _joins_emoji(value: str, index: int) -> bool:
+    """Whether the ZWJ at `index` sits inside an emoji sequence such as 👩‍💻 or 🏳️‍🌈.
+
+    That is the one place a zero width joiner is legitimate in the text this product stores: it
+    makes two emoji one. Anywhere else (inside a word, at an end, next to a space) it changes
+    nothing visible and only makes two equal-looking names different.
+    """
+    return (
+        0 < index < len(value) - 1
+        and _is_emoji_part(value[index - 1])
+        and unicodedata.category(value[index + 1]) == "So"
+    )
+
+
+def _described(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if unicodedata.category(char) == "Cc":
+        name = _CONTROL_NAMES.get(ord(char))
+        return f"a control character {code}" + (f" ({name})" if name else "")
+    return f"an invisible character {code} ({unicodedata.name(char, 'unnamed').lower()})"
+
+
+def hidden_characters(value: str) -> list[str]:
+    """The distinct control and invisible characters of `value` that are refused, in order."""
+    found: list[str] = []
+    for match in _hidden_character_pattern().finditer(value):
+        char = match.group()
+        if char == ZERO_WIDTH_JOINER and _joins_emoji(value, match.start()):
+            continue
+        if char not in found:
+            found.append(char)
+    return found
+
+
 def text_problem(value: str | None, field: str, max_length: int) -> str | None:
-    """Why a free-text value cannot be stored, or None: length, control characters, formulas."""
+    """Why a free-text value cannot be stored, or None: length, hidden characters, formulas.
+
+    The message names the field and the value (quoted, escaped, cut when long), and for hidden
+    characters which ones, e.g. "contains an invisible character U+202E (right-to-left override)".
+    """
     if value is None or value == "":
         return None
     if len(value) > max_length:
-        return f"{field} is longer than {max_length} characters ({len(value)})"
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        return f"{field} contains control characters"
+        return f"{field} {quoted(value)} is longer than {max_length} characters ({len(value)})"
+    hidden = hidden_characters(value)
+    if hidden:
+        described = [_described(char) for char in hidden[:3]] + (["more"] if len(hidden) > 3 else [])
+        listed = described[0] if len(described) == 1 else ", ".join(described[:-1]) + " and " + described[-1]
+        return f"{field} {quoted(value)} contains {listed}; {HIDDEN_RULE}"
     if looks_like_formula(value):
-        return f"{field} looks like a spreadsheet formula ({value[:20]!r})"
+        return f"{field} {quoted(value)} looks like a spreadsheet formula (starts with =, +, - or @)"
     return None
+
+
+def text_problems(values: pd.Series, field: str, max_length: int) -> pd.Series:
+    """Vectorized `text_problem`: its message per row, None where the value is fine.
+
+    The vectorized screens (length, any character of `hidden_character_class`, a formula start)
+    let through every value `text_problem` could refuse, and the few rows they let through get
+    `text_problem`'s own verdict: one rule, whether a value is typed or imported by the million.
+    """
+    text = values.fillna("").astype(str)
+    suspect = (
+        (text.str.len() > max_length)
+        | text.str.contains(hidden_character_class(), regex=True)
+        | text.str.startswith(FORMULA_STARTS)
+    )
+    problems = pd.Series([None] * len(values), index=values.index, dtype=object)
+    if suspect.any():
+        problems[suspect] = [text_problem(value, field, max_length) for value in text[suspect]]
+    return problems
 
 
 def clean_text(value: object) -> str | None:

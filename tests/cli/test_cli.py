@@ -103,17 +103,22 @@ def test_usage_errors_exit_2(cli, args):
 
 def test_import_dry_run_then_commit(cli, tmp_path):
     csv = tmp_path / "crm.csv"
-    csv.write_text(HEADER + "Acme,customer,,Ann,Lee,ann@acme.com,,VIP\nAcme,customer,,Info,Desk,info@acme.com,,\n")
+    csv.write_text(
+        HEADER
+        + "Acme,customer,,Ann,Lee,ann@acme.com,,VIP\nAcme,customer,,Info,Desk,info@acme,,\n"
+        + "Acme,customer,,Sal,Es,sales@acme.com,,\n"
+    )
     code, out, _ = cli("import", str(csv), "--dry-run")
-    assert code == 0 and "line 3: rejected" in out and "role address" in out and "nothing was changed" in out
+    assert code == 0 and "line 3: rejected" in out and "email 'info@acme' is not valid" in out
+    assert "line 4: email 'sales@acme.com' is a role address" in out and "nothing was changed" in out
     code, out, _ = cli("import", str(csv), "--dry-run", "--json")
     plan = json.loads(out)
-    assert plan["counts"]["contacts_to_create"] == 1 and plan["rejected"][0]["line"] == 3
+    assert plan["counts"]["contacts_to_create"] == 2 and plan["rejected"][0]["line"] == 3
     code, _, err = cli("import", str(csv))
     assert code == 1 and "--skip-invalid" in err
     assert json.loads(cli("export", "--json")[1])["contacts"] == []
     code, out, _ = cli("import", str(csv), "--skip-invalid", "--json")
-    assert code == 0 and json.loads(out)["result"]["contacts_created"] == 1
+    assert code == 0 and json.loads(out)["result"]["contacts_created"] == 2
 
 
 def test_bad_database_url_is_a_clear_error(capsys):

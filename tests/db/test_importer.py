@@ -1,11 +1,16 @@
 import io
+import re
+import zipfile
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from ctct import lists
 from ctct.crm import importer, services
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun
+from ctct.errors import IneligibleContacts
 
 HEADER = "Company,Kind,Company Email,First Name,Last Name,Email,Job Title,Tags\n"
 
@@ -48,7 +53,7 @@ def test_dry_run_says_what_each_row_does_and_changes_nothing(database):
         [4, "create", "create", "none"],
         [5, "reject", "create", "create"],
     ]
-    assert plan.rows.loc[3, "reason"].startswith("email is not valid")
+    assert plan.rows.loc[3, "reason"].startswith("email 'cy@gamma' is not valid")
     assert plan.counts() == {
         "rows": 4,
         "rejected": 1,
@@ -92,24 +97,46 @@ def test_commit_creates_matches_and_fills_only_empty_fields(database):
     assert counts(database) == (2, 3, 2)
 
 
+# Each reason names the field and its value (SPEC §10): quoted, control and invisible characters
+# escaped, long values cut.
 @pytest.mark.parametrize(
     ("row", "fragment"),
     [
-        ("Acme,customer,,Ann,Lee,ann@acme,,", "email is not valid"),
-        ("Acme,customer,,Info,Desk,info@acme.com,,", "role address"),
+        ("Acme,customer,,Ann,Lee,ann@acme,,", "email 'ann@acme' is not valid"),
         (
             "Acme,customer,,Ann,Lee,ann@acme.com,,\nAcme,customer,,Ann,Twin,ANN@acme.com,,",
-            "duplicate email: same as line 2",
+            "duplicate email 'ANN@acme.com': same as line 2",
         ),
-        ("Acme,customer,,Ann," + "L" * 51 + ",ann@acme.com,,", "last name is longer than 50"),
-        ("Acme,customer,,Ann\x07,Lee,ann@acme.com,,", "first name contains control characters"),
+        ("Acme,customer,,Ann," + "L" * 51 + ",ann@acme.com,,", "last name '" + "L" * 51 + "' is longer than 50"),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com," + "T" * 70 + ",",
+            "job title '" + "T" * 60 + "'… is longer than 50 characters (70)",
+        ),
+        ("Acme,customer,,Ann\x07,Lee,ann@acme.com,,", "first name 'Ann\\x07' contains a control character U+0007"),
         (
             'Acme,customer,,"=HYPERLINK(""http://evil"")",Lee,ann@acme.com,,',
-            "first name looks like a spreadsheet formula",
+            """first name '=HYPERLINK("http://evil")' looks like a spreadsheet formula""",
         ),
-        ("Acme,partner,,Ann,Lee,ann@acme.com,,", "kind must be"),
-        (",customer,,Ann,Lee,ann@acme.com,,", "company is required"),
-        ("Acme,customer,not-mail,Ann,Lee,ann@acme.com,,", "company email is not valid"),
+        ("Acme,partner,,Ann,Lee,ann@acme.com,,", "kind 'partner' must be 'customer' or 'prospect'"),
+        (",customer,,Ann,Lee,ann@acme.com,,", "company is required (the cell is empty)"),
+        ("Acme,customer,not-mail,Ann,Lee,ann@acme.com,,", "company email 'not-mail' is not valid"),
+        ("Acme,customer,,Ann,Lee,ann@acme.com,," + "x" * 101, "tag '" + "x" * 60 + "'… is longer than 100 characters"),
+        (
+            "Acme,customer,,Ann\u202eeeL,Lee,ann@acme.com,,",
+            "first name 'Ann\\u202eeeL' contains an invisible character U+202E (right-to-left override)",
+        ),
+        (
+            "Acme,customer,,Ann,Le\u200be,ann@acme.com,,",
+            "last name 'Le\\u200be' contains an invisible character U+200B (zero width space)",
+        ),
+        (
+            "Acme\u2028Corp,customer,,Ann,Lee,ann@acme.com,,",
+            "company 'Acme\\u2028Corp' contains an invisible character U+2028 (line separator)",
+        ),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com,Own\ufeffer,",
+            "job title 'Own\\ufeffer' contains an invisible character U+FEFF (zero width no-break space)",
+        ),
     ],
 )
 def test_bad_rows_are_rejected_with_the_reason_and_nothing_is_imported(database, row, fragment):
@@ -134,7 +161,62 @@ def test_skip_invalid_imports_the_good_rows(database):
 def test_a_row_with_several_problems_lists_them_all(database):
     plan = plan_for(database, HEADER + "Acme,partner,,Ann,Lee,nope,,\n")
     reason = plan.rejected["reason"].iloc[0]
-    assert "kind must be" in reason and "email is not valid" in reason
+    assert "kind 'partner' must be" in reason and "email 'nope' is not valid" in reason
+
+
+def test_a_role_address_contact_is_imported_with_a_warning(database):
+    # SPEC §3: ineligible contacts are still CRM data; the import keeps them and says so.
+    text = (
+        HEADER
+        + "Acme,customer,info@acme.com,Ann,Lee,ann@acme.com,,\n"
+        + "\n"  # a blank line: the warning names the line of the file
+        + "Acme,customer,,Sal,Es,Sales@acme.com,,\n"
+    )
+    plan = plan_for(database, text)
+    assert plan.rejected.empty
+    assert plan.rows["status"].tolist() == ["create", "create"]
+    roles = [w.message for w in plan.warnings if w.kind == "role_address"]
+    assert len(roles) == 1  # the company's general email is no contact: no warning
+    assert roles[0].startswith("line 4: email 'Sales@acme.com' is a role address (sales@)")
+    summary = run_import(database, text)
+    assert summary.contacts_created == 2
+    with database.session() as session:
+        assert services.find_contacts_by_email(session, "sales@acme.com")[0].first_name == "Sal"
+        assert services.find_companies_by_name(session, "acme")[0].email == "info@acme.com"
+        lists.create_list(session, "News")
+        with pytest.raises(IneligibleContacts, match="role address"):
+            lists.add_members(session, "News", ["sales@acme.com"])  # CRM data, never list material
+
+
+def test_lines_are_the_files_own_lines(database):
+    # Blank lines, the header and a quoted cell over three lines all count (CRLF too).
+    text = (
+        "\r\n"
+        + HEADER.replace("\n", "\r\n")
+        + "Acme,customer,,Ann,Lee,ann@acme.com,,\r\n"
+        + "\r\n"
+        + ",,,,,,,\r\n"  # only delimiters: blank too
+        + 'Beta,customer,,Bo,Berg,bo@beta.com,"Head of\r\nthree-line\r\nthings",\r\n'
+        + "\r\n"
+        + "Gamma,customer,,Cy,Dee,cy@gamma,,\r\n"
+        + "Delta,customer,,Di,Dee,ANN@acme.com,,\r\n"
+    )
+    plan = plan_for(database, text)
+    assert plan.rows["line"].tolist() == [3, 6, 10, 11]
+    assert plan.rows.loc[1, "job_title"] == "Head of\r\nthree-line\r\nthings"  # refused for its line breaks
+    rejected = dict(zip(plan.rejected["line"], plan.rejected["reason"], strict=True))
+    assert set(rejected) == {6, 10, 11}
+    assert "email 'cy@gamma' is not valid" in rejected[10]
+    assert "duplicate email 'ANN@acme.com': same as line 3" in rejected[11]
+    assert plan.to_json()["rejected"][1]["line"] == 10
+    with pytest.raises(importer.ImportRejected, match="first: line 6: job title"):
+        run_import(database, text)
+
+
+def test_a_ragged_row_is_named_by_its_line():
+    content = b"Company,Email\n\nAcme,ann@acme.com\n\n\nBeta,bo@beta.com,extra\n"
+    with pytest.raises(importer.ImportFileError, match="line 6 has 3 cells"):
+        importer.read_import_file("crm.csv", content)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +229,7 @@ def test_a_row_with_several_problems_lists_them_all(database):
         (b"Company,Email\x00\n", "NUL"),
         (('Company,Email\n"Acme,ann@acme.com\n' + "x\n" * 3).encode(), "not well-formed CSV"),
         (b"Company,Email\nAcme,ann@acme.com\nBeta,bo@beta.com,extra,cells\n", "line 3 has 4 cells"),
+        (b"Company,Email\n\n\n", "no data rows"),
         (b"Company,Email\n", "no data rows"),
     ],
 )
@@ -163,8 +246,15 @@ def test_headers_are_forgiving_and_extra_columns_reported(database):
 
 
 def test_utf8_with_bom_and_unicode_names(database):
-    summary = run_import(database, "\ufeff" + HEADER + "Müller GmbH,customer,,Zoë,Łukasz,zoe@mueller.de,,\n")
-    assert summary.contacts_created == 1
+    summary = run_import(
+        database,
+        "\ufeff"
+        + HEADER
+        + "Müller GmbH,customer,,Zoë,Łukasz,zoe@mueller.de,,\n"
+        + "株式会社山田,customer,,花子,山田,hanako@yamada.jp,社長,\n"
+        + "Code Crew 👩\u200d💻,customer,,José,Núñez,jose@crew.io,Dev 🏳️\u200d🌈,\n",  # ZWJ inside emoji
+    )
+    assert summary.contacts_created == 3
 
 
 def test_html_in_names_is_stored_as_text(database):
@@ -203,6 +293,84 @@ def test_xlsx_files_are_read(database, tmp_path):
     with database.session() as session:
         plan = importer.plan_crm_import(session, frame)
     assert plan.counts()["contacts_to_create"] == 1
+
+
+def excel_file(tmp_path, rows, name="crm.xlsx"):
+    """A workbook as openpyxl writes it: formulas are stored without a computed value."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def with_empty_text_result(path, cell):
+    """The workbook as Excel saves a formula whose result is empty text: t="str", an empty value."""
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    pattern = rf'<c r="{cell}"[^>]*><f>(.*?)</f><v\s*/>'.encode()
+    assert re.search(pattern, sheet)
+    parts["xl/worksheets/sheet1.xml"] = re.sub(pattern, rf'<c r="{cell}" t="str"><f>\1</f><v></v>'.encode(), sheet)
+    with zipfile.ZipFile(path, "w") as target:
+        for filename, content in parts.items():
+            target.writestr(filename, content)
+    return path
+
+
+def test_excel_lines_are_the_sheets_row_numbers(database, tmp_path):
+    path = excel_file(
+        tmp_path,
+        [
+            [],  # the header may start lower
+            ["Company", "Email", "First Name"],
+            ["Acme", "ann@acme.com", "Ann"],
+            [],
+            [None, None, None],
+            ["Beta", "bo@beta", "Bo", "stray"],  # a value under no header: an ignored column
+        ],
+    )
+    frame, ignored = importer.read_import_file(path)
+    assert ignored == ["(column D)"]
+    with database.session() as session:
+        plan = importer.plan_crm_import(session, frame)
+    assert plan.rows["line"].tolist() == [3, 6]  # blank rows are skipped, not rejected
+    assert plan.rejected["line"].tolist() == [6]
+    assert "email 'bo@beta' is not valid" in plan.rejected["reason"].iloc[0]
+
+
+def test_an_uncomputed_excel_formula_refuses_its_row(database, tmp_path):
+    path = excel_file(
+        tmp_path,
+        [
+            ["Company", "First Name", "Last Name", "Email", "Notes"],
+            ["Acme", "Ann", "Lee", "ann@acme.com", "=1+1"],  # an ignored column: no matter
+            [],
+            ["Beta", "bo", "beta.com", '=B4&"@"&C4'],
+            ["Gamma", "Cy", '=IF(TRUE,"","x")', "cy@gamma.com"],  # Excel computed it: empty text
+        ],
+    )
+    with_empty_text_result(path, "C5")
+    frame, ignored = importer.read_import_file(path)
+    assert ignored == ["Notes"]
+    with database.session() as session:
+        plan = importer.plan_crm_import(session, frame)
+    assert plan.rows["status"].tolist() == ["create", "reject", "create"]
+    (line, reason), *_ = plan.rejected[["line", "reason"]].itertuples(index=False)
+    assert line == 4
+    assert reason.startswith("""email (cell D4) is the formula '=B4&"@"&C4' with no computed value in the file""")
+    assert "open and save it in Excel or LibreOffice" in reason
+    with database.session() as session, pytest.raises(importer.ImportRejected, match="first: line 4: email"):
+        importer.commit_crm_import(session, plan)
+
+
+def test_a_row_with_only_an_uncomputed_formula_is_not_a_blank_row(tmp_path):
+    path = excel_file(tmp_path, [["Company", "Email"], ["Acme", "ann@acme.com"], ['="Beta"', None]])
+    frame, _ = importer.read_import_file(path)
+    assert frame["line"].tolist() == [2, 3]
+    assert frame.loc[1, "uncomputed_formula"].startswith("company (cell A3) is the formula '=\"Beta\"'")
 
 
 def test_progress_is_reported(database):

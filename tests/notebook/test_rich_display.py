@@ -163,9 +163,13 @@ def test_an_import_plan_shows_counts_warnings_and_rejected_rows(import_plan):
     assert_escaped(markup)
     assert "4 rows" in markup
     assert "looks like" in markup  # the near-duplicate Blue Ridge companies
-    assert "Rejected rows (1)" in markup and "role address" in markup
+    # A role address is CRM data (SPEC §3): imported, with a warning naming its line, not rejected.
+    assert "line 5: email &#x27;info@coastal.example&#x27; is a role address" in markup or (
+        "line 5: email 'info@coastal.example' is a role address" in markup
+    )
     frames = import_plan.to_frames()
-    assert list(frames["rejected"]["line"]) == [5]
+    assert frames["rejected"].empty
+    assert frames["warnings"]["kind"].eq("role_address").sum() == 1
     assert frames["warnings"]["kind"].eq("possible_duplicate").sum() >= 1
     assert not RAW_REPR.search(repr(import_plan))
 

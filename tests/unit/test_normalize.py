@@ -1,4 +1,7 @@
+import re
 import string
+import sys
+import unicodedata
 
 import pandas as pd
 import pytest
@@ -12,9 +15,13 @@ from ctct.crm.normalize import (
     email_key,
     email_syntax_error,
     email_syntax_errors,
+    hidden_character_class,
     name_key,
+    quoted,
     role_local_part,
+    role_local_parts,
     text_problem,
+    text_problems,
 )
 
 ROLES = frozenset({"info", "sales", "noreply", "admin"})
@@ -88,6 +95,12 @@ def test_bulk_reasons_match_single_ones():
 )
 def test_role_local_part(email, role):
     assert role_local_part(email, ROLES) == role
+
+
+@given(st.lists(st.one_of(st.none(), st.emails(), st.text(alphabet="infosal+-_.@Ex", max_size=14)), max_size=20))
+def test_bulk_role_verdicts_match_single_ones(emails):
+    expected = [None if email is None else role_local_part(email, ROLES) for email in emails]
+    assert role_local_parts(pd.Series(emails, dtype=object), ROLES).tolist() == expected
 
 
 # Company names
@@ -168,8 +181,8 @@ def test_list_and_tag_name_key():
     ("value", "fragment"),
     [
         ("x" * 51, "longer than 50"),
-        ("Ann\x07", "control characters"),
-        ("Line\nbreak", "control characters"),
+        ("Ann\x07", "control character U+0007 (bell)"),
+        ("Line\nbreak", "control character U+000A (line feed)"),
         ('=HYPERLINK("http://x")', "formula"),
         ("+1+2", "formula"),
         ("@SUM(A1)", "formula"),
@@ -183,3 +196,99 @@ def test_text_problems(value, fragment):
 def test_plain_text_is_fine():
     assert text_problem("Ann-Marie O'Neil", "first name", 50) is None
     assert text_problem("<script>alert(1)</script>", "company name", 255) is None  # stored as text, escaped on display
+
+
+def test_a_problem_names_the_value_quoted_escaped_and_cut():
+    assert text_problem("L" * 51, "last name", 50) == f"last name '{'L' * 51}' is longer than 50 characters (51)"
+    assert text_problem("x" * 300, "company", 255) == f"company '{'x' * 60}'… is longer than 255 characters (300)"
+    assert text_problem("Ann\tLee", "first name", 50) == (
+        "first name 'Ann\\tLee' contains a control character U+0009 (tab); "
+        "control characters and invisible characters are not allowed"
+    )
+    assert quoted("O'Neil") == '"O\'Neil"'
+    assert quoted("a\u202eb\x00") == "'a\\u202eb\\x00'"
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        ("Ann\u202eeeL", "an invisible character U+202E (right-to-left override)"),
+        ("Ann\u200b", "an invisible character U+200B (zero width space)"),
+        ("Ann\u2028Lee", "an invisible character U+2028 (line separator)"),
+        ("Ann\u2029Lee", "an invisible character U+2029 (paragraph separator)"),
+        ("\ufeffAnn", "an invisible character U+FEFF (zero width no-break space)"),
+        ("An\u00adn", "an invisible character U+00AD (soft hyphen)"),
+        ("An\u2060n", "an invisible character U+2060 (word joiner)"),
+        (
+            "Ann\u2066Lee\u2069",
+            "an invisible character U+2066 (left-to-right isolate) "
+            "and an invisible character U+2069 (pop directional isolate)",
+        ),
+        ("Ann\u200e", "an invisible character U+200E (left-to-right mark)"),
+        ("Ann\U000e0041", "an invisible character U+E0041 (tag latin capital letter a)"),
+        ("Acme\x85", "a control character U+0085 (next line)"),
+        # A ZWJ anywhere but between two emoji only makes equal-looking names differ.
+        ("Ac\u200dme", "an invisible character U+200D (zero width joiner)"),
+        ("\u200d💻", "an invisible character U+200D (zero width joiner)"),
+        ("👩\u200d", "an invisible character U+200D (zero width joiner)"),
+        ("Ann\u200cLee", "an invisible character U+200C (zero width non-joiner)"),
+        (
+            "A\u200bB\x07C\u202eD\u2028E",
+            "an invisible character U+200B (zero width space), a control character U+0007 (bell), "
+            "an invisible character U+202E (right-to-left override) and more",
+        ),
+    ],
+)
+def test_invisible_and_control_characters_are_refused_by_name(value, described):
+    assert text_problem(value, "first name", 50) == (
+        f"first name {quoted(value)} contains {described}; control characters and invisible characters are not allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Zoë Łukasz-Müller",
+        "Ñandú S.A.",
+        "株式会社 山田",
+        "김민준",
+        "محمد",
+        "Ελένη",
+        "Crew 😀",
+        "👩\u200d💻 Devs",  # ZWJ joining two emoji
+        "🏳️\u200d🌈",  # flag, VS16, ZWJ, rainbow
+        "👨🏽\u200d🚀",  # skin tone before the ZWJ
+        "Café\u0301",  # combining accent (Mn)
+        "Ann\u00a0Lee",  # no-break space (Zs)
+    ],
+)
+def test_legitimate_text_is_accepted(value):
+    assert text_problem(value, "first name", 50) is None
+
+
+def test_the_hidden_character_class_is_exactly_cc_cf_zl_zp():
+    pattern = re.compile(hidden_character_class())
+    wrong = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if (pattern.fullmatch(chr(code)) is not None) != (unicodedata.category(chr(code)) in {"Cc", "Cf", "Zl", "Zp"})
+    ]
+    assert wrong == []
+
+
+# Control and invisible characters, emoji parts, letters and formula starts, mixed.
+ALPHABET = "\x00\x07\t\n\r\x7f\x85\u00ad\u200b\u200c\u200d\u200e\u202e\u2028\u2029\u2060\u2066\ufeff\ufe0f"
+ALPHABET += "\U000e0041\U0001f469\U0001f4bb\U0001f308\U0001f3fdaZé李 =+-@"
+text_values = st.text(alphabet=ALPHABET, max_size=12)
+
+
+@given(st.lists(st.one_of(st.none(), text_values, st.text(max_size=12)), max_size=25), st.sampled_from([5, 50]))
+def test_bulk_text_verdicts_match_single_ones(values, limit):
+    # One rule: the vectorized path of the import gives text_problem's verdict and message, on
+    # pyarrow-backed strings (RE2) and on Python objects (re) alike.
+    expected = [text_problem(value, "first name", limit) for value in values]
+    assert text_problems(pd.Series(values, dtype=object), "first name", limit).tolist() == expected
+    strings = pd.Series([value or "" for value in values], dtype="str")
+    assert text_problems(strings, "first name", limit).tolist() == [
+        text_problem(value or "", "first name", limit) for value in values
+    ]
