@@ -8,7 +8,7 @@ import streamlit as st
 from ctct import activation
 from ctct.api.errors import CtctError
 from ctct.sync.plan import IMPORT
-from ctct.ui.plan_view import commit_with_progress, show_plan
+from ctct.ui.plan_view import commit_with_progress, show_plan, summary_of
 from ctct.ui.state import client, database, settings, sync_service
 from ctct.ui.text import plain
 
@@ -109,10 +109,11 @@ if st.session_state.get("settings_import_pending") or activation.list_count(data
     if plan is not None:
         show_plan(plan, "settings_import")
         committed = st.button("Commit the import", type="primary", key="settings_commit_import")
-        if committed and commit_with_progress(plan) is not None:
+        result = commit_with_progress(plan) if committed else None
+        if result is not None:
             st.session_state.pop("settings_import_plan", None)
             st.session_state.pop("settings_import_pending", None)
-            st.session_state["settings_flash"] = ("ok", "The import is committed.")
+            st.session_state["settings_flash"] = ("ok", f"The import is committed: {summary_of(result)}")
             st.rerun()
 
 

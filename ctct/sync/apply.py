@@ -35,6 +35,7 @@ from ctct.sync.plan import (
     CHANGE_KINDS,
     IMPORT,
     IMPORT_EMAIL_LENGTH,
+    POLLS_PER_ACTIVITY,
     PULL,
     PUSH,
     MassRemovalPolicy,
@@ -168,6 +169,7 @@ class SyncService:
     ) -> SyncResult:
         report = progress or (lambda _fraction, _message: None)
         before = self.client.budget.used() - plan.snapshot_requests
+        report(0.0, "checking that neither side changed since the preview")
         self._refuse_stale(plan)
         if plan.mass_removals and not allow_mass_removal:
             raise journal.SyncRefused(
@@ -186,7 +188,12 @@ class SyncService:
             # Only now, with this run under way, is the interrupted one done with.
             journal.mark_resumed(self.database, resuming, run_id)
         try:
-            outcome = self._push(plan, run_id, report) if plan.direction == PUSH else self._pull(plan, run_id)
+            if plan.direction == PUSH:
+                outcome = self._push(plan, run_id, report)
+            else:
+                # One database transaction: there are no steps to follow, only its end.
+                report(0.0, "saving the changes in Customer Focus, all in one go")
+                outcome = self._pull(plan, run_id)
             self._record_baseline(plan, outcome)
         except BaseException as error:
             stopped = isinstance(error, KeyboardInterrupt)
@@ -280,42 +287,55 @@ class SyncService:
             position += 1
             return journal.journal_step(self.database, run_id, position, kind, payload)
 
+        adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
+        add_groups = list(adds.groupby("list_id"))
+        remove_groups = list(plan["memberships_remove"].groupby("ctct_list_id"))
+        doomed = list(plan["lists_delete"]["ctct_list_id"])
+        steps = _PushSteps.for_plan(plan, report, len(add_groups), len(remove_groups))
+
         # Local list id → CTCT list id, including the lists just created or linked.
+        steps.begin("lists")
         local_lists = self._push_lists(plan, step, outcome)
         outcome.list_ids = local_lists
-        report(0.1, "lists created and renamed")
+        steps.begin("emails")
         self._move_emails(plan, step, outcome)
 
         imports, one_by_one = _long_addresses_apart(self._import_groups(plan, local_lists))
+        sending = sum(len(rows) for _, rows in imports) + len(one_by_one)
+        # The plan foresaw contacts to send; none may be left once grouped by the lists created.
+        words = f"sending {sending:,} new or changed contact(s) to Constant Contact"
+        within = steps.begin("contacts", words=words) if sending else _silent
         if one_by_one:
             for list_id in self._push_long_addresses(one_by_one, step, outcome):
                 # Not an activity with counts: those lists' members are read back after the push.
                 touched.setdefault(list_id, []).append(BulkResult([{"state": "sent one by one"}], [{}]))
         if imports:
-            result = self._import(imports, step, report, outcome)
+            result = self._import(imports, step, within, outcome)
             for activity, body in result.outcomes():
                 for list_id in body["list_ids"]:
                     touched.setdefault(list_id, []).append(BulkResult([activity], [body]))
                 if BulkResult.clean(activity):
                     outcome.confirmed_contacts |= {str(row["email"]).strip().lower() for row in body["import_data"]}
-        report(0.6, f"imported {sum(len(rows) for _, rows in imports):,} contacts")
 
-        adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
-        for list_id, group in adds.groupby("list_id"):
+        for part, (list_id, group) in enumerate(add_groups, 1):
             if int(list_id) in local_lists:  # else not created in CTCT: its rows fail, below
                 target = local_lists[int(list_id)]
-                result = self._membership_step(step, "add_memberships", target, group, report, outcome)
+                words = f"adding {len(group):,} member(s) to '{group['list'].iloc[0]}'"
+                within = steps.begin("adds", part, len(add_groups), words)
+                result = self._membership_step(step, "add_memberships", target, group, within, outcome)
                 touched.setdefault(target, []).append(result)
-        report(0.75, "members added")
-        for ctct_list_id, group in plan["memberships_remove"].groupby("ctct_list_id"):
+        for part, (ctct_list_id, group) in enumerate(remove_groups, 1):
             target = str(ctct_list_id)
-            result = self._membership_step(step, "remove_memberships", target, group, report, outcome)
+            words = f"removing {len(group):,} member(s) from '{group['list'].iloc[0]}'"
+            within = steps.begin("removes", part, len(remove_groups), words)
+            result = self._membership_step(step, "remove_memberships", target, group, within, outcome)
             touched.setdefault(target, []).append(result)
-        report(0.9, "members removed")
-        doomed = list(plan["lists_delete"]["ctct_list_id"])
         if doomed:
+            within = steps.begin("deletes")
             with step("delete_lists", {"list_ids": doomed}) as record:
-                outcome.errors += _note(record, self.client.activities.delete_lists(doomed))
+                deleted = self.client.activities.delete_lists(doomed, self._activity_progress(within))
+                outcome.errors += _note(record, deleted)
+        steps.begin("check")
         self._link_contacts(plan)
         self._observe_push(plan, local_lists, touched, outcome)
         return outcome
@@ -882,6 +902,81 @@ def _confirmed(plan: Plan, outcome: Outcome) -> Confirmed:
         deleted_lists=frozenset(deleted),
         contacts=sent.reindex(columns=["email_key", *FIELD_NAMES, "company_name"]),
     )
+
+
+class _PushSteps:
+    """A push's progress as one bar that only moves forward, naming the step it is on (SPEC §7).
+
+    Only the steps this plan needs are counted, each with a share of the bar by the requests it
+    takes. CTCT reports each activity's own 0–100 %, starting again for every activity: within a
+    step (and within each list's part of it) that fills the step's share, never more."""
+
+    def __init__(self, report: Progress, steps: list[tuple[str, str, int]]) -> None:
+        self._report = report
+        total = sum(weight for _, _, weight in steps) or 1
+        self._spans: dict[str, tuple[int, str, float, float]] = {}
+        start = 0.0
+        for number, (key, words, weight) in enumerate(steps, 1):
+            self._spans[key] = (number, words, start, start + weight / total)
+            start += weight / total
+        self._count = len(steps)
+        self._shown = 0.0
+
+    @classmethod
+    def for_plan(cls, plan: Plan, report: Progress, add_lists: int, remove_lists: int) -> _PushSteps:
+        activity = 1 + POLLS_PER_ACTIVITY  # one submit, then polls: what an activity costs
+        creates, renames = plan["lists_create"], plan["lists_rename"]
+        moved = int(plan["contacts_update"]["previous_email"].notna().sum())
+        people = len(plan["contacts_create"]) + len(plan["contacts_update"]) - moved
+        deletes = len(plan["lists_delete"])
+        candidates = [
+            ("lists", _list_words(creates, renames), len(creates) + len(renames)),
+            ("emails", f"changing {moved:,} email address(es) in Constant Contact", moved),
+            ("contacts", "sending new or changed contacts to Constant Contact", activity if people else 0),
+            ("adds", "adding members", activity * add_lists),
+            ("removes", "removing members", activity * remove_lists),
+            ("deletes", f"deleting {deletes:,} list(s) in Constant Contact", activity if deletes else 0),
+            ("check", "checking what Constant Contact shows now", 1),
+        ]
+        return cls(report, [step for step in candidates if step[2]])
+
+    def _say(self, fraction: float, message: str) -> None:
+        self._shown = max(self._shown, min(max(fraction, 0.0), 1.0))
+        self._report(self._shown, message)
+
+    def begin(self, key: str, part: int = 1, parts: int = 1, words: str | None = None) -> Progress:
+        """Says which step (and part of it) starts; returns what its activities report to. A step
+        the plan did not foresee says nothing: the bar then moves on with the next one."""
+        if key not in self._spans:
+            return _silent
+        number, planned_words, start, end = self._spans[key]
+        width = (end - start) / max(parts, 1)
+        low = start + width * (part - 1)
+        label = f"Step {number} of {self._count}: {words or planned_words}"
+        self._say(low, label)
+
+        def within(fraction: float, message: str) -> None:
+            self._say(low + width * min(max(fraction, 0.0), 1.0), f"{label} — {message}")
+
+        return within
+
+
+def _silent(_fraction: float, _message: str) -> None:
+    """The progress of work not shown as a step of its own."""
+
+
+def _list_words(creates: pd.DataFrame, renames: pd.DataFrame) -> str:
+    """`creating 2 and renaming 1 list(s) in Constant Contact`: what the push's first step does."""
+    linked = int(creates["link"].astype(bool).sum())
+    verbs = [
+        f"{verb} {count:,}"
+        for verb, count in (("creating", len(creates) - linked), ("linking", linked), ("renaming", len(renames)))
+        if count
+    ]
+    if not verbs:
+        return "lists"
+    joined = verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " and " + verbs[-1]
+    return f"{joined} list(s) in Constant Contact"
 
 
 NOT_SHOWN = "not applied: Constant Contact does not show it after the sync"

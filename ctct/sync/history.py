@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ctct import display
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncRun
 from ctct.errors import NotFound
-from ctct.sync.plan import describe_counts
+from ctct.sync.journal import ROW_KINDS
+from ctct.sync.plan import DONE_WORDS, describe_counts, plain_counts
+
+# The journal's row labels (`member added`) back to the plan's change kinds (`memberships_add`).
+KIND_OF_LABEL = {label: kind for kind, (label, _list, _email) in ROW_KINDS.items()}
+MEMBER_ADDED, MEMBER_REMOVED = ROW_KINDS["memberships_add"][0], ROW_KINDS["memberships_remove"][0]
+LIST_LABELS = tuple(ROW_KINDS[kind][0] for kind in ("lists_create", "lists_rename", "lists_delete"))
+CONTACT_KINDS = (
+    "contacts_create",
+    "contacts_update",
+    "contacts_unsubscribed",
+    "contacts_resubscribed",
+    "contacts_deleted_in_ctct",
+)
+NAMES_SHOWN = 5
 
 
 def _as_dict(run: SyncRun) -> dict[str, Any]:
@@ -63,8 +77,8 @@ def describe(run: dict[str, Any]) -> str:
     )
 
 
-def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """The runs as one row each: what the History page and the notebook show."""
+def runs_frame(runs: list[dict[str, Any]], changes: Callable[[dict[str, int]], str] = describe_counts) -> pd.DataFrame:
+    """The runs as one row each: what the History page (`changes=plain_counts`) and the notebook show."""
     return pd.DataFrame(
         [
             {
@@ -74,12 +88,108 @@ def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
                 "Started": (run["started_at"] or "")[:19].replace("T", " "),
                 "Seconds": run["duration_seconds"],
                 "Requests": run["requests_used"],
-                "Changes": describe_counts(run["counts"]),
+                "Changes": changes(run["counts"]),
             }
             for run in runs
         ],
         columns=["Run", "Direction", "Status", "Started", "Seconds", "Requests", "Changes"],
     )
+
+
+def _words(count: int, kind: str) -> str:
+    one, several = DONE_WORDS[kind]
+    return f"{count:,} {one if count == 1 else several}"
+
+
+def _named(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return f" ({shown}{f' and {len(names) - NAMES_SHOWN:,} more' if len(names) > NAMES_SHOWN else ''})"
+
+
+def run_summary(database: Database, run_id: int) -> str:
+    """What a run did, in plain words, from its row changes as they turned out: `2 lists created
+    (News, Promo); 13 contacts created; News: 8 added, 1 removed`. Only what was applied counts
+    as done; what failed, was skipped, or never ran (a run that stopped) is said apart."""
+    with database.session() as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            raise NotFound(f"no sync run {run_id}")
+        counts = dict(run.counts or {})
+        grouped = session.execute(
+            select(RowChange.change_kind, RowChange.list_name, RowChange.outcome, func.count())
+            .where(RowChange.run_id == run_id)
+            .group_by(RowChange.change_kind, RowChange.list_name, RowChange.outcome)
+        ).all()
+        list_rows = session.execute(
+            select(RowChange.change_kind, RowChange.list_name, RowChange.detail)
+            .where(RowChange.run_id == run_id, RowChange.change_kind.in_(LIST_LABELS), RowChange.outcome == "applied")
+            .order_by(RowChange.id)
+        ).all()
+    if not grouped:
+        # A CRM file import, or a run recorded by its counts only: the counts are all there is.
+        return plain_counts(counts) or "nothing needed to change"
+    frame = pd.DataFrame(grouped, columns=["label", "list", "outcome", "rows"])
+    done = frame[frame["outcome"] == "applied"]
+    phrases = []
+    created = [name for label, name, detail in list_rows if label == LIST_LABELS[0] and not detail]
+    linked = [name for label, name, detail in list_rows if label == LIST_LABELS[0] and detail]
+    renamed = [str(detail) for label, _name, detail in list_rows if label == LIST_LABELS[1]]
+    deleted = [name for label, name, _detail in list_rows if label == LIST_LABELS[2]]
+    for names, one, several in (
+        (created, "list created", "lists created"),
+        (linked, "list linked to the one of the same name", "lists linked to the ones of the same name"),
+        (renamed, "list renamed", "lists renamed"),
+        (deleted, "list deleted", "lists deleted"),
+    ):
+        if names:
+            phrases.append(f"{len(names):,} {one if len(names) == 1 else several}{_named([str(n) for n in names])}")
+    by_kind = done.assign(kind=done["label"].map(KIND_OF_LABEL)).groupby("kind")["rows"].sum()
+    phrases += [_words(int(by_kind[kind]), kind) for kind in CONTACT_KINDS if by_kind.get(kind, 0)]
+    members = done[done["label"].isin([MEMBER_ADDED, MEMBER_REMOVED])]
+    per_list = members.pivot_table(index="list", columns="label", values="rows", aggfunc="sum", fill_value=0)
+    for name, row in per_list.sort_index(key=lambda names: names.str.lower()).iterrows():
+        parts = [
+            f"{int(row[label]):,} {word}"
+            for label, word in ((MEMBER_ADDED, "added"), (MEMBER_REMOVED, "removed"))
+            if int(row.get(label, 0))
+        ]
+        phrases.append(f"{name}: {', '.join(parts)}")
+    skipped = int(frame.loc[frame["outcome"] == "skipped", "rows"].sum())
+    if skipped:
+        phrases.append(f"{skipped:,} row(s) skipped, each with its reason in History")
+    failed = int(frame.loc[frame["outcome"] == "failed", "rows"].sum())
+    if failed:
+        phrases.append(f"{failed:,} change(s) did not apply, each with Constant Contact's reason in History")
+    planned = int(frame.loc[frame["outcome"] == "planned", "rows"].sum())
+    if planned:
+        phrases.append(f"{planned:,} planned change(s) were not made: the run did not finish")
+    return "; ".join(phrases) or "nothing needed to change"
+
+
+def member_changes(database: Database) -> pd.DataFrame:
+    """Members added and removed per list and run, as applied: what History charts over time."""
+    with database.session() as session:
+        rows = session.execute(
+            select(SyncRun.id, SyncRun.direction, SyncRun.started_at, RowChange.list_name, RowChange.change_kind)
+            .add_columns(func.count())
+            .join(RowChange, RowChange.run_id == SyncRun.id)
+            .where(RowChange.change_kind.in_([MEMBER_ADDED, MEMBER_REMOVED]), RowChange.outcome == "applied")
+            .group_by(SyncRun.id, SyncRun.direction, SyncRun.started_at, RowChange.list_name, RowChange.change_kind)
+            .order_by(SyncRun.id)
+        ).all()
+    columns = ["Run", "Direction", "Started", "List", "Added", "Removed"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows, columns=["Run", "Direction", "Started", "List", "label", "rows"])
+    wide = frame.pivot_table(
+        index=["Run", "Direction", "Started", "List"], columns="label", values="rows", aggfunc="sum", fill_value=0
+    ).reset_index()
+    wide = wide.rename(columns={MEMBER_ADDED: "Added", MEMBER_REMOVED: "Removed"})
+    for column in ("Added", "Removed"):
+        if column not in wide:
+            wide[column] = 0
+    wide["Started"] = pd.to_datetime(wide["Started"]).dt.strftime("%Y-%m-%d %H:%M")
+    return wide[columns].astype({"Run": int, "Added": int, "Removed": int}).reset_index(drop=True)
 
 
 @dataclass

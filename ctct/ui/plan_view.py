@@ -1,18 +1,30 @@
-"""The preview of a Plan: counts, warnings, and one filterable table per change kind."""
+"""The preview of a Plan (counts, warnings, companies, one filterable table per change kind), the
+commit with one progress bar, and what a commit did, in words, with its run in History."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from ctct.api.errors import CtctError
+from ctct.crm.normalize import company_name_key
 from ctct.errors import ConsoleError
+from ctct.sync import history
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult
 from ctct.sync.journal import SyncRefused
-from ctct.sync.plan import CHANGE_KINDS, Plan
+from ctct.sync.plan import CHANGE_KINDS, COLUMN_TITLES, PUSH, Plan
 from ctct.ui.downloads import csv_download
-from ctct.ui.state import sync_service
+from ctct.ui.state import database, sync_service
 from ctct.ui.text import plain
+
+HISTORY_PAGE = "views/history.py"
+# The query parameter that opens History on one run (a link from a commit's summary, a bookmark).
+RUN_PARAM = "run"
+NEW_COMPANY = "New company"
+FAILED_ROWS_SHOWN = 200
+COMPANIES_TAB = "New and matched companies"
 
 
 def _matches(frame: pd.DataFrame, needle: str) -> pd.Series:
@@ -20,14 +32,127 @@ def _matches(frame: pd.DataFrame, needle: str) -> pd.Series:
     return text.apply(lambda column: column.str.contains(needle, case=False, regex=False)).any(axis=1)
 
 
+def company_matches(plan: Plan) -> pd.DataFrame | None:
+    """For an import or pull: each contact it creates, with the company it gets — one here already
+    (matched by normalized name, SPEC §4, as the commit matches it) or a new one. None for a push,
+    where a company is only a field of CTCT's contact."""
+    if plan.direction == PUSH or plan.local is None or plan["contacts_create"].empty:
+        return None
+    # Two companies here with one name key: the commit files contacts under the oldest.
+    companies = plan.local.companies.sort_values("company_id")
+    here = companies.drop_duplicates("name_key").set_index("name_key")["name"]
+    frame = plan["contacts_create"][["email", "first_name", "last_name", "company"]].copy()
+    frame["company_here"] = frame["company"].map(lambda name: here.get(company_name_key(name)))
+    return frame
+
+
+def companies_summary(matches: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The companies an import or pull creates, and those here that its contacts join: one row
+    each, with how many contacts and which."""
+
+    def emails(values: pd.Series) -> str:
+        return ", ".join(sorted(map(str, values)))
+
+    new = matches[matches["company_here"].isna()]
+    # One new company per normalized name, spelled as its first contact has it (as the commit makes it).
+    by_key = new.groupby(new["company"].map(company_name_key), sort=False)
+    created = pd.DataFrame(
+        {
+            "New company": by_key["company"].first(),
+            "Contacts": by_key.size(),
+            "Their emails": by_key["email"].agg(emails),
+        }
+    ).reset_index(drop=True)
+    existing = matches[matches["company_here"].notna()]
+    by_here = existing.groupby("company_here", sort=False)
+    joined = pd.DataFrame(
+        {
+            "Company here": by_here["company_here"].first(),
+            "Named in Constant Contact": by_here["company"].agg(lambda names: ", ".join(sorted(set(map(str, names))))),
+            "Contacts": by_here.size(),
+            "Their emails": by_here["email"].agg(emails),
+        }
+    ).reset_index(drop=True)
+    return created, joined
+
+
+def review_frame(plan: Plan, kind: str) -> pd.DataFrame:
+    """A change kind's rows as a person reviews them: the reviewed columns, with titles and values
+    in words (`link` True → "Here already: linked")."""
+    frame = plan[kind][CHANGE_KINDS[kind][1]].copy()
+    if kind == "lists_create":
+        if plan.direction == PUSH:
+            linked_words, new_words = "In Constant Contact already: linked", "New: created in Constant Contact"
+        else:
+            linked_words, new_words = "Here already: linked", "New: created here"
+        frame["link"] = frame["link"].map(lambda linked: linked_words if linked else new_words)
+    if kind == "contacts_create":
+        if frame["restored"].astype(bool).any():
+            frame["restored"] = frame["restored"].map(
+                lambda restored: "Yes: deleted in Constant Contact, put back" if restored else ""
+            )
+        else:
+            frame = frame.drop(columns="restored")  # a column of "no" says nothing
+        matches = company_matches(plan)
+        if matches is not None:
+            frame["company_here"] = matches["company_here"].map(
+                lambda here: NEW_COMPANY if here is None or pd.isna(here) else f"Joins {here}"
+            )
+    if kind == "contacts_unsubscribed":
+        frame["source"] = frame["source"].map(_unsubscribed_by)
+    titles = {**COLUMN_TITLES, "company_here": "Company here"}
+    # An empty field reads as empty, not as "None".
+    frame = frame.astype(object).where(frame.notna(), "")
+    return frame.rename(columns={column: titles.get(column, column) for column in frame.columns})
+
+
+def _unsubscribed_by(source: object) -> str:
+    """CTCT's opt-out source (`ctct:Contact`, `ctct:Account`) in words."""
+    text = str(source or "").removeprefix("ctct:")
+    return {"Contact": "the contact", "Account": "the account owner"}.get(text, text or "unknown")
+
+
+def _count(count: int, one: str, several: str) -> str:
+    return f"{count:,} {one if count == 1 else several}"
+
+
+def _contacts(companies: pd.DataFrame) -> str:
+    return _count(int(companies["Contacts"].sum()), "contact", "contacts")
+
+
+def _show_companies(plan: Plan, key: str) -> None:
+    matches = company_matches(plan)
+    if matches is None:
+        return
+    created, joined = companies_summary(matches)
+    st.caption(
+        "Companies are matched by name, ignoring case, punctuation and endings such as Inc or Ltd. "
+        "A new company is created as a customer, marked as created by the import."
+    )
+    st.markdown(f"**{_count(len(created), 'new company', 'new companies')}**, for {_contacts(created)}")
+    if len(created):
+        st.dataframe(created, hide_index=True, width="stretch")
+        csv_download(created, f"{plan.direction}-new-companies.csv", f"{key}_new_companies_csv")
+    st.markdown(f"**{_count(len(joined), 'company', 'companies')} here already**, joined by {_contacts(joined)}")
+    if len(joined):
+        st.dataframe(joined, hide_index=True, width="stretch")
+        csv_download(joined, f"{plan.direction}-matched-companies.csv", f"{key}_matched_companies_csv")
+
+
 def show_plan(plan: Plan, key: str) -> None:
     counts = plan.counts()
     shown = [(kind, count) for kind, count in counts.items() if count]
     if not shown:
         st.success("Both sides already agree: nothing to change.")
-    columns = st.columns(max(len(shown), 1))
-    for column, (kind, count) in zip(columns, shown, strict=False):
-        column.metric(CHANGE_KINDS[kind][0], f"{count:,}")
+    matches = company_matches(plan)
+    metrics = [(CHANGE_KINDS[kind][0], count) for kind, count in shown]
+    if matches is not None:
+        created, _joined = companies_summary(matches)
+        after = [kind for kind, _ in shown].index("contacts_create") + 1
+        metrics.insert(after, ("Companies to create", len(created)))
+    columns = st.columns(max(len(metrics), 1))
+    for column, (title, count) in zip(columns, metrics, strict=False):
+        column.metric(title, f"{count:,}")
     st.caption(f"About {plan.estimated_requests:,} Constant Contact requests.")
     for warning in plan.warnings:
         st.warning(plain(warning.message), icon=":material/warning:")
@@ -36,9 +161,17 @@ def show_plan(plan: Plan, key: str) -> None:
     tabs = [kind for kind, _ in shown]
     if not tabs:
         return
-    for tab, kind in zip(st.tabs([CHANGE_KINDS[kind][0] for kind in tabs]), tabs, strict=True):
+    titles = [CHANGE_KINDS[kind][0] for kind in tabs]
+    if matches is not None:
+        # Beside the contacts it creates: which become new companies and which join one here.
+        titles.insert(tabs.index("contacts_create") + 1, COMPANIES_TAB)
+        tabs.insert(tabs.index("contacts_create") + 1, COMPANIES_TAB)
+    for tab, kind in zip(st.tabs(titles), tabs, strict=True):
         with tab:
-            frame = plan[kind][CHANGE_KINDS[kind][1]]
+            if kind == COMPANIES_TAB:
+                _show_companies(plan, key)
+                continue
+            frame = review_frame(plan, kind)
             needle = st.text_input("Filter", key=f"{key}_{kind}_filter", placeholder="email, list or name")
             if needle:
                 frame = frame[_matches(frame, needle)]
@@ -46,43 +179,94 @@ def show_plan(plan: Plan, key: str) -> None:
             csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
 
 
-def commit_with_progress(plan: Plan, *, allow_mass_removal: bool = False) -> SyncResult | None:
-    """Commits with a progress bar and CTCT's queue message; errors are explained, not raised."""
+@dataclass
+class CommitProblem:
+    """Why a commit did not happen (`refused`: on purpose, nothing started) or stopped (an error)."""
+
+    message: str
+    refused: bool
+
+
+def commit_plan(
+    plan: Plan, *, allow_mass_removal: bool = False, label: str = "Synchronizing with Constant Contact…"
+) -> SyncResult | CommitProblem:
+    """Commits with one progress bar that names its step; a refusal or an error comes back in
+    words, to show where the page wants it (not inside the collapsed progress box)."""
     service = sync_service()
-    with st.status("Synchronizing with Constant Contact…", expanded=True) as status:
-        bar = st.progress(0.0)
-        note = st.empty()
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="Starting…")
+        shown = 0.0
 
         def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0))
-            note.write(plain(message))
+            nonlocal shown
+            # The engine's bar only moves forward; this keeps it so for any other caller too.
+            shown = max(shown, min(max(fraction, 0.0), 1.0))
+            bar.progress(shown, text=plain(message[:1].upper() + message[1:]))
 
         try:
             result = service.commit(
                 plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by="console"
             )
         except SyncRefused as error:
-            status.update(label="Not committed", state="error")
-            st.error(plain(error), icon=":material/block:")
-            return None
+            status.update(label="Not committed", state="error", expanded=False)
+            return CommitProblem(f"Not committed: {error}. Nothing was changed on either side.", refused=True)
         except (CtctError, ConsoleError) as error:
-            status.update(label="Stopped by an error", state="error")
-            st.error(f"{plain(error)} — nothing already stored was lost; run it again or resume it.")
-            return None
+            status.update(label="Stopped by an error", state="error", expanded=False)
+            return CommitProblem(
+                f"Stopped by an error: {error}. Nothing already stored was lost; make a new preview to see "
+                "what is left to do, and commit it (or resume it on the command line).",
+                refused=False,
+            )
         if result.status == COMPLETED_WITH_ERRORS:
             status.update(label=f"Done with errors: run {result.run_id}", state="error")
         else:
             status.update(label=f"Done: run {result.run_id}, {result.requests_used:,} requests", state="complete")
+    return result
+
+
+def commit_with_progress(plan: Plan, *, allow_mass_removal: bool = False) -> SyncResult | None:
+    """`commit_plan`, showing a refusal or an error at once (below the progress box): None then."""
+    outcome = commit_plan(plan, allow_mass_removal=allow_mass_removal)
+    if isinstance(outcome, CommitProblem):
+        st.error(plain(outcome.message), icon=":material/block:" if outcome.refused else ":material/error:")
+        return None
+    return outcome
+
+
+def summary_of(result: SyncResult) -> str:
+    """What a committed import or sync did, in plain words, as applied: `2 lists created (News,
+    Promo); 13 contacts created; News: 8 added, 1 removed` (from the run's journal)."""
+    return history.run_summary(database(), result.run_id)
+
+
+def history_link(run_id: int) -> None:
+    """A link to History with this run chosen."""
+    st.page_link(
+        HISTORY_PAGE,
+        label=f"See run {run_id} in History, row by row",
+        icon=":material/history:",
+        query_params={RUN_PARAM: str(run_id)},
+    )
+
+
+def show_result(result: SyncResult, done: str = "Synchronized") -> None:
+    """A commit's outcome: the summary in words, what did not apply and why, the run in History."""
+    said = f"{done}: {plain(summary_of(result))}."
+    if result.status == COMPLETED_WITH_ERRORS:
+        st.warning(f"{said} Some changes did not apply: see below.", icon=":material/error:")
+    else:
+        st.success(said, icon=":material/check_circle:")
     if result.failed:
         st.warning(
             f"{len(result.failed):,} change(s) did not apply in Constant Contact; they stay differences that the "
-            "next preview shows again. History lists them with Constant Contact's reason.",
+            "next preview shows again.",
             icon=":material/error:",
         )
-        shown = pd.DataFrame(result.failed[:200]).rename(
+        failed = pd.DataFrame(result.failed[:FAILED_ROWS_SHOWN]).rename(
             columns={"kind": "Change", "list": "List", "email": "Email", "reason": "Why"}
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        failed["Change"] = failed["Change"].map(lambda kind: CHANGE_KINDS.get(kind, (kind, []))[0])
+        st.dataframe(failed, hide_index=True, width="stretch")
     for message in result.activity_errors[:10]:
         st.warning(f"Constant Contact reported: {plain(message)}")
-    return result
+    history_link(result.run_id)
