@@ -86,6 +86,63 @@ def describe_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in counts.items() if count)
 
 
+# What a person reads as the column titles of a preview and of History. The frames, the JSON and
+# the command line's CSVs keep the names above: scripts rely on them.
+COLUMN_TITLES: dict[str, str] = {
+    "name": "List",
+    "link": "Created or linked",
+    "from": "Old name",
+    "to": "New name",
+    "email": "Email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "job_title": "Job title",
+    "company": "Company",
+    "restored": "Restored",
+    "changes": "What changed",
+    "source": "Unsubscribed by",
+    "list": "List",
+    "reason": "Why",
+    "change": "Change",
+    "detail": "Detail",
+    "outcome": "Outcome",
+}
+# Each kind of change once done, in words (one, several), for summaries and History. The CRM file
+# import's kinds are here too: its runs are in History beside the syncs.
+DONE_WORDS: dict[str, tuple[str, str]] = {
+    "lists_create": ("list created or linked", "lists created or linked"),
+    "lists_rename": ("list renamed", "lists renamed"),
+    "lists_delete": ("list deleted", "lists deleted"),
+    "contacts_create": ("contact created", "contacts created"),
+    "contacts_update": ("contact updated", "contacts updated"),
+    "contacts_unsubscribed": ("contact unsubscribed in Constant Contact", "contacts unsubscribed in Constant Contact"),
+    "contacts_resubscribed": (
+        "contact re-subscribed in Constant Contact",
+        "contacts re-subscribed in Constant Contact",
+    ),
+    "contacts_deleted_in_ctct": ("contact deleted in Constant Contact", "contacts deleted in Constant Contact"),
+    "memberships_add": ("member added", "members added"),
+    "memberships_remove": ("member removed", "members removed"),
+    "skipped": ("row skipped", "rows skipped"),
+    "companies_created": ("company created", "companies created"),
+    "companies_updated": ("company updated", "companies updated"),
+    "contacts_created": ("contact created", "contacts created"),
+    "contacts_updated": ("contact updated", "contacts updated"),
+    "tags_created": ("marketing tag created", "marketing tags created"),
+    "rows_rejected": ("row rejected", "rows rejected"),
+}
+
+
+def plain_counts(counts: dict[str, int]) -> str:
+    """`1 list created or linked; 13 members added`: the non-zero counts of a plan or run, in words."""
+    phrases = []
+    for kind, count in counts.items():
+        if count:
+            one, several = DONE_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+            phrases.append(f"{count:,} {one if count == 1 else several}")
+    return "; ".join(phrases)
+
+
 JSON_SECTIONS = {
     "lists": {"create": "lists_create", "rename": "lists_rename", "delete": "lists_delete"},
     "contacts": {
@@ -390,8 +447,10 @@ def plan_pull(
         losing_here, remote_known, baseline, "local", "undone by this pull", paired[["ctct_list_id", "name"]]
     )
 
-    if direction == IMPORT and len(contacts_create):
+    # SPEC §4: a pull, like the import and the CSV import, names a new company that looks like one here.
+    if len(contacts_create):
         warnings += _new_company_warnings(contacts_create, local.companies)
+    warnings += _role_address_warnings(memberships_add, local.role_addresses)
     if direction == IMPORT and not baseline.empty:
         # Connecting again (after a revoked grant, say): what was changed here since the last sync
         # and never reached CTCT is kept, not overwritten by CTCT's older state.
@@ -680,6 +739,27 @@ def _new_company_warnings(contacts_create: pd.DataFrame, companies: pd.DataFrame
     ]
 
 
+def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str]) -> list[PlanWarning]:
+    """Members a pull brings over whose address is a role address: CRM data all the same (SPEC §3),
+    but never selectable here and never mailed by CTCT — said before they arrive."""
+    pairs = memberships_add[["email", "list"]].dropna().drop_duplicates()
+    # As the eligibility rule reads an address (vectorized: an initial import brings thousands).
+    local = pairs["email"].astype(str).str.strip().str.lower().str.replace(r"@[^@]*$", "", regex=True)
+    local = local.str.replace(r"\+.*$", "", regex=True)
+    flagged = pairs[local.isin(roles) | local.str.replace(r"[-_.]", "", regex=True).isin(roles)]
+    if flagged.empty:
+        return []
+    examples = ", ".join(f"{row.email} on '{row.list}'" for row in flagged.head(3).itertuples())
+    return [
+        PlanWarning(
+            "role_address",
+            f"{len(flagged):,} member(s) in Constant Contact have a role address (e.g. {examples}), which "
+            "Constant Contact does not mail: they come over as contacts and members here, but cannot be "
+            "selected for a list",
+        )
+    ]
+
+
 def _local_sizes(local: LocalSnapshot) -> dict[Any, int]:
     return local.members.groupby("list_id").size().to_dict()
 
@@ -816,15 +896,20 @@ def plan_push(
     )
     refused_remote = wanted["permission"].eq("unsubscribed") & wanted["reason"].isna()
     wanted.loc[refused_remote, "reason"] = "unsubscribed in Constant Contact: never re-added"
-    skipped_rows = wanted[wanted["reason"].notna()]
+    remote_pairs = remote.members.merge(
+        remote.contacts[["ctct_contact_id", "email", "email_key"]], on="ctct_contact_id"
+    )
+    # A member CTCT already has (a role address a pull brought over, say) needs nothing: it is
+    # left where it is, not reported as skipped in every push.
+    already_there = wanted["remote_id"].notna() & _pairs_in(
+        wanted, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"]
+    )
+    skipped_rows = wanted[wanted["reason"].notna() & ~already_there]
     skipped = pd.DataFrame(
         {"email": skipped_rows["email"], "list": skipped_rows["name"], "reason": skipped_rows["reason"]}
     )
     eligible = wanted[wanted["reason"].isna()]
 
-    remote_pairs = remote.members.merge(
-        remote.contacts[["ctct_contact_id", "email", "email_key"]], on="ctct_contact_id"
-    )
     has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
     on_list = _pairs_in(eligible, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"])
     adds = eligible[~(has_remote & on_list)]

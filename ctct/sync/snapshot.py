@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ctct.api.client import CtctClient
+from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.contact_frame import eligibility_context
 from ctct.crm.eligibility import eligibility_reasons
 from ctct.crm.normalize import name_key
@@ -74,6 +75,8 @@ class LocalSnapshot:
     contacts: pd.DataFrame  # LOCAL_CONTACT_COLUMNS + email_key, reason
     members: pd.DataFrame  # list_id, contact_id
     companies: pd.DataFrame  # company_id, name, name_key
+    # The role-address local parts the eligibility rule refuses (configurable, SPEC §3).
+    role_addresses: frozenset[str] = frozenset(DEFAULT_ROLE_ADDRESSES)
 
     @property
     def fingerprint(self) -> str:
@@ -154,7 +157,7 @@ def local_snapshot(session: Session, role_addresses: frozenset[str]) -> LocalSna
     contacts["reason"] = eligibility_reasons(contacts, eligibility_context(session, role_addresses))
     members = _frame(session, select(ListMembership.list_id, ListMembership.contact_id), ["list_id", "contact_id"])
     companies = _frame(session, select(Company.id, Company.name, Company.name_key), ["company_id", "name", "name_key"])
-    return LocalSnapshot(lists, contacts, members, companies)
+    return LocalSnapshot(lists, contacts, members, companies, role_addresses)
 
 
 def remote_snapshot(client: CtctClient, progress: Callable[[str], None] | None = None) -> RemoteSnapshot:

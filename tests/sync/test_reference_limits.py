@@ -122,3 +122,28 @@ def test_a_company_the_import_made_up_is_not_written_back_to_ctct(service, datab
         company.name = "Readers Club"
     push = service.plan("push")
     assert push["contacts_update"]["email"].tolist() == ["reader0@readers.example"]
+
+
+def test_a_pull_warns_about_role_addresses_and_look_alike_companies_and_push_does_not_skip_them_forever(
+    service, database, active_client, sandbox
+):
+    crm(database, ("ann@acmemotors.com", "Ann"), company="Acme Motors Partners Corp.")
+    local_list(database, "News", "ann@acmemotors.com")
+    assert service.commit(service.plan("push")).status == COMPLETED
+    account = sandbox.account("demo")
+    news = next(item for item in account.lists.values() if item.name == "News")
+    role = account.new_contact("sales@acme.example", sandbox.now(), "Account", "implicit")
+    account.add_membership(role, news.list_id)
+    lookalike = account.new_contact("bo@partners.example", sandbox.now(), "Account", "implicit")
+    lookalike.company_name = "Acme Motor Partners"
+    account.add_membership(lookalike, news.list_id)
+    pull = service.plan("pull")
+    messages = [warning.message for warning in pull.warnings]
+    assert any("role address" in message and "sales@acme.example on 'News'" in message for message in messages)
+    assert any("'Acme Motor Partners' looks like 'Acme Motors Partners Corp.'" in m for m in messages), messages
+    assert service.commit(pull).status == COMPLETED
+    # Here it is CRM data and a member, never selectable; a push leaves it alone without a word.
+    push = service.plan("push")
+    assert push["skipped"].empty, push["skipped"]
+    assert push["memberships_remove"].empty
+    assert "sales@acme.example" in remote_members(active_client, "News")
