@@ -1,20 +1,28 @@
 """Customers & Prospects: companies and their contacts (who may go on a list, and why not),
-adding and editing them, and the CSV/Excel import with its preview."""
+adding, editing and deleting them, and the CSV/Excel import with its preview."""
 
 import streamlit as st
 
-from ctct import lists
+from ctct import activation, lists
 from ctct.crm import importer, services
 from ctct.crm.services import list_tags
 from ctct.errors import ConsoleError
 from ctct.ui.downloads import csv_download
 from ctct.ui.grid import COLUMNS, CONTACT_TYPES
-from ctct.ui.state import contacts, database, settings
+from ctct.ui.state import client, contacts, database, settings
 from ctct.ui.text import plain
 
 CONTACT_CHOICES = 50
+KINDS = ["customer", "prospect"]
+# A contact's editable fields and the suffix of their widget keys.
+EDIT_FIELDS = {"first_name": "first", "last_name": "last", "email": "email", "job_title": "title"}
 
 st.title("Customers & Prospects")
+for message in st.session_state.pop("customers_said", []):
+    st.toast(message, icon=":material/check:")
+# Set by a deletion's buttons for its dialog to close; a run of the whole page drops it, so that a
+# dialog opened later does not close at once.
+st.session_state.pop("customers_deleted", None)
 browse, add, import_tab = st.tabs(["Contacts", "Add or edit", "Import CSV / Excel"])
 
 with browse:
@@ -36,63 +44,275 @@ with browse:
     # The table's own download is off (client.disableDataExport): this one is formula-safe.
     csv_download(frame[list(COLUMNS)].rename(columns=COLUMNS), "contacts.csv", "customers_csv")
 
-with add:
-    with database().session() as session:
-        companies = {f"{name} · #{cid}": cid for cid, name in services.company_choices(session)}
-    with st.form("customers_company", clear_on_submit=True):
-        st.markdown("**New company**")
-        name = st.text_input("Company name", key="customers_company_name")
-        kind = st.radio("Kind", ["customer", "prospect"], horizontal=True, key="customers_company_kind")
-        email = st.text_input("General email (optional)", key="customers_company_email")
-        if st.form_submit_button("Add company"):
-            try:
-                with database().session() as session:
-                    services.create_company(session, name, kind, email=email or None)
-                st.toast(f"Added {plain(name)}")
-            except ConsoleError as error:
-                st.error(plain(error))
-    if companies:
-        with st.form("customers_contact", clear_on_submit=True):
-            st.markdown("**New contact**")
-            company = st.selectbox("Company", list(companies), key="customers_contact_company")
-            first, last = st.columns(2)
-            first_name = first.text_input("First name", key="customers_contact_first")
-            last_name = last.text_input("Last name", key="customers_contact_last")
-            contact_email = st.text_input("Email", key="customers_contact_email")
-            job_title = st.text_input("Job title", key="customers_contact_title")
-            if st.form_submit_button("Add contact"):
-                try:
-                    with database().session() as session:
-                        services.create_contact(
-                            session,
-                            companies[company],
-                            email=contact_email,
-                            first_name=first_name,
-                            last_name=last_name,
-                            job_title=job_title,
-                        )
-                    st.toast(f"Added {plain(contact_email)}")
-                except ConsoleError as error:
-                    st.error(plain(error))
-        with st.form("customers_edit_company"):
-            st.markdown("**Edit a company**")
-            target = st.selectbox("Company", list(companies), key="customers_edit_target")
-            new_name = st.text_input("New name (leave empty to keep)", key="customers_edit_name")
-            new_kind = st.radio("Kind", ["keep", "customer", "prospect"], horizontal=True, key="customers_edit_kind")
-            if st.form_submit_button("Save"):
-                fields = {
-                    key: value for key, value in (("name", new_name), ("kind", new_kind)) if value and value != "keep"
-                }
-                try:
-                    with database().session() as session:
-                        services.update_company(session, companies[target], **fields)
-                    st.toast("Saved")
-                except ConsoleError as error:
-                    st.error(plain(error))
+# Adding, editing and deleting run in callbacks, before the page draws: a refused save keeps what
+# was typed and says why under its form; a save that succeeds clears its form, and every picker
+# drawn after it already holds what it made or lost what it deleted.
 
-    st.markdown("**Edit a contact**")
+
+def choose_valid(key: str, options: list[int]) -> None:
+    """A picker whose choice is gone (deleted here or elsewhere) shows its first option instead.
+    Assigned, not dropped: a dropped key leaves the browser showing the old choice."""
+    if options and st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+
+def said(message: str) -> None:
+    """Queues a toast for the run the action leads to (a dialog's confirmation ends in a rerun)."""
+    st.session_state.setdefault("customers_said", []).append(plain(message))
+
+
+def refused(form: str, error: ConsoleError) -> None:
+    st.session_state[f"customers_refused_{form}"] = plain(error)
+
+
+def show_refusal(form: str) -> None:
+    message = st.session_state.pop(f"customers_refused_{form}", None)
+    if message:
+        st.error(message)
+
+
+def add_company() -> None:
+    state = st.session_state
+    try:
+        with database().session() as session:
+            company = services.create_company(
+                session,
+                state.get("customers_company_name", ""),
+                state.get("customers_company_kind", KINDS[0]),
+                email=state.get("customers_company_email") or None,
+            )
+            company_id, name, kind = company.id, company.name, company.kind.value
+    except ConsoleError as error:
+        refused("company", error)
+        return
+    state.update(customers_company_name="", customers_company_kind=KINDS[0], customers_company_email="")
+    # Its contacts are usually what comes next: the contact form offers the new company, chosen.
+    state["customers_contact_company"] = company_id
+    said(f"Added the {kind} '{name}'")
+
+
+def add_contact() -> None:
+    state = st.session_state
+    try:
+        with database().session() as session:
+            contact = services.create_contact(
+                session,
+                state["customers_contact_company"],
+                email=state.get("customers_contact_email"),
+                first_name=state.get("customers_contact_first"),
+                last_name=state.get("customers_contact_last"),
+                job_title=state.get("customers_contact_title"),
+            )
+            # Without the email: a toast shows three lines, and the form above still shows it.
+            message = f"Added {services.describe_contact(contact, with_email=False)}"
+    except ConsoleError as error:
+        refused("contact", error)
+        return
+    # The company stays chosen: the next contact is often of the same company.
+    for key in (
+        "customers_contact_first",
+        "customers_contact_last",
+        "customers_contact_email",
+        "customers_contact_title",
+    ):
+        state[key] = ""
+    said(message)
+
+
+def save_company(company_id: int) -> None:
+    state = st.session_state
+    fields = {}
+    if (state.get("customers_edit_name") or "").strip():
+        fields["name"] = state["customers_edit_name"]
+    if state.get("customers_edit_kind", "keep") != "keep":
+        fields["kind"] = state["customers_edit_kind"]
+    if not fields:
+        refused("edit_company", ConsoleError("Nothing to save: type a new name or choose a kind."))
+        return
+    try:
+        with database().session() as session:
+            before = services.get_company(session, company_id).name
+            company = services.update_company(session, company_id, **fields)
+            renamed = f" (renamed from '{before}')" if company.name != before else ""
+            message = f"Saved the {company.kind.value} '{company.name}'{renamed}"
+    except ConsoleError as error:
+        refused("edit_company", error)
+        return
+    state.update(customers_edit_name="", customers_edit_kind="keep")
+    said(message)
+
+
+def save_contact(contact_id: int, stored: dict[str, str]) -> None:
+    state = st.session_state
+    typed = {field: state.get(f"customers_edit_{short}_{contact_id}", "") for field, short in EDIT_FIELDS.items()}
+    # Only what was changed: a value that came from Constant Contact (a name that starts like a
+    # formula, say) stays as it is.
+    changed = {field: value for field, value in typed.items() if value != stored[field]}
+    if not changed:
+        said("Nothing to save: no field was changed")
+        return
+    try:
+        with database().session() as session:
+            contact = services.update_contact(session, contact_id, **changed)
+            message = f"Saved {services.describe_contact(contact, with_email=False)}"
+    except ConsoleError as error:
+        refused("edit_contact", ConsoleError(f"{error} — nothing was changed."))
+        return
+    said(message)
+
+
+def consequences(impact: services.DeletionImpact, here: str) -> str:
+    """What a deletion does here and in Constant Contact, as ctct/sync/plan.py does it (and
+    tests/sync/test_crm_deletions.py checks): a push takes the deleted contacts off the linked lists
+    there and deletes no contact in CTCT; a pull brings back the members of CTCT's lists that are
+    unknown here."""
+    if not activation.connection_status(client()).active:
+        there = "not connected, so nothing changes there."
+    elif impact.linked_lists:
+        there = (
+            "no contact is deleted there. The next push (Synchronize → Update Constant Contact from Customer "
+            f"Focus) takes the deleted contact(s) off {', '.join(impact.linked_lists)} there. Until that push, a "
+            "pull brings them back here."
+        )
+    else:
+        there = (
+            "no contact is deleted there: Constant Contact keeps any of them it has. A pull brings back any of "
+            "them that is on a list in Constant Contact."
+        )
+    return f"**Here:** {plain(here)} This cannot be undone.\n\n**In Constant Contact:** {plain(there)}"
+
+
+def memberships(impact: services.DeletionImpact) -> str:
+    return f"{impact.memberships:,} email-list membership(s) ({', '.join(impact.lists)})"
+
+
+def delete_company(company_id: int) -> None:
+    try:
+        with database().session() as session:
+            gone = services.delete_company(session, company_id)
+    except ConsoleError as error:
+        refused("edit_company", error)
+    else:
+        said(f"Deleted '{gone.name}' with {gone.contacts:,} contact(s) and {gone.memberships:,} list membership(s)")
+    st.session_state["customers_deleted"] = True
+
+
+def delete_contact(contact_id: int) -> None:
+    try:
+        with database().session() as session:
+            who = services.describe_contact(services.get_contact(session, contact_id), with_email=False)
+            gone = services.delete_contact(session, contact_id)
+    except ConsoleError as error:
+        refused("find_contact", error)
+    else:
+        said(f"Deleted {who} with {gone.memberships:,} list membership(s)")
+    st.session_state["customers_deleted"] = True
+
+
+def cancel_deletion() -> None:
+    st.session_state["customers_deleted"] = True
+
+
+@st.dialog("Delete this company?")
+def confirm_company_deletion(company_id: int) -> None:
+    # Set by the buttons below: the dialog closes on the run they lead to.
+    if st.session_state.pop("customers_deleted", False):
+        st.rerun()
+    try:
+        with database().session() as session:
+            impact = services.company_deletion_impact(session, company_id)
+    except ConsoleError as error:
+        st.error(plain(error))
+        return
+    if not impact.contacts:
+        here = f"'{impact.name}' is deleted; it has no contacts."
+    elif impact.memberships:
+        here = f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s) and their {memberships(impact)}."
+    else:
+        here = f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s), none of them on an email list."
+    st.markdown(consequences(impact, here))
+    buttons = st.container(horizontal=True)
+    buttons.button(
+        "Delete the company",
+        type="primary",
+        key="customers_delete_company_confirm",
+        on_click=delete_company,
+        args=(company_id,),
+    )
+    buttons.button("Cancel", key="customers_delete_company_cancel", on_click=cancel_deletion)
+
+
+@st.dialog("Delete this contact?")
+def confirm_contact_deletion(contact_id: int) -> None:
+    if st.session_state.pop("customers_deleted", False):
+        st.rerun()
+    try:
+        with database().session() as session:
+            impact = services.contact_deletion_impact(session, contact_id)
+    except ConsoleError as error:
+        st.error(plain(error))
+        return
+    if impact.memberships:
+        here = f"{impact.name} is deleted with its {memberships(impact)}."
+    else:
+        here = f"{impact.name} is deleted; it is on no email list."
+    st.markdown(consequences(impact, here))
+    buttons = st.container(horizontal=True)
+    buttons.button(
+        "Delete the contact",
+        type="primary",
+        key="customers_delete_contact_confirm",
+        on_click=delete_contact,
+        args=(contact_id,),
+    )
+    buttons.button("Cancel", key="customers_delete_contact_cancel", on_click=cancel_deletion)
+
+
+with add:
+    # Read after the callbacks: a company added (or deleted) by this click is already here.
+    with database().session() as session:
+        companies = dict(services.company_choices(session))
+
+    def company_label(company_id: int) -> str:
+        # Labels carry the id: two companies may share a name.
+        return f"{companies[company_id]} · #{company_id}"
+
+    with st.form("customers_company"):
+        st.markdown("**New company**")
+        st.text_input("Company name", key="customers_company_name")
+        st.radio("Kind", KINDS, horizontal=True, key="customers_company_kind")
+        st.text_input("General email (optional)", key="customers_company_email")
+        st.form_submit_button("Add company", on_click=add_company)
+        show_refusal("company")
+    if companies:
+        choose_valid("customers_contact_company", list(companies))
+        with st.form("customers_contact"):
+            st.markdown("**New contact**")
+            st.selectbox("Company", list(companies), format_func=company_label, key="customers_contact_company")
+            first, last = st.columns(2)
+            first.text_input("First name", key="customers_contact_first")
+            last.text_input("Last name", key="customers_contact_last")
+            st.text_input("Email", key="customers_contact_email")
+            st.text_input("Job title", key="customers_contact_title")
+            st.form_submit_button("Add contact", on_click=add_contact)
+            show_refusal("contact")
+
+        st.markdown("**Edit or delete a company**")
+        choose_valid("customers_edit_target", list(companies))
+        # Outside the form: Delete acts on the company shown, not on the one of the last Save.
+        target = st.selectbox("Company", list(companies), format_func=company_label, key="customers_edit_target")
+        with st.form("customers_edit_company"):
+            st.text_input("New name (leave empty to keep)", key="customers_edit_name")
+            st.radio("Kind", ["keep", *KINDS], horizontal=True, key="customers_edit_kind")
+            st.form_submit_button("Save", on_click=save_company, args=(target,))
+            show_refusal("edit_company")
+        if st.button("Delete company…", key="customers_delete_company", icon=":material/delete:"):
+            confirm_company_deletion(target)
+
+    st.markdown("**Edit or delete a contact**")
     # Search first, then pick: a picker of every contact is unusable at 100,000 contacts.
     needle = st.text_input("Find the contact", key="customers_edit_find", placeholder="email, name or company")
+    show_refusal("find_contact")
     if needle.strip():
         found = contacts(lists.ContactFilter(search=needle))
         if found.empty:
@@ -103,6 +323,7 @@ with add:
                 int(row.contact_id): f"{row.email or '(no email)'} · {row.company} · #{row.contact_id}"
                 for row in shown.itertuples()
             }
+            choose_valid("customers_edit_contact", list(labels))
             more = f" (the first {CONTACT_CHOICES} shown: type more to narrow)" if len(found) > CONTACT_CHOICES else ""
             picked = st.selectbox(
                 f"{len(found):,} contact(s) match{more}",
@@ -111,33 +332,19 @@ with add:
                 key="customers_edit_contact",
             )
             current = shown.set_index("contact_id").loc[picked]
+            stored = {field: current[field] or "" for field in EDIT_FIELDS}
             with st.form("customers_edit_contact_form"):
                 first, last = st.columns(2)
-                # Keyed by contact: picking another contact shows its own values.
-                edits = {
-                    "first_name": first.text_input(
-                        "First name", current["first_name"] or "", key=f"customers_edit_first_{picked}"
-                    ),
-                    "last_name": last.text_input(
-                        "Last name", current["last_name"] or "", key=f"customers_edit_last_{picked}"
-                    ),
-                    "email": st.text_input("Email", current["email"] or "", key=f"customers_edit_email_{picked}"),
-                    "job_title": st.text_input(
-                        "Job title", current["job_title"] or "", key=f"customers_edit_title_{picked}"
-                    ),
-                }
-                if st.form_submit_button("Save contact"):
-                    try:
-                        with database().session() as session:
-                            # Only what was changed: a value that came from Constant Contact
-                            # (a name that starts like a formula, say) stays as it is.
-                            changed = {
-                                field: value for field, value in edits.items() if value != (current[field] or "")
-                            }
-                            services.update_contact(session, picked, **changed)
-                        st.toast("Saved")
-                    except ConsoleError as error:
-                        st.error(f"{plain(error)} — nothing was changed.")
+                # Keyed by contact: picking another contact shows its own values, and a refused
+                # save keeps what was typed.
+                first.text_input("First name", stored["first_name"], key=f"customers_edit_first_{picked}")
+                last.text_input("Last name", stored["last_name"], key=f"customers_edit_last_{picked}")
+                st.text_input("Email", stored["email"], key=f"customers_edit_email_{picked}")
+                st.text_input("Job title", stored["job_title"], key=f"customers_edit_title_{picked}")
+                st.form_submit_button("Save contact", on_click=save_contact, args=(picked, stored))
+                show_refusal("edit_contact")
+            if st.button("Delete contact…", key="customers_delete_contact", icon=":material/delete:"):
+                confirm_contact_deletion(picked)
 
 with import_tab:
     st.caption("Columns: company, kind, company email, first name, last name, email, job title, tags (separated by ;).")

@@ -7,9 +7,10 @@ user action is one transaction (see `Database.session`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ctct.crm.normalize import (
@@ -24,7 +25,7 @@ from ctct.crm.normalize import (
     name_key,
     text_problem,
 )
-from ctct.db.models import Company, CompanyKind, Contact, MarketingTag, company_tags
+from ctct.db.models import Company, CompanyKind, Contact, EmailList, ListMembership, MarketingTag, company_tags
 from ctct.errors import Conflict, InvalidInput, NotFound
 
 CONTACT_TEXT_FIELDS = {
@@ -41,6 +42,7 @@ COMPANY_TEXT_FIELDS = {
 
 def _checked_text(field: str, label: str, value: object, max_length: int) -> str | None:
     text = clean_text(value)
+    # text_problem names the value itself (quoted whole, or cut with "…"), as SPEC §10 asks.
     problem = text_problem(text, label, max_length)
     if problem:
         raise InvalidInput(field, problem)
@@ -48,14 +50,14 @@ def _checked_text(field: str, label: str, value: object, max_length: int) -> str
 
 
 def checked_email(value: object, field: str = "email", *, required: bool = False) -> str | None:
-    """A trimmed, syntactically valid email, or InvalidInput naming the field and the reason."""
+    """A trimmed, syntactically valid email, or InvalidInput naming the field, the value and the reason."""
     email = clean_text(value)
     if email is None:
         if required:
             raise InvalidInput(field, f"{field} is required")
         return None
-    if len(email) > MAX_EMAIL_LENGTH:
-        raise InvalidInput(field, f"{field} is longer than {MAX_EMAIL_LENGTH} characters")
+    # Length first (CTCT's limit), then hidden characters and formulas: text_problem checks all
+    # three and names the value.
     problem = text_problem(email, field, MAX_EMAIL_LENGTH)
     if problem:
         raise InvalidInput(field, problem)
@@ -138,20 +140,92 @@ def update_company(session: Session, company_id: int, **fields: Any) -> Company:
     return company
 
 
-def delete_company(session: Session, company_id: int) -> None:
-    """Deletes the company with its contacts (and so their list memberships)."""
+@dataclass(frozen=True)
+class DeletionImpact:
+    """What deleting a company or a contact takes with it here, for its confirmation and its toast.
+
+    `lists` are the lists that lose members, `linked_lists` those of them linked to a Constant
+    Contact list: only from those does the next push take the contacts off in CTCT (it deletes no
+    contact there, see ctct/sync/plan.py)."""
+
+    name: str
+    contacts: int
+    memberships: int
+    lists: tuple[str, ...]
+    linked_lists: tuple[str, ...]
+
+
+def _impact(session: Session, name: str, contact_filter: ColumnElement[bool]) -> DeletionImpact:
+    contacts = session.scalar(select(func.count(Contact.id)).where(contact_filter))
+    per_list = session.execute(
+        select(EmailList.name, EmailList.ctct_list_id, func.count())
+        .join(ListMembership, ListMembership.list_id == EmailList.id)
+        .join(Contact, Contact.id == ListMembership.contact_id)
+        .where(contact_filter)
+        .group_by(EmailList.id, EmailList.name, EmailList.ctct_list_id)
+        .order_by(func.lower(EmailList.name))
+    ).all()
+    return DeletionImpact(
+        name=name,
+        contacts=int(contacts or 0),
+        memberships=sum(int(count) for _, _, count in per_list),
+        lists=tuple(list_name for list_name, _, _ in per_list),
+        linked_lists=tuple(list_name for list_name, ctct_list_id, _ in per_list if ctct_list_id),
+    )
+
+
+def company_deletion_impact(session: Session, company_id: int) -> DeletionImpact:
+    """What `delete_company` would delete: the company's contacts and their list memberships."""
+    company = get_company(session, company_id)
+    return _impact(session, company.name, Contact.company_id == company_id)
+
+
+def delete_company(session: Session, company_id: int) -> DeletionImpact:
+    """Deletes the company with its contacts (and so their list memberships); returns what went."""
+    impact = company_deletion_impact(session, company_id)
     session.delete(get_company(session, company_id))
     session.flush()
+    return impact
 
 
 # Contacts
 
 
-def _apply_contact_fields(contact: Contact, fields: dict[str, Any]) -> None:
+def describe_contact(contact: Contact, *, with_email: bool = True) -> str:
+    """A contact as messages name it: "Ann Lee (#12, ann@acme.com) of Acme". The id tells two
+    people of the same name apart; the email comes last in the brackets so that nothing sticks to
+    it when a page shows it as code (ctct/ui/text.py)."""
+    name = contact.full_name or "a contact with no name"
+    email = f", {contact.email}" if with_email and contact.email else ""
+    return f"{name} (#{contact.id}{email}) of {contact.company.name}"
+
+
+def _refuse_shared_email(session: Session, email: str | None, contact_id: int | None) -> None:
+    """SPEC §3: a new email that another contact already has is refused at entry, naming that
+    contact. Contacts sharing one (the demo's pair, or data from before this rule) stay as they are:
+    only a change of email is checked."""
+    key = email_key(email)
+    if key is None:
+        return
+    query = select(Contact).where(Contact.email_key == key)
+    if contact_id is not None:
+        query = query.where(Contact.id != contact_id)
+    holder = session.scalars(query.order_by(Contact.id).limit(1)).first()
+    if holder is not None:
+        raise Conflict(
+            f"email {email!r} already belongs to {describe_contact(holder, with_email=False)}: two contacts "
+            "cannot share an email — use another one, or edit or delete that contact"
+        )
+
+
+def _apply_contact_fields(session: Session, contact: Contact, fields: dict[str, Any]) -> None:
     for field, value in fields.items():
         if field == "email":
-            contact.email = checked_email(value)
-            contact.email_key = email_key(contact.email)
+            email = checked_email(value)
+            if email_key(email) != contact.email_key:
+                _refuse_shared_email(session, email, contact.id)
+            contact.email = email
+            contact.email_key = email_key(email)
         elif field in CONTACT_TEXT_FIELDS:
             label, max_length = CONTACT_TEXT_FIELDS[field]
             setattr(contact, field, _checked_text(field, label, value, max_length))
@@ -172,6 +246,7 @@ def create_contact(
     get_company(session, company_id)
     contact = Contact(company_id=company_id, created_by_import=created_by_import)
     _apply_contact_fields(
+        session,
         contact,
         {
             "email": email,
@@ -199,14 +274,23 @@ def find_contacts_by_email(session: Session, email: str) -> list[Contact]:
 def update_contact(session: Session, contact_id: int, **fields: Any) -> Contact:
     """Edits name, job title or email; a bad value raises InvalidInput and nothing changes."""
     contact = get_contact(session, contact_id)
-    _apply_contact_fields(contact, fields)
+    _apply_contact_fields(session, contact, fields)
     session.flush()
     return contact
 
 
-def delete_contact(session: Session, contact_id: int) -> None:
+def contact_deletion_impact(session: Session, contact_id: int) -> DeletionImpact:
+    """What `delete_contact` would delete: the contact and its list memberships."""
+    contact = get_contact(session, contact_id)
+    return _impact(session, describe_contact(contact), Contact.id == contact_id)
+
+
+def delete_contact(session: Session, contact_id: int) -> DeletionImpact:
+    """Deletes the contact with its list memberships; returns what went."""
+    impact = contact_deletion_impact(session, contact_id)
     session.delete(get_contact(session, contact_id))
     session.flush()
+    return impact
 
 
 # Marketing tags
@@ -251,9 +335,13 @@ def rename_tag(session: Session, old_name: str, new_name: str) -> MarketingTag:
     return tag
 
 
-def delete_tag(session: Session, name: str) -> None:
-    session.delete(get_tag(session, name))
+def delete_tag(session: Session, name: str) -> int:
+    """Deletes the tag, taking it off every company that carries it; returns how many did."""
+    tag = get_tag(session, name)
+    carried_by = len(tag_companies(session, tag.name))
+    session.delete(tag)
     session.flush()
+    return carried_by
 
 
 def list_tags(session: Session) -> list[MarketingTag]:
@@ -269,6 +357,43 @@ def tag_usage(session: Session) -> list[tuple[str, int]]:
         .order_by(func.lower(MarketingTag.name))
     )
     return [(name, int(count)) for name, count in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class TagCompanies:
+    """A marketing tag and the companies that carry it, by name."""
+
+    tag: str
+    companies: tuple[str, ...]
+
+
+def tags_with_companies(session: Session) -> list[TagCompanies]:
+    """Every tag with the names of the companies carrying it (none for an unused tag), tags by
+    name: one query, since a page shows them all at once."""
+    query = (
+        select(MarketingTag.id, MarketingTag.name, Company.name)
+        .outerjoin(company_tags, company_tags.c.tag_id == MarketingTag.id)
+        .outerjoin(Company, Company.id == company_tags.c.company_id)
+        .order_by(func.lower(MarketingTag.name), MarketingTag.id, func.lower(Company.name), Company.id)
+    )
+    grouped: dict[int, tuple[str, list[str]]] = {}
+    for tag_id, tag_name, company_name in session.execute(query):
+        names = grouped.setdefault(tag_id, (tag_name, []))[1]
+        if company_name is not None:
+            names.append(company_name)
+    return [TagCompanies(tag=tag_name, companies=tuple(names)) for tag_name, names in grouped.values()]
+
+
+def tag_companies(session: Session, name: str) -> list[tuple[int, str]]:
+    """(id, name) of the companies carrying the tag, by name: what the tag can be taken off."""
+    tag = get_tag(session, name)
+    query = (
+        select(Company.id, Company.name)
+        .join(company_tags, company_tags.c.company_id == Company.id)
+        .where(company_tags.c.tag_id == tag.id)
+        .order_by(func.lower(Company.name), Company.id)
+    )
+    return [(company_id, company_name) for company_id, company_name in session.execute(query)]
 
 
 def assign_tags(session: Session, company_id: int, tag_names: Iterable[str]) -> Company:

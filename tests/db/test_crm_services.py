@@ -118,3 +118,149 @@ def test_a_failed_action_changes_nothing(database):
         services.create_company(session, "")  # the whole action rolls back
     with database.session() as session:
         assert services.find_companies_by_name(session, "Beta") == []
+
+
+# SPEC §3: a new email another contact already has is refused at entry, naming that contact.
+
+
+def test_a_new_email_another_contact_has_is_refused_naming_that_contact(database):
+    with database.session() as session:
+        acme = services.create_company(session, "Acme")
+        beta = services.create_company(session, "Beta Foods")
+        ann = services.create_contact(session, acme.id, email="ann@acme.com", first_name="Ann", last_name="Lee")
+        bo = services.create_contact(session, beta.id, email="bo@beta.com", first_name="Bo")
+        ann_id, bo_id = ann.id, bo.id
+    for email in ("ann@acme.com", " ANN@Acme.com "):
+        with pytest.raises(Conflict) as caught, database.session() as session:
+            services.create_contact(session, beta.id, email=email, first_name="Sam")
+        message = str(caught.value)
+        assert f"email '{email.strip()}' already belongs to Ann Lee (#{ann_id}) of Acme:" in message
+    with pytest.raises(Conflict, match="Ann Lee"), database.session() as session:
+        services.update_contact(session, bo_id, email="Ann@ACME.com", job_title="Buyer")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 2
+        bo = services.get_contact(session, bo_id)
+        assert (bo.email, bo.job_title) == ("bo@beta.com", None)  # the refused edit changed nothing
+        # A contact may change the case of its own email, and keep it while other fields change.
+        services.update_contact(session, ann_id, email="Ann@Acme.com", job_title="Owner")
+        services.update_contact(session, ann_id, email="ann@acme.com")
+
+
+def test_contacts_that_share_an_email_already_stay_editable(database):
+    """The demo's pair shares one email on purpose (rule 5 in the grid): editing either one's other
+    fields works; only moving a third contact onto that email is refused."""
+    from ctct.crm import demo
+
+    with database.session() as session:
+        demo.load_demo_data(session, companies=12)
+        shared = [contacts for contacts in _by_email(session).values() if len(contacts) == 2]
+        assert len(shared) == 1
+        first, second = shared[0]
+        services.update_contact(session, second.id, job_title="Shares a mailbox")
+        services.update_contact(session, first.id, email=first.email.upper())  # same email, other case
+        other = session.scalars(select(Contact).where(Contact.email_key != first.email_key)).first()
+        with pytest.raises(Conflict, match=rf"\(#{first.id}\) of "):
+            services.update_contact(session, other.id, email=first.email)
+
+
+def _by_email(session) -> dict[str, list[Contact]]:
+    grouped: dict[str, list[Contact]] = {}
+    for contact in session.scalars(select(Contact).order_by(Contact.id)):
+        grouped.setdefault(contact.email_key, []).append(contact)
+    return grouped
+
+
+# SPEC §10: a refusal names the field and the value, whole or visibly shortened with "…".
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ({"name": '=HYPERLINK("http://x.example","Click")'}, repr('=HYPERLINK("http://x.example","Click")')),
+        ({"name": "@SUM(A1:A9)"}, "'@SUM(A1:A9)'"),
+        ({"name": "Acme\x07"}, r"'Acme\x07'"),
+        ({"name": "A" * 300}, repr("A" * 60) + "…"),
+        ({"email": "x" * 90 + "@acme.com"}, repr("x" * 60) + "…"),
+        ({"email": "=x@acme.com"}, "'=x@acme.com'"),
+    ],
+)
+def test_a_refusal_names_the_value_whole_or_visibly_shortened(database, fields, shown):
+    with database.session() as session:
+        company = services.create_company(session, "Acme")
+        with pytest.raises(InvalidInput) as caught:
+            services.update_company(session, company.id, **fields)
+    assert caught.value.message.count(shown) == 1
+
+
+def test_a_formula_is_never_quoted_cut_without_a_sign(database):
+    with database.session() as session:
+        company = services.create_company(session, "Acme")
+        with pytest.raises(InvalidInput) as caught:
+            services.create_contact(
+                session, company.id, email="ann@acme.com", first_name='=HYPERLINK("http://x.example")'
+            )
+    assert caught.value.field == "first_name"
+    assert "'=HYPERLINK(\"http://x'" not in caught.value.message
+    assert "'=HYPERLINK(\"http://x.example\")'" in caught.value.message
+
+
+# Deleting companies and contacts: what goes with them, for the confirmation (views/customers.py).
+
+
+def test_deleting_says_what_goes_with_it(database):
+    with database.session() as session:
+        acme = services.create_company(session, "Acme")
+        beta = services.create_company(session, "Beta Foods")
+        for email in ("ann@acme.com", "pat@acme.com", "zoe@acme.com"):
+            services.create_contact(session, acme.id, email=email)
+        services.create_contact(session, beta.id, email="bo@beta.com")
+        lists.create_list(session, "Newsletter").ctct_list_id = "ctct-news"  # linked to CTCT
+        lists.create_list(session, "Drafts")  # not (yet) in CTCT
+        lists.add_members(session, "Newsletter", ["ann@acme.com", "pat@acme.com", "bo@beta.com"])
+        lists.add_members(session, "Drafts", ["ann@acme.com"])
+        acme_id, zoe_id = acme.id, services.find_contacts_by_email(session, "zoe@acme.com")[0].id
+    with database.session() as session:
+        impact = services.company_deletion_impact(session, acme_id)
+        assert impact == services.DeletionImpact(
+            name="Acme",
+            contacts=3,
+            memberships=3,
+            lists=("Drafts", "Newsletter"),
+            linked_lists=("Newsletter",),
+        )
+        zoe = services.contact_deletion_impact(session, zoe_id)
+        assert (zoe.name, zoe.contacts, zoe.memberships, zoe.lists) == (
+            f"a contact with no name (#{zoe_id}, zoe@acme.com) of Acme",
+            1,
+            0,
+            (),
+        )
+        assert services.delete_contact(session, zoe_id) == zoe
+        with pytest.raises(NotFound):
+            services.contact_deletion_impact(session, zoe_id)
+    with database.session() as session:
+        gone = services.delete_company(session, acme_id)
+        assert (gone.contacts, gone.memberships) == (2, 3)
+    with database.session() as session:
+        assert [c.email for c in session.scalars(select(Contact))] == ["bo@beta.com"]
+        assert session.scalar(select(func.count()).select_from(ListMembership)) == 1
+
+
+def test_which_companies_carry_each_tag(database):
+    with database.session() as session:
+        for tag in ("VIP", "apparel", "Unused"):
+            services.create_tag(session, tag)
+        acme = services.create_company(session, "Acme", tags=["VIP", "apparel"])
+        beta = services.create_company(session, "beta foods", tags=["VIP"])
+        services.create_company(session, "Zed", tags=["vip"])
+        assert services.tags_with_companies(session) == [
+            services.TagCompanies("apparel", ("Acme",)),
+            services.TagCompanies("Unused", ()),
+            services.TagCompanies("VIP", ("Acme", "beta foods", "Zed")),
+        ]
+        assert [name for _, name in services.tag_companies(session, "vip")] == ["Acme", "beta foods", "Zed"]
+        services.unassign_tags(session, beta.id, ["VIP"])
+        assert services.delete_tag(session, "VIP") == 2
+        assert services.delete_tag(session, "Unused") == 0
+        session.refresh(acme)
+        assert [tag.name for tag in acme.tags] == ["apparel"]
