@@ -4,6 +4,7 @@ Debian's headless Chromium. Skipped with a message when Chromium is not installe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,22 +35,38 @@ def sandbox_url(chromium_path: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'console.db'}"
+def demo_database(folder: Path) -> str:
+    """The demo CRM, with a company and a contact whose names are markup (shown as text, never run)."""
+    database_url = f"sqlite:///{folder / 'console.db'}"
     database = Database(database_url)
     with database.session() as session:
         demo.load_demo_data(session)
         company = create_company(session, "<script>alert(1)</script>", "prospect")
         create_contact(session, company.id, email="xss@example.org", first_name="<img src=x onerror=alert(2)>")
     database.dispose()
+    return database_url
+
+
+@contextmanager
+def activated_console(database_url: str, sandbox_url: str, key_file: str) -> Iterator[str]:
+    """A demo-mode console on `database_url`, activated against the sandbox first (email lists
+    exist only then); yields its URL."""
+    activate_database(database_url, sandbox_url, key_file)
+    port = free_port()
+    env = {**sandbox_env(sandbox_url, port), "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
+    with running_console({**env, "CTCT_SECRET_KEY_FILE": key_file}, port) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo-mode console before activation."""
+    database_url = demo_database(tmp_path_factory.mktemp("e2e"))
     port = free_port()
     env = {
+        **sandbox_env(sandbox_url, port),
         "CTCT_DATABASE_URL": database_url,
         "CTCT_DEMO_MODE": "1",
-        "CTCT_API_BASE": f"{sandbox_url}/v3",
-        "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
-        "CTCT_REDIRECT_URI": f"http://127.0.0.1:{port}/",
         "CTCT_SECRET_KEY_FILE": str(tmp_path_factory.mktemp("key") / "secret.key"),
     }
     with running_console(env, port) as url:
@@ -60,20 +77,9 @@ def console_url(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.T
 def activated_console_url(
     chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A console whose Constant Contact is activated (email lists exist only then), on demo data."""
+    """A console whose Constant Contact is activated, on demo data."""
     folder = tmp_path_factory.mktemp("activated")
-    database_url = f"sqlite:///{folder / 'console.db'}"
-    database = Database(database_url)
-    with database.session() as session:
-        demo.load_demo_data(session)
-        company = create_company(session, "<script>alert(1)</script>", "prospect")
-        create_contact(session, company.id, email="xss@example.org", first_name="<img src=x onerror=alert(2)>")
-    database.dispose()
-    key_file = str(folder / "secret.key")
-    activate_database(database_url, sandbox_url, key_file)
-    port = free_port()
-    env = {**sandbox_env(sandbox_url, port), "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
-    with running_console({**env, "CTCT_SECRET_KEY_FILE": key_file}, port) as url:
+    with activated_console(demo_database(folder), sandbox_url, str(folder / "secret.key")) as url:
         yield url
 
 

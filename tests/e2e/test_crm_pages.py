@@ -11,10 +11,8 @@ import pytest
 from ctct import lists
 from ctct.crm import demo, services
 from ctct.db import Database
-from ctct.sandbox.process import free_port, running_console
-from tests.activated import activate_database, sandbox_env
 from tests.browser import wait_for_run
-from tests.e2e.conftest import SCREENSHOTS, wait_for_app
+from tests.e2e.conftest import SCREENSHOTS, activated_console, wait_for_app
 
 FORMULA = '=HYPERLINK("http://x.example","Click")'
 
@@ -35,11 +33,7 @@ def crm_console(chromium_path: str, sandbox_url: str, tmp_path_factory: pytest.T
         lists.create_list(session, "Newsletter").ctct_list_id = "linked-in-ctct"
         lists.add_members(session, "Newsletter", [doomed["email"]])
     database.dispose()
-    key_file = str(folder / "secret.key")
-    activate_database(database_url, sandbox_url, key_file)
-    port = free_port()
-    env = {**sandbox_env(sandbox_url, port), "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
-    with running_console({**env, "CTCT_SECRET_KEY_FILE": key_file}, port) as url:
+    with activated_console(database_url, sandbox_url, str(folder / "secret.key")) as url:
         yield {"url": url, "database_url": database_url, "holder": holder, "doomed": doomed}
 
 

@@ -17,6 +17,7 @@ from ctct.crm import demo
 from ctct.crm.contact_frame import ContactFilter
 from ctct.db import Database
 from ctct.sandbox.process import free_port, running_console, running_sandbox
+from tests.activated import sandbox_env
 from tests.browser import STREAMLIT_IDLE
 from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_for_app
 
@@ -34,11 +35,9 @@ def pushed_console(chromium_path: str, tmp_path_factory: pytest.TempPathFactory)
     port = free_port()
     with running_sandbox("--activity-seconds", "1.5") as sandbox_url:
         env = {
+            **sandbox_env(sandbox_url, port),
             "CTCT_DATABASE_URL": database_url,
             "CTCT_DEMO_MODE": "1",
-            "CTCT_API_BASE": f"{sandbox_url}/v3",
-            "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
-            "CTCT_REDIRECT_URI": f"http://127.0.0.1:{port}/",
             "CTCT_SECRET_KEY_FILE": str(work / "secret.key"),
         }
         activated = subprocess.run(
