@@ -506,6 +506,18 @@ class SyncService:
                     outcome.fail(kind, row.list, row.email, "the list no longer exists in Constant Contact")
                 elif members is not None and (row.email_key in members) != should_hold:
                     outcome.fail(kind, row.list, row.email, reasons.get(row.target) or NOT_SHOWN)
+        # A new contact went to CTCT only with its lists: when CTCT shows it on none of them and no
+        # clean activity confirmed it, it was not created either — its row fails too, with the reason.
+        failed_adds: dict[str, list[str]] = {}
+        for row in outcome.failed:
+            if row["kind"] == "memberships_add":
+                failed_adds.setdefault(row["email"].strip().lower(), []).append(row["reason"])
+        wanted_lists = adds.groupby("email_key").size()
+        for email in plan["contacts_create"]["email"].dropna().astype(str):
+            key = email.strip().lower()
+            reasons_here = failed_adds.get(key, [])
+            if key not in outcome.confirmed_contacts and reasons_here and len(reasons_here) >= wanted_lists.get(key, 0):
+                outcome.fail("contacts_create", None, email, reasons_here[0])
 
     def _push_lists(self, plan: Plan, step: Callable[..., Any], outcome: Outcome) -> dict[int, str]:
         linked: dict[int, str] = {}

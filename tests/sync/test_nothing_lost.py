@@ -145,7 +145,12 @@ def test_a_list_deleted_in_ctct_before_its_adds_fails_only_its_rows(service, dat
 
     result = service.commit(plan, progress=delete_news_first)
     assert result.status == COMPLETED_WITH_ERRORS
-    assert [(row["list"], row["email"]) for row in result.failed] == [("News", "p1@acme.com")]
+    # p1 was new and went only to News: neither its membership nor the contact itself was made.
+    assert active_client.contacts.find_by_email("p1@acme.com") is None
+    assert sorted((row["list"], row["email"]) for row in result.failed) == [
+        ("", "p1@acme.com"),
+        ("News", "p1@acme.com"),
+    ]
     assert remote_members(active_client, "Events") == ["p3@acme.com", "p4@acme.com"]
     assert members_here(database, "News") == ["p0@acme.com", "p1@acme.com"]
 
@@ -378,7 +383,12 @@ def test_a_list_name_taken_in_ctct_during_the_push_is_not_linked_twice(service, 
     http.event_hooks["request"].append(rename_news_to_golf_first)
     result = service.commit(plan)
     assert result.status == COMPLETED_WITH_ERRORS
-    assert [(row["list"], row["email"]) for row in result.failed] == [("Golf", "p1@acme.com")]
+    # p1 was new and went only to Golf: neither its membership nor the contact itself was made.
+    assert active_client.contacts.find_by_email("p1@acme.com") is None
+    assert sorted((row["list"], row["email"]) for row in result.failed) == [
+        ("", "p1@acme.com"),
+        ("Golf", "p1@acme.com"),
+    ]
     assert "another list named 'Golf'" in result.failed[0]["reason"]
     with database.session() as session:
         assert lists.get_list(session, "Golf").ctct_list_id is None
@@ -396,3 +406,23 @@ def test_a_rename_here_onto_a_name_ctct_gave_another_list_is_held_back(service, 
     assert any(w.kind == "name_clash" and "keeps the name 'News' there" in w.message for w in plan.warnings)
     assert service.commit(plan).status == COMPLETED
     assert sorted(remote_lists(active_client)) == ["General Interest", "Golf", "News"]
+
+
+def test_contacts_a_failed_import_did_not_create_are_failed_in_history_too(service, database, sandbox):
+    crm(database, *PEOPLE)
+    pushed_list(service, database)
+    local_list(database, "News", "p1@acme.com", "p2@acme.com")
+    sandbox.faults.fail_next_activity = True  # the import that would create p1 and p2
+    result = service.commit(service.plan("push"))
+    assert result.status == COMPLETED_WITH_ERRORS
+    with database.session() as session:
+        created = dict(
+            session.execute(
+                select(RowChange.email, RowChange.outcome).where(
+                    RowChange.run_id == result.run_id, RowChange.change_kind == "contact created"
+                )
+            ).all()
+        )
+    assert created == {"p1@acme.com": "failed", "p2@acme.com": "failed"}
+    # And the next push proposes them again.
+    assert set(service.plan("push")["contacts_create"]["email"]) == {"p1@acme.com", "p2@acme.com"}
