@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -54,12 +55,19 @@ def settings(database_url: str, tmp_path) -> Settings:
     )
 
 
-@pytest.fixture
-def http(sandbox_app) -> Iterator[httpx.Client]:
-    transport = SandboxTransport(sandbox_app)
+@contextmanager
+def sandbox_http(app) -> Iterator[httpx.Client]:
+    """An HTTP client whose requests the in-process sandbox `app` answers."""
+    transport = SandboxTransport(app)
     with httpx.Client(transport=transport, base_url=BASE) as client:
         yield client
     transport.close()
+
+
+@pytest.fixture
+def http(sandbox_app) -> Iterator[httpx.Client]:
+    with sandbox_http(sandbox_app) as client:
+        yield client
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """Customers & Prospects: companies and their contacts (who may go on a list, and why not),
 adding, editing and deleting them, and the CSV/Excel import with its preview."""
 
+from collections.abc import Callable
+
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from ctct import activation, lists
 from ctct.crm import importer, services
@@ -213,59 +216,57 @@ def cancel_deletion() -> None:
     st.session_state["customers_deleted"] = True
 
 
-@st.dialog("Delete this company?")
-def confirm_company_deletion(company_id: int) -> None:
+def company_consequence(impact: services.DeletionImpact) -> str:
+    if not impact.contacts:
+        return f"'{impact.name}' is deleted; it has no contacts."
+    if impact.memberships:
+        return f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s) and their {memberships(impact)}."
+    return f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s), none of them on an email list."
+
+
+def contact_consequence(impact: services.DeletionImpact) -> str:
+    if impact.memberships:
+        return f"{impact.name} is deleted with its {memberships(impact)}."
+    return f"{impact.name} is deleted; it is on no email list."
+
+
+def deletion_dialog(
+    what: str,
+    target_id: int,
+    impact_of: Callable[[Session, int], services.DeletionImpact],
+    consequence: Callable[[services.DeletionImpact], str],
+    on_delete: Callable[[int], None],
+) -> None:
+    """The body of a deletion's confirmation: what goes here and in Constant Contact, then the buttons."""
     # Set by the buttons below: the dialog closes on the run they lead to.
     if st.session_state.pop("customers_deleted", False):
         st.rerun()
     try:
         with database().session() as session:
-            impact = services.company_deletion_impact(session, company_id)
+            impact = impact_of(session, target_id)
     except ConsoleError as error:
         st.error(plain(error))
         return
-    if not impact.contacts:
-        here = f"'{impact.name}' is deleted; it has no contacts."
-    elif impact.memberships:
-        here = f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s) and their {memberships(impact)}."
-    else:
-        here = f"'{impact.name}' is deleted with its {impact.contacts:,} contact(s), none of them on an email list."
-    st.markdown(consequences(impact, here))
+    st.markdown(consequences(impact, consequence(impact)))
     buttons = st.container(horizontal=True)
     buttons.button(
-        "Delete the company",
+        f"Delete the {what}",
         type="primary",
-        key="customers_delete_company_confirm",
-        on_click=delete_company,
-        args=(company_id,),
+        key=f"customers_delete_{what}_confirm",
+        on_click=on_delete,
+        args=(target_id,),
     )
-    buttons.button("Cancel", key="customers_delete_company_cancel", on_click=cancel_deletion)
+    buttons.button("Cancel", key=f"customers_delete_{what}_cancel", on_click=cancel_deletion)
+
+
+@st.dialog("Delete this company?")
+def confirm_company_deletion(company_id: int) -> None:
+    deletion_dialog("company", company_id, services.company_deletion_impact, company_consequence, delete_company)
 
 
 @st.dialog("Delete this contact?")
 def confirm_contact_deletion(contact_id: int) -> None:
-    if st.session_state.pop("customers_deleted", False):
-        st.rerun()
-    try:
-        with database().session() as session:
-            impact = services.contact_deletion_impact(session, contact_id)
-    except ConsoleError as error:
-        st.error(plain(error))
-        return
-    if impact.memberships:
-        here = f"{impact.name} is deleted with its {memberships(impact)}."
-    else:
-        here = f"{impact.name} is deleted; it is on no email list."
-    st.markdown(consequences(impact, here))
-    buttons = st.container(horizontal=True)
-    buttons.button(
-        "Delete the contact",
-        type="primary",
-        key="customers_delete_contact_confirm",
-        on_click=delete_contact,
-        args=(contact_id,),
-    )
-    buttons.button("Cancel", key="customers_delete_contact_cancel", on_click=cancel_deletion)
+    deletion_dialog("contact", contact_id, services.contact_deletion_impact, contact_consequence, delete_contact)
 
 
 with add:

@@ -251,6 +251,18 @@ def delete_list(account: Account, list_id: str, now: float, fail: bool) -> Reply
 # Contacts
 
 
+# The GET /contacts query parameters the sandbox implements (the others of the description are 501).
+CONTACT_TIME_FILTERS = (
+    "updated_after",
+    "updated_before",
+    "created_after",
+    "created_before",
+    "optout_after",
+    "optout_before",
+)
+CONTACT_FILTERS = frozenset({"status", "email", "lists", "include", "include_count", "limit", *CONTACT_TIME_FILTERS})
+
+
 def get_contacts(account: Account, query: Query, now: float) -> Reply:
     query, after = _paged_query(query)
     limit = _int(query, "limit", 50, 1, 500)
@@ -260,17 +272,7 @@ def get_contacts(account: Account, query: Query, now: float) -> Reply:
     if list_ids is not None and len(list_ids) > 25:
         raise invalid("lists accepts at most 25 list ids")
     email = (query.get("email") or "").strip().lower() or None
-    bounds = {
-        name: _timestamp(query, name)
-        for name in (
-            "updated_after",
-            "updated_before",
-            "created_after",
-            "created_before",
-            "optout_after",
-            "optout_before",
-        )
-    }
+    bounds = {name: _timestamp(query, name) for name in CONTACT_TIME_FILTERS}
 
     def ms(moment: float | None) -> int:
         # Times go out truncated to milliseconds; a client's `updated_after` echoes one of them.

@@ -212,22 +212,6 @@ class V3Route:
 # A parameter the sandbox does not implement is harmless at the value that asks for what it does
 # anyway: e.g. lists by `channel_type=email`, CTCT's default.
 DEFAULT_VALUES = {"channel_type": frozenset({"email"}), "include_sms_membership_count": frozenset({"false"})}
-CONTACT_FILTERS = frozenset(
-    {
-        "status",
-        "email",
-        "lists",
-        "updated_after",
-        "updated_before",
-        "created_after",
-        "created_before",
-        "optout_after",
-        "optout_before",
-        "include",
-        "include_count",
-        "limit",
-    }
-)
 LIST_FILTERS = frozenset({"limit", "include_count", "include_membership_count", "name", "status"})
 
 
@@ -251,7 +235,7 @@ ROUTES_V3: list[V3Route] = [
         "DELETE",
         lambda s, a, r, b, n: api.delete_list(a, _path(r, "list_id"), s.now(), _take_fail(s)),
     ),
-    V3Route("/v3/contacts", "GET", lambda s, a, r, b, n: api.get_contacts(a, _query(r), s.now()), CONTACT_FILTERS),
+    V3Route("/v3/contacts", "GET", lambda s, a, r, b, n: api.get_contacts(a, _query(r), s.now()), api.CONTACT_FILTERS),
     V3Route("/v3/contacts", "POST", lambda s, a, r, b, n: api.create_contact(a, b, s.now())),
     V3Route("/v3/contacts/sign_up_form", "POST", lambda s, a, r, b, n: api.sign_up_form(a, b, s.now())),
     V3Route(

@@ -13,12 +13,11 @@ import pytest
 
 from ctct import lists
 from ctct.crm import services
-from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync.apply import SyncService
 from tests.client.recorded_requests import RequestRecorder, spec_mismatches
 from tests.sandbox.conftest import OPENAPI_SKIP
 from tests.sandbox.openapi_contract import OPENAPI_FILE
-from tests.sandbox_client import BASE, activate
+from tests.sandbox_client import activate, sandbox_http
 
 # A real address a CRM holds (the console stores up to 80 characters, as CTCT's email_address does).
 LONG_EMAIL = "margaret.featherstonehaugh-worthington@northwind-logistics.example"
@@ -46,10 +45,8 @@ def reference_spec() -> None:
 @pytest.fixture
 def ctct_side(sandbox_app) -> Iterator[httpx.Client]:
     """The customer's own CTCT data, put in through the sandbox's controls: not requests of the console."""
-    transport = SandboxTransport(sandbox_app)
-    with httpx.Client(transport=transport, base_url=BASE) as http:
+    with sandbox_http(sandbox_app) as http:
         yield http
-    transport.close()
 
 
 def seed(ctct_side: httpx.Client, list_names: list[str], contacts: list[dict]) -> None:

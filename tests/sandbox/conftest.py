@@ -163,6 +163,16 @@ def pkce_pair() -> tuple[str, str]:
 CONSOLE_SCOPES = "account_read contact_data offline_access"
 
 
+AUTHORIZE = "/oauth2/default/v1/authorize"
+TOKEN = "/oauth2/default/v1/token"
+REVOKE = "/oauth2/default/v1/revoke"
+
+
+def query_of(response: httpx.Response) -> dict[str, str]:
+    """The query of the address a response redirects to."""
+    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
+
+
 def authorize_params(challenge: str, **overrides: str) -> dict[str, str]:
     return {
         "client_id": CLIENT_ID,
@@ -179,9 +189,7 @@ def log_in(http: httpx.Client, username: str = "demo", password: str = "demo", *
     """Submits the sandbox's login form as a browser would."""
     verifier, challenge = pkce_pair()
     params = authorize_params(challenge, **overrides)
-    response = http.post(
-        "/oauth2/default/v1/authorize", data={**params, "username": username, "password": password, "decision": "allow"}
-    )
+    response = http.post(AUTHORIZE, data={**params, "username": username, "password": password, "decision": "allow"})
     response.verifier = verifier  # type: ignore[attr-defined]
     return response
 
@@ -199,7 +207,7 @@ def exchange_code(http: httpx.Client, code: str, verifier: str, **overrides: str
         "client_id": CLIENT_ID,
         "code_verifier": verifier,
     } | overrides
-    return http.post("/oauth2/default/v1/token", data=data)
+    return http.post(TOKEN, data=data)
 
 
 def tokens_for(http: httpx.Client, username: str = "demo", password: str = "demo", **overrides: str) -> dict:
@@ -221,12 +229,10 @@ def access_token_over_http(base_url: str) -> str:
     verifier, challenge = pkce_pair()
     params = authorize_params(challenge)
     with httpx.Client(base_url=base_url, timeout=10) as client:
-        login = client.post(
-            "/oauth2/default/v1/authorize", data={**params, "username": "demo", "password": "demo", "decision": "allow"}
-        )
+        login = client.post(AUTHORIZE, data={**params, "username": "demo", "password": "demo", "decision": "allow"})
         code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
         tokens = client.post(
-            "/oauth2/default/v1/token",
+            TOKEN,
             data={
                 "grant_type": "authorization_code",
                 "code": code,

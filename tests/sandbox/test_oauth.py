@@ -1,24 +1,18 @@
 """The emulated authorization server: login page, PKCE code flow, rotating refresh, revoke."""
 
-from urllib.parse import parse_qs, urlsplit
-
 from tests.sandbox.conftest import (
+    AUTHORIZE,
     CLIENT_ID,
     REDIRECT_URI,
+    TOKEN,
     authorize_params,
     code_from,
     exchange_code,
     log_in,
     pkce_pair,
+    query_of,
     tokens_for,
 )
-
-AUTHORIZE = "/oauth2/default/v1/authorize"
-TOKEN = "/oauth2/default/v1/token"
-
-
-def query_of(response):
-    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
 
 
 def test_authorize_renders_a_login_form(http):

@@ -13,9 +13,8 @@ from ctct.api.client import CtctClient
 from ctct.api.errors import OAuthFlowError
 from ctct.api.limits import RateLimiter
 from ctct.sandbox import SandboxConfig, create_app
-from ctct.sandbox.inprocess import SandboxTransport
 from tests.sandbox.conftest import FakeClock
-from tests.sandbox_client import BASE, activate
+from tests.sandbox_client import activate, sandbox_http
 
 SECRET = "the-console-secret"
 
@@ -30,10 +29,8 @@ def confidential_sandbox(settings):
 
 @pytest.fixture
 def confidential_http(confidential_sandbox) -> Iterator[httpx.Client]:
-    transport = SandboxTransport(confidential_sandbox)
-    with httpx.Client(transport=transport, base_url=BASE) as client:
+    with sandbox_http(confidential_sandbox) as client:
         yield client
-    transport.close()
 
 
 def console(settings, database, http, clock, secret):

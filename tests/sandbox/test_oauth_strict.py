@@ -1,8 +1,6 @@
 """The authorization server as strict as CTCT's: exactly the scopes asked for, known scopes only,
 and confidential clients that must authenticate with their secret."""
 
-from urllib.parse import parse_qs, urlsplit
-
 import httpx
 import pytest
 
@@ -10,25 +8,22 @@ from ctct import cli
 from ctct.sandbox import create_app
 from ctct.sandbox.inprocess import SandboxTransport
 from tests.sandbox.conftest import (
+    AUTHORIZE,
     CLIENT_ID,
     REDIRECT_URI,
+    REVOKE,
+    TOKEN,
     authorize_params,
     code_from,
     exchange_code,
     log_in,
     pkce_pair,
+    query_of,
     tokens_for,
 )
 
-AUTHORIZE = "/oauth2/default/v1/authorize"
-TOKEN = "/oauth2/default/v1/token"
-REVOKE = "/oauth2/default/v1/revoke"
 SECRET = "s3cret-of-the-console"
 EVERY_KNOWN_SCOPE = "account_read account_update contact_data campaign_data offline_access openid profile"
-
-
-def query_of(response: httpx.Response) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
 
 
 def granted_scope(app, access_token: str) -> str:
