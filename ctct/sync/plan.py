@@ -194,7 +194,22 @@ class Plan:
     snapshot_requests: int = 0
     # Both sides as the plan saw them: what the commit compares its outcome with.
     local: LocalSnapshot | None = field(default=None, repr=False, compare=False)
+    _company_matches: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
     remote: RemoteSnapshot | None = field(default=None, repr=False, compare=False)
+
+    def company_matches(self) -> pd.DataFrame | None:
+        """For an import or pull: each contact it creates, with the company it gets — the one here
+        with the same normalized name (SPEC §4; the oldest, as the commit files it) or a new one.
+        None for a push, where a company is only a field of CTCT's contact. Worked out once per plan."""
+        if self.direction == PUSH or self.local is None or self["contacts_create"].empty:
+            return None
+        if self._company_matches is None:
+            companies = self.local.companies.sort_values("company_id")
+            here = companies.drop_duplicates("name_key").set_index("name_key")["name"]
+            frame = self["contacts_create"][["email", "first_name", "last_name", "company"]].copy()
+            frame["company_here"] = frame["company"].map(company_name_key).map(here)
+            self._company_matches = frame
+        return self._company_matches
 
     def __getitem__(self, kind: str) -> pd.DataFrame:
         return self.changes[kind]

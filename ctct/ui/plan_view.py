@@ -32,20 +32,6 @@ def _matches(frame: pd.DataFrame, needle: str) -> pd.Series:
     return text.apply(lambda column: column.str.contains(needle, case=False, regex=False)).any(axis=1)
 
 
-def company_matches(plan: Plan) -> pd.DataFrame | None:
-    """For an import or pull: each contact it creates, with the company it gets — one here already
-    (matched by normalized name, SPEC §4, as the commit matches it) or a new one. None for a push,
-    where a company is only a field of CTCT's contact."""
-    if plan.direction == PUSH or plan.local is None or plan["contacts_create"].empty:
-        return None
-    # Two companies here with one name key: the commit files contacts under the oldest.
-    companies = plan.local.companies.sort_values("company_id")
-    here = companies.drop_duplicates("name_key").set_index("name_key")["name"]
-    frame = plan["contacts_create"][["email", "first_name", "last_name", "company"]].copy()
-    frame["company_here"] = frame["company"].map(lambda name: here.get(company_name_key(name)))
-    return frame
-
-
 def companies_summary(matches: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The companies an import or pull creates, and those here that its contacts join: one row
     each, with how many contacts and which."""
@@ -93,7 +79,7 @@ def review_frame(plan: Plan, kind: str) -> pd.DataFrame:
             )
         else:
             frame = frame.drop(columns="restored")  # a column of "no" says nothing
-        matches = company_matches(plan)
+        matches = plan.company_matches()
         if matches is not None:
             frame["company_here"] = matches["company_here"].map(
                 lambda here: NEW_COMPANY if here is None or pd.isna(here) else f"Joins {here}"
@@ -121,7 +107,7 @@ def _contacts(companies: pd.DataFrame) -> str:
 
 
 def _show_companies(plan: Plan, key: str) -> None:
-    matches = company_matches(plan)
+    matches = plan.company_matches()
     if matches is None:
         return
     created, joined = companies_summary(matches)
@@ -144,7 +130,7 @@ def show_plan(plan: Plan, key: str) -> None:
     shown = [(kind, count) for kind, count in counts.items() if count]
     if not shown:
         st.success("Both sides already agree: nothing to change.")
-    matches = company_matches(plan)
+    matches = plan.company_matches()
     metrics = [(CHANGE_KINDS[kind][0], count) for kind, count in shown]
     if matches is not None:
         created, _joined = companies_summary(matches)
