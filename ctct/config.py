@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -118,21 +119,22 @@ class Settings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return replace(self, **{name: _parsed(name, value) for name, value in values.items()})
+        parsed: dict[str, Any] = {name: _parsed(name, value) for name, value in values.items()}
+        return replace(self, **parsed)
 
 
-def _parsed(name: str, value: object) -> object:
+def _parsed(name: str, value: Any) -> object:
     if name == "role_addresses":
         parts = value.split(",") if isinstance(value, str) else value
-        return frozenset(str(part).strip().lower() for part in parts if str(part).strip())  # type: ignore[union-attr]
+        return frozenset(str(part).strip().lower() for part in parts if str(part).strip())
     if name == "demo_mode":
         return value.strip().lower() in {"1", "true", "yes"} if isinstance(value, str) else bool(value)
     if name in {"api_base", "auth_base"}:
         return str(value).rstrip("/")
     if name in {"rate_limit", "mass_removal_percent"}:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     if name in {"daily_quota", "mass_removal_min_list", "grid_page_rows"}:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)
     if name == "secret_key_file":
-        return Path(value)  # type: ignore[arg-type]
+        return Path(value)
     return value

@@ -44,7 +44,7 @@ GRID_COLUMNS = [
     "company_kind",
     "tags",
 ]
-LAYOUT = {
+LAYOUT: dict[str, dict[str, Any]] = {
     MEMBER: {"width": 84, "pinned": "left"},
     "company": {"minWidth": 150},
     "first_name": {"width": 100},
