@@ -20,10 +20,12 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.activation import complete_activation, sign_in_to_sandbox
+from ctct.activation import complete_activation
 from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.db import Database
+from ctct.db.stores import open_client
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.process import running_sandbox
 
 
@@ -68,7 +70,7 @@ def main() -> None:
             redirect_uri="http://127.0.0.1:8501/",
             secret_key=Fernet.generate_key().decode(),
         )
-        client = CtctClient.from_settings(settings, Database(settings.database_url))
+        client = open_client(settings, Database(settings.database_url))
         url = client.authorization.start()
         complete_activation(client, sign_in_to_sandbox(client.http, url, "demo", "demo"))
         time.sleep(1.1)

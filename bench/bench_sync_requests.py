@@ -22,13 +22,14 @@ from cryptography.fernet import Fernet
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ctct import lists
-from ctct.activation import complete_activation, sign_in_to_sandbox
-from ctct.api.client import CtctClient
+from ctct.activation import complete_activation
 from ctct.api.limits import RateLimiter
 from ctct.config import Settings
 from ctct.crm import services
 from ctct.db import Database
+from ctct.db.stores import open_client
 from ctct.sandbox import SandboxConfig, create_app
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync.apply import SyncService
 
@@ -57,7 +58,7 @@ def setup(folder: str) -> tuple[SyncService, object, Clock]:
         secret_key=Fernet.generate_key().decode(),
     )
     database = Database(settings.database_url)
-    client = CtctClient.from_settings(
+    client = open_client(
         settings, database, http=http, sleep=clock.advance, limiter=RateLimiter(4, clock=clock, sleep=clock.advance)
     )
     complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))

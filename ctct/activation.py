@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-import httpx
 from sqlalchemy import delete, func, select, update
 
 from ctct import display
 from ctct.api.client import CtctClient
 from ctct.api.errors import Forbidden, OAuthFlowError
-from ctct.api.oauth import as_utc
 from ctct.api.vault import SecretKeyError
 from ctct.config import SCOPES
-from ctct.crm.demo import clear_crm, load_demo_data
 from ctct.db import Database
-from ctct.db.models import (
-    ApiUsage,
-    BaselineContact,
-    BaselineList,
-    BaselineMember,
-    Contact,
-    CtctConnection,
-    EmailList,
-    ListMembership,
-    OAuthPending,
-    RowChange,
-    SyncLock,
-    SyncRun,
-    SyncStep,
-)
+from ctct.db.models import BaselineContact, BaselineList, BaselineMember, Contact, EmailList, ListMembership
 
 
 @dataclass
@@ -75,30 +56,28 @@ class ConnectionStatus:
 
 
 def connection_status(client: CtctClient) -> ConnectionStatus:
-    with client.authorization.database.session() as session:
-        connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-        active = connection is not None and connection.encrypted_access_token is not None
-        expires = as_utc(connection.access_token_expires_at) if connection else None
-        key_error = None
-        if active:
-            try:
-                client.authorization.vault.open(connection.encrypted_access_token)
-            except SecretKeyError as error:
-                key_error, active = str(error), False
-        status = ConnectionStatus(
-            active=active,
-            account_name=connection.account_name if connection else None,
-            account_email=connection.account_email if connection else None,
-            token_expires_at=expires.isoformat() if active and expires else None,
-            reauthorization_required=bool(connection and connection.reauthorization_required),
-            requests_used_today=0,
-            requests_remaining_today=0,
-            daily_quota=client.budget.quota,
-            key_error=key_error,
-        )
-    status.requests_used_today = client.budget.used()
-    status.requests_remaining_today = max(client.budget.quota - status.requests_used_today, 0)
-    return status
+    connection = client.authorization.tokens.connection()
+    sealed_access = connection.access_token if connection is not None else None
+    key_error = None
+    if sealed_access is not None:
+        try:
+            client.authorization.vault.open(sealed_access)
+        except SecretKeyError as error:
+            key_error = str(error)
+    active = sealed_access is not None and key_error is None
+    expires = connection.expires_at if connection is not None and active else None
+    used = client.budget.used()
+    return ConnectionStatus(
+        active=active,
+        account_name=connection.account_name if connection else None,
+        account_email=connection.account_email if connection else None,
+        token_expires_at=expires.isoformat() if expires else None,
+        reauthorization_required=bool(connection and connection.reauthorization_required),
+        requests_used_today=used,
+        requests_remaining_today=max(client.budget.quota - used, 0),
+        daily_quota=client.budget.quota,
+        key_error=key_error,
+    )
 
 
 def complete_activation(client: CtctClient, redirected_url: str) -> ConnectionStatus:
@@ -116,56 +95,10 @@ def complete_activation(client: CtctClient, redirected_url: str) -> ConnectionSt
             f"(the {', '.join(missing)} permission): nothing was connected. Activate again and allow "
             "every permission the console asks for."
         ) from None
-    with client.authorization.database.session() as session:
-        session.execute(
-            update(CtctConnection).values(
-                account_name=summary.get("organization_name") or summary.get("contact_email"),
-                account_email=summary.get("contact_email"),
-            )
-        )
-    return connection_status(client)
-
-
-class _LoginForm(HTMLParser):
-    """The sandbox login page's form: its action and hidden fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-        self.error: str | None = None
-        self._in_error = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values.get("action")
-        elif tag == "input" and values.get("type") == "hidden":
-            self.fields[values.get("name", "")] = values.get("value", "")
-        elif values.get("role") == "alert":
-            self._in_error = True
-
-    def handle_data(self, data: str) -> None:
-        if self._in_error and data.strip():
-            self.error, self._in_error = data.strip(), False
-
-
-def sign_in_to_sandbox(http: httpx.Client, authorize_url: str, username: str, password: str) -> str:
-    """Fills in the sandbox's login form as a person would; returns the address it redirects to."""
-    page = http.get(authorize_url)
-    form = _LoginForm()
-    form.feed(page.text)
-    if page.status_code != 200 or form.action is None:
-        raise OAuthFlowError(f"The sandbox did not show its login form (HTTP {page.status_code}).")
-    answer = http.post(
-        urljoin(str(page.url), form.action),
-        data={**form.fields, "username": username, "password": password, "decision": "allow"},
+    client.authorization.tokens.record_account(
+        summary.get("organization_name") or summary.get("contact_email"), summary.get("contact_email")
     )
-    if answer.status_code in {301, 302, 303, 307} and "location" in answer.headers:
-        return answer.headers["location"]
-    refused = _LoginForm()
-    refused.feed(answer.text)
-    raise OAuthFlowError(f"The sandbox refused the sign-in: {refused.error or f'HTTP {answer.status_code}'}")
+    return connection_status(client)
 
 
 @dataclass
@@ -197,16 +130,18 @@ class DeactivationSummary:
         )
 
 
-def deactivate(client: CtctClient) -> DeactivationSummary:
+def deactivate(client: CtctClient, database: Database) -> DeactivationSummary:
     """Revokes the token, deletes every local list, membership, CTCT link and the baseline.
     Companies and contacts — also those an import created — stay."""
     client.authorization.revoke_and_forget()
-    with client.authorization.database.session() as session:
+    with database.session() as session:
         memberships = session.scalar(select(func.count()).select_from(ListMembership)) or 0
         lists = session.scalar(select(func.count()).select_from(EmailList)) or 0
-        unlinked = session.execute(
-            update(Contact).where(Contact.ctct_contact_id.is_not(None)).values(ctct_contact_id=None)
-        ).rowcount
+        unlinked = (
+            session.connection()
+            .execute(update(Contact).where(Contact.ctct_contact_id.is_not(None)).values(ctct_contact_id=None))
+            .rowcount
+        )
         for model in (ListMembership, EmailList, BaselineMember, BaselineList, BaselineContact):
             session.execute(delete(model))
     return DeactivationSummary(lists, memberships, int(unlinked or 0))
@@ -222,25 +157,3 @@ def describe_expiry(status: ConnectionStatus) -> str:
         return "no token"
     expires = dt.datetime.fromisoformat(status.token_expires_at)
     return f"token valid until {expires:%Y-%m-%d %H:%M} UTC (refreshed automatically)"
-
-
-def reset_demo(client: CtctClient) -> None:
-    """Demo mode's "Reset demo": the sandbox account and the demo CRM as on first start."""
-    parts = urlsplit(client.api_base)
-    client.http.post(f"{parts.scheme}://{parts.netloc}/_sandbox/reset", json={"what": "all"})
-    with client.authorization.database.session() as session:
-        for model in (
-            RowChange,
-            SyncStep,
-            SyncRun,
-            SyncLock,
-            OAuthPending,
-            ApiUsage,
-            CtctConnection,
-            BaselineMember,
-            BaselineList,
-            BaselineContact,
-        ):
-            session.execute(delete(model))
-        clear_crm(session)
-        load_demo_data(session)

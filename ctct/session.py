@@ -16,13 +16,14 @@ from sqlalchemy import make_url
 
 from ctct import activation, display
 from ctct import lists as list_services
-from ctct.api.client import CtctClient
 from ctct.config import DEFAULT_REDIRECT_URI, Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import companies_frame, export_data
 from ctct.crm.services import list_tags
 from ctct.db import Database
+from ctct.db.stores import open_client
 from ctct.errors import ConsoleError
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.process import SandboxServer
 from ctct.sync import history as run_history
 from ctct.sync.apply import SyncResult, SyncService
@@ -168,7 +169,7 @@ class Console:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.database = Database(settings.database_url)
-        self.client = CtctClient.from_settings(settings, self.database)
+        self.client = open_client(settings, self.database)
         self.sync = SyncService(self.database, self.client, settings)
         self.crm = Crm(self.database, settings)
         self.lists = Lists(self.database, settings)
@@ -187,7 +188,7 @@ class Console:
                 "browser, allow access, then call console.finish_activation(<the address the browser ended on>)"
             )
         authorize_url = self.client.authorization.start()
-        redirected = activation.sign_in_to_sandbox(self.client.http, authorize_url, username, password)
+        redirected = sign_in_to_sandbox(self.client.http, authorize_url, username, password)
         return activation.complete_activation(self.client, redirected)
 
     def activation_link(self) -> Link:
@@ -200,7 +201,7 @@ class Console:
 
     def deactivate(self) -> activation.DeactivationSummary:
         """Revokes the token and deletes every email list here; companies and contacts stay."""
-        return activation.deactivate(self.client)
+        return activation.deactivate(self.client, self.database)
 
     # Plans and commits
 

@@ -10,9 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ctct import activation
-from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.db import Database
+from ctct.db.stores import open_client
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.process import running_sandbox
 
 
@@ -37,8 +38,8 @@ def activate_database(database_url: str, sandbox_url: str, secret_key_file: str)
     )
     database = Database(database_url)
     try:
-        client = CtctClient.from_settings(settings, database)
-        redirected = activation.sign_in_to_sandbox(client.http, client.authorization.start(), "demo", "demo")
+        client = open_client(settings, database)
+        redirected = sign_in_to_sandbox(client.http, client.authorization.start(), "demo", "demo")
         activation.complete_activation(client, redirected)
         client.http.close()
     finally:

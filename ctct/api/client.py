@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ctct.api.account import Account
 from ctct.api.activities import Activities
+from ctct.api.contacts import Contacts
 from ctct.api.errors import (
     CtctConnectionError,
     NotEmulated,
@@ -33,11 +35,11 @@ from ctct.api.errors import (
     from_response,
 )
 from ctct.api.limits import DailyBudget, RateLimiter
+from ctct.api.lists import Lists
 from ctct.api.oauth import Authorization, OAuthClient
-from ctct.api.resources import Account, Contacts, Lists
+from ctct.api.stores import TokenStore, UsageStore
 from ctct.api.vault import TokenVault
 from ctct.config import Settings
-from ctct.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class CtctClient:
+    """CTCT's v3 API for one connection: its tokens kept in a `TokenStore`, its requests counted in
+    a `UsageStore` — the console's database for both, or anything else that offers them."""
+
     def __init__(
         self,
         *,
@@ -75,7 +80,8 @@ class CtctClient:
     def from_settings(
         cls,
         settings: Settings,
-        database: Database,
+        tokens: TokenStore,
+        usage: UsageStore,
         *,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -83,14 +89,14 @@ class CtctClient:
     ) -> CtctClient:
         http = http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
         authorization = Authorization(
-            database, TokenVault.from_settings(settings), OAuthClient(settings, http), wait=sleep
+            tokens, TokenVault.from_settings(settings), OAuthClient(settings, http), wait=sleep
         )
         return cls(
             api_base=settings.api_base,
             authorization=authorization,
             http=http,
             limiter=limiter or RateLimiter(settings.rate_limit, sleep=sleep),
-            budget=DailyBudget(database, settings.daily_quota),
+            budget=DailyBudget(usage, settings.daily_quota),
             sleep=sleep,
         )
 
@@ -168,12 +174,12 @@ class CtctClient:
                 refreshed = True
                 self.authorization.refresh(token)
                 continue
-            error = from_response(response)
-            if isinstance(error, QuotaExceeded | NotEmulated):
-                raise error
-            retry = isinstance(error, Throttled) or (isinstance(error, ServerError) and repeatable)
+            refusal = from_response(response)
+            if isinstance(refusal, QuotaExceeded | NotEmulated):
+                raise refusal
+            retry = isinstance(refusal, Throttled) or (isinstance(refusal, ServerError) and repeatable)
             if not retry or not window.wait(retry_after(response)):
-                raise error
+                raise refusal
             log.info("CTCT %s: %s, retrying", where, response.status_code)
 
     def get(self, path: str, **params: Any) -> Any:

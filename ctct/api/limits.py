@@ -1,5 +1,5 @@
 """CTCT's request limits on our side: a per-second token bucket shared by every thread, and the
-daily budget counted in the database so that every process shares it."""
+daily budget counted in a usage store (the console's database) so that every process shares it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-
 from ctct.api.errors import BudgetExceeded, next_utc_midnight
-from ctct.db import Database
-from ctct.db.models import ApiUsage
+from ctct.api.stores import UsageStore
 
 # The bucket runs a little under the limit: requests spaced exactly 1/rate apart could still
 # land five in one CTCT second when the network delays one of them.
@@ -51,31 +47,22 @@ def utc_day(now: dt.datetime | None = None) -> str:
 
 
 class DailyBudget:
-    """Requests made today (UTC) against CTCT's daily quota, kept in the `api_usage` table."""
+    """Requests made today (UTC) against CTCT's daily quota, counted in the usage store."""
 
-    def __init__(self, database: Database, quota: int, today: Callable[[], str] = utc_day) -> None:
-        self.database = database
+    def __init__(self, usage: UsageStore, quota: int, today: Callable[[], str] = utc_day) -> None:
+        self.usage = usage
         self.quota = quota
         self._today = today
 
     def used(self) -> int:
-        with self.database.session() as session:
-            return session.scalar(select(ApiUsage.requests).where(ApiUsage.day == self._today())) or 0
+        return self.usage.requests_on(self._today())
 
     def remaining(self) -> int:
         return max(self.quota - self.used(), 0)
 
     def record(self, requests: int = 1) -> None:
-        """Adds requests atomically (an upsert), safe across threads and processes."""
-        day = self._today()
-        dialect = self.database.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ApiUsage).values(day=day, requests=requests)
-        statement = statement.on_conflict_do_update(
-            index_elements=[ApiUsage.day], set_={"requests": ApiUsage.requests + requests}
-        )
-        with self.database.session() as session:
-            session.execute(statement)
+        """Adds requests atomically, safe across threads and processes."""
+        self.usage.add_requests(self._today(), requests)
 
     def ensure(self, needed: int) -> None:
         """Refuses work that would exceed what is left today, before it starts."""

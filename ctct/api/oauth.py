@@ -1,7 +1,8 @@
 """OAuth2 authorization code with PKCE against CTCT's authorization server (or the sandbox).
 
-The verifier and state are kept in the database, not in a browser session, so they survive the
-redirect to CTCT's login page and back — even into another process — and expire after 10 minutes.
+The verifier and state are kept in the token store (the console's database), not in a browser
+session, so they survive the redirect to CTCT's login page and back — even into another process —
+and expire after 10 minutes.
 Authlib supplies the PKCE and token primitives; requests go through our own httpx client (see
 docs/decisions/0004-authlib-for-pkce-httpx-for-transport.md).
 """
@@ -20,14 +21,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from ctct.api.errors import CtctConnectionError, NotActivated, OAuthFlowError, ReauthorizationRequired
+from ctct.api.stores import PendingSignIn, SealedTokens, StoredConnection, TokenStore
 from ctct.api.vault import SecretKeyError, TokenVault
 from ctct.config import SCOPES, Settings
-from ctct.db import Database
-from ctct.db.models import CtctConnection, OAuthPending, utcnow
 
 PENDING_LIFETIME = dt.timedelta(minutes=10)
 # Refresh this long before the access token expires, so no request meets an expired token.
@@ -63,11 +61,8 @@ class TokenSet:
         )
 
 
-def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class OAuthClient:
@@ -89,24 +84,24 @@ class OAuthClient:
         }
         return f"{self.settings.auth_base}/authorize?{urlencode(query)}"
 
-    def _client_authentication(self, data: dict[str, str]) -> tuple[dict[str, str], tuple[str, str] | None]:
+    def _client_authentication(self, fields: dict[str, str]) -> tuple[dict[str, str], httpx.Auth]:
         """A confidential client (a client secret is configured) authenticates with HTTP Basic; a
-        public one names itself in the form."""
+        public one names itself in the form (and `httpx.Auth()` adds nothing to the request)."""
         if self.settings.client_secret:
-            return data, (self.settings.client_id, self.settings.client_secret)
-        return {**data, "client_id": self.settings.client_id}, None
+            return fields, httpx.BasicAuth(self.settings.client_id, self.settings.client_secret)
+        return {**fields, "client_id": self.settings.client_id}, httpx.Auth()
 
-    def _token_request(self, data: dict[str, str]) -> dict[str, Any]:
-        data, auth = self._client_authentication(data)
+    def _token_request(self, grant: dict[str, str]) -> dict[str, Any]:
+        form, auth = self._client_authentication(grant)
         try:
-            response = self.http.post(f"{self.settings.auth_base}/token", data=data, auth=auth)
+            response = self.http.post(f"{self.settings.auth_base}/token", data=form, auth=auth)
         except httpx.TransportError as error:
             raise CtctConnectionError(f"Constant Contact's sign-in service cannot be reached: {error}") from None
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         if response.status_code != 200:
             error_code = body.get("error", f"HTTP {response.status_code}")
             description = body.get("error_description", "")
-            if error_code == "invalid_grant" and data["grant_type"] == "refresh_token":
+            if error_code == "invalid_grant" and grant["grant_type"] == "refresh_token":
                 raise ReauthorizationRequired(f"refresh refused: {description}")
             raise OAuthFlowError(f"Constant Contact refused the sign-in ({error_code}): {description}")
         return body
@@ -126,17 +121,17 @@ class OAuthClient:
 
     def revoke(self, token: str) -> bool:
         """True when the authorization server accepted the revoke (RFC 7009: 200, also for a dead token)."""
-        data, auth = self._client_authentication({"token": token, "token_type_hint": "refresh_token"})
-        return self.http.post(f"{self.settings.auth_base}/revoke", data=data, auth=auth).is_success
+        form, auth = self._client_authentication({"token": token, "token_type_hint": "refresh_token"})
+        return self.http.post(f"{self.settings.auth_base}/revoke", data=form, auth=auth).is_success
 
 
 class Authorization:
-    """Starts and completes the PKCE flow, and keeps the resulting tokens sealed in the database."""
+    """Starts and completes the PKCE flow, and keeps the resulting tokens sealed in the token store."""
 
     def __init__(
-        self, database: Database, vault: TokenVault, oauth: OAuthClient, wait: Callable[[float], None] = time.sleep
+        self, tokens: TokenStore, vault: TokenVault, oauth: OAuthClient, wait: Callable[[float], None] = time.sleep
     ) -> None:
-        self.database = database
+        self.tokens = tokens
         self.vault = vault
         self.oauth = oauth
         self._refresh_lock = threading.Lock()
@@ -147,15 +142,9 @@ class Authorization:
     def start(self) -> str:
         """A fresh state and verifier, stored; returns the URL of CTCT's login page."""
         state, verifier = generate_token(32), generate_token(64)
-        with self.database.session() as session:
-            session.execute(delete(OAuthPending).where(OAuthPending.created_at < utcnow() - PENDING_LIFETIME))
-            session.add(
-                OAuthPending(
-                    state=state,
-                    encrypted_verifier=self.vault.seal(verifier),
-                    redirect_uri=self.oauth.settings.redirect_uri,
-                )
-            )
+        now = utcnow()
+        pending = PendingSignIn(state, self.vault.seal(verifier), self.oauth.settings.redirect_uri, now)
+        self.tokens.add_pending(pending, discard_started_before=now - PENDING_LIFETIME)
         return self.oauth.authorize_url(state, create_s256_code_challenge(verifier))
 
     def complete(self, redirected_url: str) -> TokenSet:
@@ -170,152 +159,104 @@ class Authorization:
         state, code = query.get("state"), query.get("code")
         if not state or not code:
             raise OAuthFlowError("The address is not a Constant Contact sign-in redirect (no code and state).")
-        with self.database.session() as session:
-            pending = session.get(OAuthPending, state)
-            if pending is None:
-                raise OAuthFlowError(
-                    "The sign-in answer does not match a sign-in started here (unknown state): start again."
-                )
-            session.delete(pending)  # one use only, whatever happens next
-            expired = as_utc(pending.created_at) < utcnow() - PENDING_LIFETIME
-            verifier = self.vault.open(pending.encrypted_verifier)
-        if expired:
+        pending = self.tokens.take_pending(state)  # one use only, whatever happens next
+        if pending is None:
+            raise OAuthFlowError(
+                "The sign-in answer does not match a sign-in started here (unknown state): start again."
+            )
+        verifier = self.vault.open(pending.sealed_verifier)
+        if pending.started_at < utcnow() - PENDING_LIFETIME:
             raise OAuthFlowError("The sign-in took longer than 10 minutes and expired: start again.")
         tokens = TokenSet.from_response(self.oauth.exchange_code(code, verifier), utcnow())
-        self._store(tokens)
+        self.tokens.save_activation(self._sealed(tokens), activated_at=utcnow())
         return tokens
 
-    def _store(self, tokens: TokenSet) -> None:
-        with self.database.session() as session:
-            connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id)) or CtctConnection()
-            connection.encrypted_access_token = self.vault.seal(tokens.access_token)
-            connection.encrypted_refresh_token = self.vault.seal(tokens.refresh_token) if tokens.refresh_token else None
-            connection.access_token_expires_at = tokens.expires_at
-            connection.scopes = tokens.scope
-            connection.reauthorization_required = False
-            connection.activated_at = utcnow()
-            session.add(connection)
+    def _sealed(self, tokens: TokenSet) -> SealedTokens:
+        return SealedTokens(
+            access_token=self.vault.seal(tokens.access_token),
+            refresh_token=self.vault.seal(tokens.refresh_token) if tokens.refresh_token else None,
+            expires_at=tokens.expires_at,
+            scope=tokens.scope,
+        )
 
     # Tokens for requests
 
     def access_token(self) -> str:
         """The current access token, refreshed first when it is about to expire."""
-        with self.database.session() as session:
-            connection = _active_connection(session)
-            token = self.vault.open(connection.encrypted_access_token)
-            expires_at = as_utc(connection.access_token_expires_at)
-        if expires_at is not None and expires_at - REFRESH_AHEAD <= utcnow():
+        connection, sealed_access = self._active_connection()
+        token = self.vault.open(sealed_access)
+        if connection.expires_at is not None and connection.expires_at - REFRESH_AHEAD <= utcnow():
             return self.refresh(token)
         return token
+
+    def _active_connection(self) -> tuple[StoredConnection, bytes]:
+        """The connection whose tokens requests use, with its sealed access token; why there is
+        none, as the error says."""
+        connection = self.tokens.connection()
+        if connection is None or connection.access_token is None:
+            if connection is not None and connection.reauthorization_required:
+                raise ReauthorizationRequired()
+            raise NotActivated()
+        return connection, connection.access_token
 
     def refresh(self, stale_token: str) -> str:
         """Swaps `stale_token` for a new one — once, however many threads or processes ask.
 
-        No database transaction stays open across CTCT's answer: a short one takes a refresh
-        lease on the connection row (a conditional UPDATE, atomic on SQLite and PostgreSQL), the
-        token request runs outside any transaction, and the new tokens are committed in their own
-        transaction the moment CTCT answers. A second refresher finds the lease taken, waits, and
-        then uses the new token instead of spending the (rotating, single-use) refresh token again.
+        No storage transaction stays open across CTCT's answer: the token store takes a refresh
+        lease on the connection (atomically, also against other processes), the token request runs
+        outside any transaction, and the new tokens are stored the moment CTCT answers. A second
+        refresher finds the lease taken, waits, and then uses the new token instead of spending the
+        (rotating, single-use) refresh token again.
         """
         with self._refresh_lock:
-            waited = 0.0
-            while True:
-                claim = self._claim_refresh(stale_token)
-                if isinstance(claim, str):
-                    return claim  # another refresher already replaced the token
-                if claim is not None:
-                    break
-                if waited >= REFRESH_LEASE.total_seconds():
-                    raise CtctConnectionError("another process is refreshing the token and has not finished")
-                self._wait(0.2)
-                waited += 0.2
+            claim = self._wait_for_refresh_lease(stale_token)
+            if isinstance(claim, str):
+                return claim  # another refresher already replaced the token
             refresh_token, holder = claim
             try:
                 body = self.oauth.refresh(refresh_token)
             except ReauthorizationRequired:
-                self._forget_dead_tokens()
+                self.tokens.forget_tokens()
                 raise
             except BaseException:
-                self._release_lease(holder)
+                self.tokens.release_refresh(holder)
                 raise
             tokens = TokenSet.from_response(body, utcnow())
-            with self.database.session() as session:
-                session.execute(
-                    update(CtctConnection)
-                    .where(CtctConnection.refresh_holder == holder)
-                    .values(
-                        encrypted_access_token=self.vault.seal(tokens.access_token),
-                        encrypted_refresh_token=(
-                            self.vault.seal(tokens.refresh_token)
-                            if tokens.refresh_token
-                            else CtctConnection.encrypted_refresh_token
-                        ),
-                        access_token_expires_at=tokens.expires_at,
-                        refresh_holder=None,
-                        refresh_started_at=None,
-                    )
-                )
+            self.tokens.save_refreshed(holder, self._sealed(tokens))
             return tokens.access_token
+
+    def _wait_for_refresh_lease(self, stale_token: str) -> str | tuple[str, str]:
+        """The new token, or (refresh token, lease holder) once this caller holds the lease."""
+        waited = 0.0
+        while True:
+            claim = self._claim_refresh(stale_token)
+            if claim is not None:
+                return claim
+            if waited >= REFRESH_LEASE.total_seconds():
+                raise CtctConnectionError("another process is refreshing the token and has not finished")
+            self._wait(0.2)
+            waited += 0.2
 
     def _claim_refresh(self, stale_token: str) -> str | tuple[str, str] | None:
         """The new token when someone replaced it already; (refresh token, lease holder) when this
         caller now holds the refresh lease; None when another holds it (wait and ask again)."""
-        now = utcnow()
+        connection, sealed_access = self._active_connection()
+        current = self.vault.open(sealed_access)
+        if current != stale_token:
+            return current
+        if connection.refresh_token is None:
+            self.tokens.forget_tokens()
+            raise ReauthorizationRequired("no refresh token was granted")
         holder = generate_token(16)
-        with self.database.session() as session:
-            connection = _active_connection(session)
-            current = self.vault.open(connection.encrypted_access_token)
-            if current != stale_token:
-                return current
-            if connection.encrypted_refresh_token is None:
-                refusal = ReauthorizationRequired("no refresh token was granted")
-            else:
-                taken = session.execute(
-                    update(CtctConnection)
-                    .where(
-                        CtctConnection.id == connection.id,
-                        CtctConnection.encrypted_access_token == connection.encrypted_access_token,
-                        (CtctConnection.refresh_started_at.is_(None))
-                        | (CtctConnection.refresh_started_at < now - REFRESH_LEASE),
-                    )
-                    .values(refresh_holder=holder, refresh_started_at=now)
-                    # Decided by the database alone (the row may be held by another process).
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                return (self.vault.open(connection.encrypted_refresh_token), holder) if taken else None
-        self._forget_dead_tokens()
-        raise refusal
-
-    def _release_lease(self, holder: str) -> None:
-        with self.database.session() as session:
-            session.execute(
-                update(CtctConnection)
-                .where(CtctConnection.refresh_holder == holder)
-                .values(refresh_holder=None, refresh_started_at=None)
-            )
-
-    def _forget_dead_tokens(self) -> None:
-        # The dead tokens go; the account name, the lists and everything else stay.
-        with self.database.session() as session:
-            session.execute(
-                update(CtctConnection).values(
-                    encrypted_access_token=None,
-                    encrypted_refresh_token=None,
-                    reauthorization_required=True,
-                    refresh_holder=None,
-                    refresh_started_at=None,
-                )
-            )
+        if not self.tokens.claim_refresh(sealed_access, holder, utcnow(), REFRESH_LEASE):
+            return None
+        return self.vault.open(connection.refresh_token), holder
 
     def revoke_and_forget(self) -> Revocation:
         """Revokes the refresh token at CTCT (best effort) and deletes the stored tokens; says
         whether CTCT revoked it, so no caller claims a revoke that did not happen."""
-        with self.database.session() as session:
-            connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-            if connection is None:
-                return Revocation.NO_TOKEN
-            sealed = connection.encrypted_refresh_token or connection.encrypted_access_token
-            session.delete(connection)
+        connection = self.tokens.delete_connection()
+        sealed = (connection.refresh_token or connection.access_token) if connection is not None else None
         if sealed is None:
             return Revocation.NO_TOKEN
         # Best effort: the tokens are deleted here anyway, and CTCT expires unused ones.
@@ -329,13 +270,3 @@ class Authorization:
         except (httpx.TransportError, CtctConnectionError):
             return Revocation.NOT_REACHED
         return Revocation.REVOKED if accepted else Revocation.REFUSED
-
-
-def _active_connection(session: Session) -> CtctConnection:
-    """The connection whose tokens requests use; why there is none, as the error says."""
-    connection = session.scalar(select(CtctConnection).order_by(CtctConnection.id))
-    if connection is None or connection.encrypted_access_token is None:
-        if connection is not None and connection.reauthorization_required:
-            raise ReauthorizationRequired()
-        raise NotActivated()
-    return connection

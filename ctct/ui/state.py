@@ -11,6 +11,7 @@ from ctct.api.client import CtctClient
 from ctct.config import Settings
 from ctct.crm.contact_frame import ContactDirectory, ContactFilter, filter_contacts, with_members
 from ctct.db import Database
+from ctct.db.stores import open_client
 from ctct.sync.apply import SyncService
 
 
@@ -21,7 +22,7 @@ def _open_database(database_url: str) -> Database:
 
 @st.cache_resource
 def _client(settings: Settings) -> CtctClient:
-    return CtctClient.from_settings(settings, _open_database(settings.database_url))
+    return open_client(settings, _open_database(settings.database_url))
 
 
 def settings() -> Settings:

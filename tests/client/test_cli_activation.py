@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from ctct.activation import sign_in_to_sandbox
 from ctct.api.errors import BudgetExceeded
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 
 
 def test_activate_status_deactivate(cli_run):

@@ -6,9 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from ctct.activation import complete_activation, connection_status, sign_in_to_sandbox
+from ctct.activation import complete_activation, connection_status
 from ctct.api.errors import NotActivated, OAuthFlowError
 from ctct.db.models import CtctConnection, OAuthPending
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from tests.sandbox_client import activate
 
 

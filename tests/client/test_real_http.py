@@ -6,9 +6,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from ctct.api.client import CtctClient
 from ctct.cli import main
 from ctct.config import Settings
+from ctct.db.stores import open_client
 from ctct.sandbox.process import running_sandbox
 
 
@@ -32,7 +32,7 @@ def test_activate_sync_a_little_and_survive_faults_over_http(sandbox_url, sqlite
     settings = Settings.load()
     from ctct.db import Database
 
-    client = CtctClient.from_settings(settings, Database(sqlite_url))
+    client = open_client(settings, Database(sqlite_url))
     list_id = client.lists.create("Over HTTP")["list_id"]
     seen = []
     result = client.activities.import_contacts(

@@ -8,6 +8,7 @@ import pytest
 
 from ctct.api.errors import BudgetExceeded, CtctConnectionError, QuotaExceeded
 from ctct.api.limits import DailyBudget, RateLimiter
+from ctct.db.stores import SqlUsageStore
 from tests.sandbox.conftest import FakeClock
 
 
@@ -56,7 +57,7 @@ def test_quota_exhaustion_stops_at_once_with_the_reset_time(active_client, sandb
 
 
 def test_the_daily_budget_is_counted_in_the_database(active_client, database):
-    budget = DailyBudget(database, 10_000)
+    budget = DailyBudget(SqlUsageStore(database), 10_000)
     before = budget.used()
     active_client.contacts.count()
     active_client.contacts.count()
@@ -64,7 +65,7 @@ def test_the_daily_budget_is_counted_in_the_database(active_client, database):
 
 
 def test_work_beyond_todays_budget_is_refused_before_it_starts(database):
-    budget = DailyBudget(database, quota=100)
+    budget = DailyBudget(SqlUsageStore(database), quota=100)
     budget.record(95)
     budget.ensure(5)
     with pytest.raises(BudgetExceeded, match="needs about 6") as caught:
@@ -73,7 +74,7 @@ def test_work_beyond_todays_budget_is_refused_before_it_starts(database):
 
 
 def test_the_budget_counter_is_safe_across_threads(database):
-    budget = DailyBudget(database, quota=10_000)
+    budget = DailyBudget(SqlUsageStore(database), quota=10_000)
     threads = [threading.Thread(target=lambda: [budget.record() for _ in range(25)]) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -84,7 +85,7 @@ def test_the_budget_counter_is_safe_across_threads(database):
 
 def test_the_budget_resets_with_the_utc_day(database):
     days = iter(["2026-11-29", "2026-11-29", "2026-11-30"])
-    budget = DailyBudget(database, quota=10, today=lambda: next(days))
+    budget = DailyBudget(SqlUsageStore(database), quota=10, today=lambda: next(days))
     budget.record(10)
     assert budget.used() == 10 and budget.used() == 0
 

@@ -28,9 +28,4 @@ def test_a_grant_without_account_read_fails_activation_clearly(client, sandbox, 
 
 
 def oauth_scopes(client):
-    from sqlalchemy import select
-
-    from ctct.db.models import CtctConnection
-
-    with client.authorization.database.session() as session:
-        return session.scalar(select(CtctConnection.scopes)).split()
+    return client.authorization.tokens.connection().scope.split()

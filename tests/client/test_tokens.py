@@ -6,7 +6,7 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ctct.activation import connection_status, deactivate
 from ctct.api.errors import ReauthorizationRequired
@@ -18,12 +18,11 @@ from ctct.lists import add_members, create_list
 
 
 def stored_tokens(client):
-    with client.authorization.database.session() as session:
-        connection = session.scalar(select(CtctConnection))
-        vault = client.authorization.vault
-        refresh = vault.open(connection.encrypted_refresh_token) if connection.encrypted_refresh_token else None
-        access = vault.open(connection.encrypted_access_token) if connection.encrypted_access_token else None
-        return access, refresh
+    connection = client.authorization.tokens.connection()
+    vault = client.authorization.vault
+    refresh = vault.open(connection.refresh_token) if connection.refresh_token else None
+    access = vault.open(connection.access_token) if connection.access_token else None
+    return access, refresh
 
 
 def test_a_401_refreshes_once_and_rotates_the_refresh_token(active_client, sandbox):
@@ -35,9 +34,9 @@ def test_a_401_refreshes_once_and_rotates_the_refresh_token(active_client, sandb
     assert refresh not in sandbox.tokens.refresh and new_refresh in sandbox.tokens.refresh
 
 
-def test_tokens_are_refreshed_ahead_of_expiry(active_client, sandbox):
+def test_tokens_are_refreshed_ahead_of_expiry(active_client, sandbox, database):
     access, _ = stored_tokens(active_client)
-    with active_client.authorization.database.session() as session:
+    with database.session() as session:
         session.execute(
             update(CtctConnection).values(access_token_expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2))
         )
@@ -94,7 +93,7 @@ def test_deactivation_revokes_and_keeps_companies_and_contacts(active_client, sa
         contact.ctct_contact_id = "c-1"
         create_list(session, "News")
         add_members(session, "News", ["ann@acme.com"])
-    summary = deactivate(active_client)
+    summary = deactivate(active_client, database)
     assert (summary.lists_deleted, summary.memberships_deleted, summary.contacts_unlinked) == (1, 1, 1)
     assert sandbox.tokens.refresh == {} and sandbox.tokens.access == {}
     assert not connection_status(active_client).active
@@ -164,20 +163,22 @@ def test_the_generated_key_file_is_private(tmp_path, settings):
         TokenVault.from_settings(settings).open(sealed)
 
 
-def _second_process_client(settings, database_url, http, clock):
+def _second_process_client(settings, database, http, clock):
     """Another console process's client: its own database connections and its own locks."""
-    from ctct.api.client import CtctClient
     from ctct.api.limits import RateLimiter
-    from ctct.db import Database
+    from ctct.db.stores import open_client
 
     limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=clock.advance)
-    return CtctClient.from_settings(settings, Database(database_url), http=http, sleep=clock.advance, limiter=limiter)
+    return open_client(settings, database, http=http, sleep=clock.advance, limiter=limiter)
 
 
 def test_refreshes_in_two_processes_spend_the_refresh_token_once(
     active_client, sandbox, settings, database_url, http, clock
 ):
-    other = _second_process_client(settings, database_url, http, clock)
+    from ctct.db import Database
+
+    other_database = Database(database_url)  # another process's own connections
+    other = _second_process_client(settings, other_database, http, clock)
     stale, _ = stored_tokens(active_client)
     results, errors = [], []
 
@@ -194,7 +195,7 @@ def test_refreshes_in_two_processes_spend_the_refresh_token_once(
         thread.join()
     assert errors == [] and len(set(results)) == 1 and results[0] != stale
     assert len(sandbox.tokens.refresh) == 1
-    other.authorization.database.dispose()
+    other_database.dispose()
 
 
 def test_no_database_transaction_is_held_while_constant_contact_answers_a_refresh(active_client, sandbox, database_url):
