@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ctct import activation
-from ctct.api.errors import CtctError
+from ctct.errors import ConsoleError
 from ctct.ui.state import client, settings
 from ctct.ui.text import plain
 
@@ -76,7 +76,7 @@ if "state" in params and ("code" in params or "error" in params):
         status = activation.complete_activation(client(), redirected)
         st.session_state["settings_flash"] = ("ok", f"Connected to {status.account_name}.")
         st.session_state["settings_import_pending"] = True
-    except CtctError as error:
+    except ConsoleError as error:
         st.session_state["settings_flash"] = ("error", str(error))
     st.switch_page(settings_page)
 

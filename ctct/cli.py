@@ -1,7 +1,8 @@
 """`python -m ctct …`: the console's services from a shell, for consultants' scripts.
 
 Exit codes: 0 success, 1 error (one line on stderr naming what is wrong and the next step),
-2 usage error, 3 refused, 4 completed with errors, 130 interrupted.
+2 usage error, 3 refused, 4 completed with errors, 130 interrupted. Which error ends with which
+code and line is one table, ERROR_EXITS.
 """
 
 from __future__ import annotations
@@ -14,30 +15,33 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ctct import activation, lists
 from ctct.api.client import CtctClient
-from ctct.api.errors import CtctConnectionError, CtctError
+from ctct.api.errors import CtctConnectionError
 from ctct.api.oauth import Revocation
 from ctct.config import DEFAULT_API_BASE, DEFAULT_AUTH_BASE, Settings
 from ctct.crm import demo, importer
 from ctct.crm.export import export_data
 from ctct.db import Database
 from ctct.db.models import MembershipChangeHow
+from ctct.db.stores import open_client
 from ctct.display import ProgressLine
-from ctct.errors import ConsoleError
+from ctct.errors import ConsoleError, SyncRefused
 from ctct.safe_csv import write_csv
 from ctct.sandbox.config import SandboxAccount
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sync import history, journal
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult, SyncService
-from ctct.sync.journal import SyncRefused
 from ctct.sync.plan import IMPORT, Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_WITH_ERRORS = 0, 1, 2, 3, 4
@@ -205,36 +209,55 @@ def cmd_lists(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    database = _database(args)
-    roles = Settings.load().role_addresses
-    with database.session() as session:
-        if args.list_command == "create":
-            created = lists.create_list(session, args.name)
-            print(f"created list {created.name!r}")
-        elif args.list_command == "rename":
-            renamed = lists.rename_list(session, args.old, args.new)
-            print(f"renamed list {args.old!r} to {renamed.name!r}")
-        elif args.list_command == "delete":
-            lists.delete_list(session, args.name)
-            print(f"deleted list {args.name!r}")
-        elif args.list_command == "add":
-            return _list_add(session, args, roles)
-        elif args.list_command == "remove":
-            contact_filter = _contact_filter(args)
-            if contact_filter is not None:
-                change = lists.remove_matching(session, args.name, contact_filter, origin=_cli_origin())
-            else:
-                change = lists.remove_members(session, args.name, args.emails, origin=_cli_origin())
-            print(f"removed {change.removed:,} contact(s) from {args.name!r}")
-        elif args.list_command == "changes":
-            _print_table(lists.change_history(session, list_name=args.name, limit=args.limit), args, "no changes")
-        elif args.list_command == "change":
-            _print_table(lists.change_rows(session, args.change), args, f"change {args.change} changed no contact")
-        elif args.list_command == "undo":
-            change = lists.undo_change(session, args.change, roles, origin=_cli_origin())
-            print(f"undid change {args.change}: {change.summary()}")
-            for reason, count in sorted(change.skipped.items()):
-                print(f"not put back {count:,}: {reason}")
+    """`list SUBCOMMAND`: each subcommand's function (its parser's `list_handler`) in one session."""
+    with _database(args).session() as session:
+        list_handler: Callable[[Session, argparse.Namespace], int] = args.list_handler
+        return list_handler(session, args)
+
+
+def _list_create(session: Session, args: argparse.Namespace) -> int:
+    created = lists.create_list(session, args.name)
+    print(f"created list {created.name!r}")
+    return EXIT_OK
+
+
+def _list_rename(session: Session, args: argparse.Namespace) -> int:
+    renamed = lists.rename_list(session, args.old, args.new)
+    print(f"renamed list {args.old!r} to {renamed.name!r}")
+    return EXIT_OK
+
+
+def _list_delete(session: Session, args: argparse.Namespace) -> int:
+    lists.delete_list(session, args.name)
+    print(f"deleted list {args.name!r}")
+    return EXIT_OK
+
+
+def _list_remove(session: Session, args: argparse.Namespace) -> int:
+    contact_filter = _contact_filter(args)
+    if contact_filter is not None:
+        change = lists.remove_matching(session, args.name, contact_filter, origin=_cli_origin())
+    else:
+        change = lists.remove_members(session, args.name, args.emails, origin=_cli_origin())
+    print(f"removed {change.removed:,} contact(s) from {args.name!r}")
+    return EXIT_OK
+
+
+def _list_changes(session: Session, args: argparse.Namespace) -> int:
+    _print_table(lists.change_history(session, list_name=args.name, limit=args.limit), args, "no changes")
+    return EXIT_OK
+
+
+def _list_change(session: Session, args: argparse.Namespace) -> int:
+    _print_table(lists.change_rows(session, args.change), args, f"change {args.change} changed no contact")
+    return EXIT_OK
+
+
+def _list_undo(session: Session, args: argparse.Namespace) -> int:
+    change = lists.undo_change(session, args.change, Settings.load().role_addresses, origin=_cli_origin())
+    print(f"undid change {args.change}: {change.summary()}")
+    for reason, count in sorted(change.skipped.items()):
+        print(f"not put back {count:,}: {reason}")
     return EXIT_OK
 
 
@@ -251,7 +274,8 @@ def _cli_origin() -> lists.ChangeOrigin:
     return lists.ChangeOrigin(made_by=f"{getpass.getuser()} (command line)", how=MembershipChangeHow.CLI)
 
 
-def _list_add(session: Any, args: argparse.Namespace, roles: frozenset[str]) -> int:
+def _list_add(session: Session, args: argparse.Namespace) -> int:
+    roles = Settings.load().role_addresses
     contact_filter = _contact_filter(args)
     if contact_filter is not None:
         result = lists.add_matching(session, args.name, contact_filter, roles, origin=_cli_origin())
@@ -277,12 +301,13 @@ def _contact_filter(args: argparse.Namespace) -> lists.ContactFilter | None:
 
 
 def _client(args: argparse.Namespace) -> CtctClient:
-    return CtctClient.from_settings(Settings.load(), _database(args))
+    return open_client(Settings.load(), _database(args))
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
     settings = Settings.load()
-    client = CtctClient.from_settings(settings, _database(args))
+    database = _database(args)
+    client = open_client(settings, database)
     authorize_url = client.authorization.start()
     if args.browser or (settings.is_real_ctct and not args.username):
         print("Open this address in a browser, log in to Constant Contact and allow access:\n")
@@ -295,14 +320,14 @@ def cmd_activate(args: argparse.Namespace) -> int:
             raise ConsoleError("no address was pasted: nothing was connected")
     else:
         username, password = args.username or "demo", args.password or "demo"
-        redirected = activation.sign_in_to_sandbox(client.http, authorize_url, username, password)
+        redirected = sign_in_to_sandbox(client.http, authorize_url, username, password)
     status = activation.complete_activation(client, redirected)
     if not args.json:
         print(
             f"Connected to Constant Contact account {status.account_name!r} ({status.account_email}); "
             f"{activation.describe_expiry(status)}."
         )
-    service = SyncService(client.authorization.database, client, settings)
+    service = SyncService(database, client, settings)
     plan = service.plan(IMPORT, progress=_status_line)
     result = _review_and_commit(service, plan, args, "import Constant Contact's lists")
     if args.json:
@@ -370,7 +395,7 @@ def _exit_code(result: dict[str, Any] | None) -> int:
 def _sync_service(args: argparse.Namespace) -> SyncService:
     settings = Settings.load()
     database = _database(args)
-    return SyncService(database, CtctClient.from_settings(settings, database), settings)
+    return SyncService(database, open_client(settings, database), settings)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -453,7 +478,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_deactivate(args: argparse.Namespace) -> int:
     database = _database(args)
-    client = CtctClient.from_settings(Settings.load(), database)
+    client = open_client(Settings.load(), database)
     if not args.yes:
         lists_held = activation.list_count(database)
         if not sys.stdin.isatty():
@@ -468,7 +493,7 @@ def cmd_deactivate(args: argparse.Namespace) -> int:
     # Revoked here first, as deactivate() itself would, to learn whether CTCT revoked the token:
     # deactivate() then finds no token left and deletes the lists.
     revocation = client.authorization.revoke_and_forget()
-    summary = activation.deactivate(client)
+    summary = activation.deactivate(client, database)
     if args.json:
         _print_json({**summary.to_json(), "token": str(revocation)})
     else:
@@ -550,8 +575,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 # Parser
 
 
-class UsageError(Exception):
-    pass
+class UsageError(ConsoleError):
+    """The command line itself is wrong: an unknown command or option, a missing argument."""
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -577,13 +602,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`")
 
 
-def _add_filter_options(parser: argparse.ArgumentParser, all_help: str) -> None:
-    parser.add_argument("--all", action="store_true", help=all_help)
-    parser.add_argument("--type", choices=["customer", "prospect"])
-    parser.add_argument("--tag", action="append", metavar="TAG", help="marketing tag (repeat for any of several)")
-    parser.add_argument("--search", metavar="TEXT")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m ctct",
@@ -597,7 +615,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="database URL (default: $CTCT_DATABASE_URL, else data/console.db)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    # In the order `--help` lists them.
+    _add_crm_commands(commands)
+    _add_list_commands(commands)
+    _add_unlock_command(commands)
+    _add_connection_commands(commands)
+    _add_sync_commands(commands)
+    _add_sandbox_command(commands)
+    return parser
 
+
+# What `add_subparsers` returns (argparse names its class as private).
+Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _add_crm_commands(commands: Commands) -> None:
     demo_parser = commands.add_parser("demo-data", help="load the deterministic demo CRM data")
     demo_parser.add_argument("--companies", type=int, default=demo.DEFAULT_COMPANIES, metavar="N")
     demo_parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, metavar="S")
@@ -609,11 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_parser = commands.add_parser("import", help="import companies and contacts from CSV or .xlsx")
     import_parser.add_argument("file")
     import_parser.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
-    import_parser.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid rows, skip rejected ones",
-    )
+    import_parser.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip rejected ones")
     import_parser.add_argument("--json", action="store_true")
     import_parser.set_defaults(handler=cmd_import)
 
@@ -621,52 +649,75 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--json", action="store_true", help="JSON output (the only format)")
     export_parser.set_defaults(handler=cmd_export)
 
+
+def _add_list_commands(commands: Commands) -> None:
     lists_parser = commands.add_parser("lists", help="email lists with member counts")
     lists_parser.add_argument("--json", action="store_true")
     lists_parser.set_defaults(handler=cmd_lists)
 
     list_parser = commands.add_parser("list", help="create, rename, delete lists; add and remove members")
+    list_parser.set_defaults(handler=cmd_list)
     list_commands = list_parser.add_subparsers(
         dest="list_command", metavar="SUBCOMMAND", required=True, parser_class=_Parser
     )
-    list_commands.add_parser("create", help="create an empty email list").add_argument("name")
+    create = list_commands.add_parser("create", help="create an empty email list")
+    create.add_argument("name")
+    create.set_defaults(list_handler=_list_create)
     rename = list_commands.add_parser("rename", help="rename an email list")
     rename.add_argument("old")
     rename.add_argument("new")
-    list_commands.add_parser("delete", help="delete an email list (its contacts stay)").add_argument("name")
+    rename.set_defaults(list_handler=_list_rename)
+    delete = list_commands.add_parser("delete", help="delete an email list (its contacts stay)")
+    delete.add_argument("name")
+    delete.set_defaults(list_handler=_list_delete)
+    _add_membership_commands(list_commands)
+    _add_change_commands(list_commands)
+
+
+def _add_membership_commands(list_commands: Commands) -> None:
     add = list_commands.add_parser("add", help="add contacts by email, or --all that match a filter")
     add.add_argument("name")
     add.add_argument("emails", nargs="*", metavar="EMAIL")
-    add.add_argument("--all", action="store_true", help="every eligible contact matching the filter")
-    add.add_argument("--type", choices=["customer", "prospect"])
-    add.add_argument(
-        "--tag",
-        action="append",
-        metavar="TAG",
-        help="marketing tag (repeat for any of several)",
-    )
-    add.add_argument("--search", metavar="TEXT")
+    _add_filter_options(add, "every eligible contact matching the filter")
+    add.set_defaults(list_handler=_list_add)
     remove = list_commands.add_parser("remove", help="remove members by email, or --all that match a filter")
     remove.add_argument("name")
     remove.add_argument("emails", nargs="*", metavar="EMAIL")
     _add_filter_options(remove, "every member matching the filter")
+    remove.set_defaults(list_handler=_list_remove)
+
+
+def _add_filter_options(parser: argparse.ArgumentParser, all_help: str) -> None:
+    parser.add_argument("--all", action="store_true", help=all_help)
+    parser.add_argument("--type", choices=["customer", "prospect"])
+    parser.add_argument("--tag", action="append", metavar="TAG", help="marketing tag (repeat for any of several)")
+    parser.add_argument("--search", metavar="TEXT")
+
+
+def _add_change_commands(list_commands: Commands) -> None:
     changes = list_commands.add_parser("changes", help="the journal of membership changes, newest first")
     changes.add_argument("name", nargs="?", help="only this list's changes")
     changes.add_argument("--limit", type=int, default=50, help="how many changes (default 50)")
+    changes.set_defaults(list_handler=_list_changes)
     change = list_commands.add_parser("change", help="the contacts one journaled change added or removed")
     change.add_argument("change", type=int, metavar="CHANGE")
+    change.set_defaults(list_handler=_list_change)
     for table in (changes, change):
         output = table.add_mutually_exclusive_group()
         output.add_argument("--json", action="store_true")
         output.add_argument("--csv", action="store_true")
     undo = list_commands.add_parser("undo", help="revert one journaled change (journaled as an undo)")
     undo.add_argument("change", type=int, metavar="CHANGE")
-    list_parser.set_defaults(handler=cmd_list)
+    undo.set_defaults(list_handler=_list_undo)
 
+
+def _add_unlock_command(commands: Commands) -> None:
     unlock = commands.add_parser("unlock", help="remove a sync lock whose holder is not running any more")
     unlock.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     unlock.set_defaults(handler=cmd_unlock)
 
+
+def _add_connection_commands(commands: Commands) -> None:
     activate = commands.add_parser("activate", help="connect a Constant Contact account (OAuth2 + PKCE)")
     activate.add_argument("--username", help="sandbox only: sign in with this username (default demo)")
     activate.add_argument("--password", help="sandbox only: and this password (default demo)")
@@ -686,6 +737,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
 
+
+def _add_sync_commands(commands: Commands) -> None:
     plan_parser = commands.add_parser("plan", help="preview an import, push or pull (changes nothing)")
     plan_parser.add_argument("direction", choices=["import", "push", "pull"])
     plan_parser.add_argument("--json", action="store_true")
@@ -708,6 +761,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     history_parser.set_defaults(handler=cmd_history)
 
+
+def _add_sandbox_command(commands: Commands) -> None:
     sandbox = commands.add_parser("sandbox", help="run the CTCT sandbox (API + OAuth emulator)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -732,7 +787,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--redirect-uri", action="append", metavar="URI", help="allow a non-loopback redirect URI")
     sandbox.set_defaults(handler=cmd_sandbox)
-    return parser
 
 
 def _stop_on_signal(number: int, _frame: object) -> None:
@@ -764,7 +818,7 @@ def _when_unreachable(origin: str) -> str:
 
 
 def _transport_failure(error: httpx.TransportError) -> str:
-    # The sandbox sign-in (activation.sign_in_to_sandbox) talks httpx directly: its failures
+    # The sandbox sign-in (demo_account.sign_in_to_sandbox) talks httpx directly: its failures
     # arrive here unwrapped.
     try:
         origin = _origin(str(error.request.url))
@@ -787,6 +841,70 @@ def _connection_failure(error: CtctConnectionError) -> str:
     return f"{message}; {_when_unreachable(origin)}"
 
 
+# How a command ends on an error
+
+E = TypeVar("E", bound=BaseException)
+
+
+@dataclass(frozen=True)
+class ErrorExit(Generic[E]):
+    """How a command ends on an error of class `error`: its exit code, and its one line on stderr
+    (no `line`: nothing can be printed any more)."""
+
+    error: type[E]
+    code: int
+    line: Callable[[E, argparse.Namespace | None], str] | None
+
+
+def _interrupted(stop: KeyboardInterrupt, args: argparse.Namespace | None) -> str:
+    what = f" ({stop})" if str(stop) else ""
+    if args is not None and args.command == "sync":
+        return (
+            f"interrupted{what}: nothing half-done is lost; finish it with "
+            f"`python -m ctct sync {args.direction} --resume` (or make a new plan)"
+        )
+    # Only `sync` has runs to resume; the other commands commit their work in one
+    # transaction, or can simply be run again (demo-data, import, activate).
+    return f"interrupted{what}: what it had not finished was not saved; run the command again"
+
+
+def _database_unreachable(error: OperationalError, _args: argparse.Namespace | None) -> str:
+    # A driver's message may run over several lines (psycopg adds its hint on a second one).
+    reason = " ".join(str(error.orig).split())
+    return (
+        f"error: the database cannot be reached: {reason}: check the database URL (--db or "
+        "CTCT_DATABASE_URL) and that its server is running"
+    )
+
+
+def _database_error(error: SQLAlchemyError, _args: argparse.Namespace | None) -> str:
+    return f"error: database error: {str(error).splitlines()[0]}"
+
+
+# Most specific first: an error ends as the first row whose class it belongs to says. Scripts
+# read these codes and lines: they change only with the README's list of exit codes.
+ERROR_EXITS: tuple[ErrorExit[Any], ...] = (
+    # Ctrl-C, and SIGTERM or SIGHUP (journal.SyncInterrupted).
+    ErrorExit(KeyboardInterrupt, EXIT_INTERRUPTED, _interrupted),
+    # The reader (e.g. `head`) went away: done as far as it wanted.
+    ErrorExit(BrokenPipeError, EXIT_OK, None),
+    ErrorExit(UsageError, EXIT_USAGE, lambda error, _args: str(error)),
+    ErrorExit(SyncRefused, EXIT_REFUSED, lambda error, _args: f"refused: {error}"),
+    ErrorExit(CtctConnectionError, EXIT_ERROR, lambda error, _args: f"error: {_connection_failure(error)}"),
+    ErrorExit(ConsoleError, EXIT_ERROR, lambda error, _args: f"error: {error}"),
+    ErrorExit(httpx.TransportError, EXIT_ERROR, lambda error, _args: f"error: {_transport_failure(error)}"),
+    ErrorExit(OperationalError, EXIT_ERROR, _database_unreachable),
+    ErrorExit(SQLAlchemyError, EXIT_ERROR, _database_error),
+)
+HANDLED_ERRORS = tuple(row.error for row in ERROR_EXITS)
+
+
+def exit_for(error: BaseException, args: argparse.Namespace | None) -> tuple[int, str | None]:
+    """The exit code and the stderr line (None: none) of the first row of ERROR_EXITS `error` belongs to."""
+    row = next(row for row in ERROR_EXITS if isinstance(error, row.error))
+    return row.code, (row.line(error, args) if row.line else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # SIGTERM and SIGHUP stop a sync as Ctrl-C does: the run is marked interrupted, the lock
@@ -804,47 +922,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
-    except KeyboardInterrupt as stop:
-        what = f" ({stop})" if str(stop) else ""
-        if args is not None and args.command == "sync":
-            print(
-                f"interrupted{what}: nothing half-done is lost; finish it with "
-                f"`python -m ctct sync {args.direction} --resume` (or make a new plan)",
-                file=sys.stderr,
-            )
+    except HANDLED_ERRORS as error:
+        code, line = exit_for(error, args)
+        if line is None:
+            # Not even the interpreter's complaint that stdout could not be flushed at exit.
+            sys.stderr.close()
         else:
-            # Only `sync` has runs to resume; the other commands commit their work in one
-            # transaction, or can simply be run again (demo-data, import, activate).
-            print(f"interrupted{what}: what it had not finished was not saved; run the command again", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader (e.g. `head`) went away; nothing useful can still be printed.
-        sys.stderr.close()
-        return EXIT_OK
-    except UsageError as error:
-        print(error, file=sys.stderr)
-        return EXIT_USAGE
-    except SyncRefused as error:
-        print(f"refused: {error}", file=sys.stderr)
-        return EXIT_REFUSED
-    except CtctConnectionError as error:
-        print(f"error: {_connection_failure(error)}", file=sys.stderr)
-        return EXIT_ERROR
-    except (ConsoleError, CtctError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except httpx.TransportError as error:
-        print(f"error: {_transport_failure(error)}", file=sys.stderr)
-        return EXIT_ERROR
-    except OperationalError as error:
-        # A driver's message may run over several lines (psycopg adds its hint on a second one).
-        reason = " ".join(str(error.orig).split())
-        print(
-            f"error: the database cannot be reached: {reason}: check the database URL (--db or "
-            "CTCT_DATABASE_URL) and that its server is running",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    except SQLAlchemyError as error:
-        print(f"error: database error: {str(error).splitlines()[0]}", file=sys.stderr)
-        return EXIT_ERROR
+            print(line, file=sys.stderr)
+        return code

@@ -6,7 +6,8 @@ import time
 import streamlit as st
 
 from ctct import activation
-from ctct.api.errors import CtctError
+from ctct.errors import ConsoleError
+from ctct.sandbox.demo_account import reset_demo
 from ctct.sync.plan import IMPORT
 from ctct.ui.plan_view import commit_with_progress, show_plan, summary_of
 from ctct.ui.state import client, database, settings, sync_service
@@ -52,7 +53,7 @@ def confirm_reset() -> None:
         "connection, the lists and the history here are deleted."
     )
     if st.button("Reset demo", type="primary", key="settings_reset_confirm"):
-        activation.reset_demo(client())
+        reset_demo(client(), database())
         st.session_state.clear()
         st.session_state["settings_flash"] = ("ok", "The demo is reset.")
         st.rerun()
@@ -103,7 +104,7 @@ if st.session_state.get("settings_import_pending") or activation.list_count(data
     if st.button("Preview the import", key="settings_preview_import"):
         try:
             st.session_state["settings_import_plan"] = sync_service().plan(IMPORT)
-        except CtctError as error:
+        except ConsoleError as error:
             st.error(plain(error))
     plan = st.session_state.get("settings_import_plan")
     if plan is not None:
@@ -125,7 +126,7 @@ def confirm_deactivation() -> None:
         "Companies and contacts — also those the import created — stay."
     )
     if st.button("Deactivate", type="primary", key="settings_deactivate_confirm"):
-        summary = activation.deactivate(client())
+        summary = activation.deactivate(client(), database())
         st.session_state["settings_flash"] = (
             "ok",
             f"Deactivated: {summary.lists_deleted:,} lists deleted; companies and contacts kept.",

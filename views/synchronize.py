@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ctct import activation
-from ctct.api.errors import CtctError
+from ctct.errors import ConsoleError
 from ctct.sync.plan import PULL, PUSH
 from ctct.ui.plan_view import CommitProblem, commit_plan, show_plan, show_result
 from ctct.ui.state import client, sync_service
@@ -46,7 +46,7 @@ def make_preview(direction: str) -> None:
     with st.spinner("Reading both sides…"):
         try:
             st.session_state[PLAN] = sync_service().plan(direction)
-        except CtctError as error:
+        except ConsoleError as error:
             st.session_state[PROBLEM] = CommitProblem(f"The preview could not be made: {error}", refused=True)
     st.rerun()
 

@@ -1,4 +1,7 @@
-"""Every error the CTCT client raises: one hierarchy, built from responses by `from_response`.
+"""Every error the CTCT client raises: the CTCT branch under the console's one root, ctct.errors.ConsoleError.
+
+Connection errors apart from status errors, one subclass per status the console acts on, built
+from CTCT's answers by `from_response`. The client imports nothing else of the console's errors.
 
 Messages say what happened and what to do; they never carry tokens or request bodies.
 """
@@ -10,9 +13,11 @@ from typing import Any
 
 import httpx
 
+from ctct.errors import ConsoleError
 
-class CtctError(Exception):
-    """Base of every CTCT client error."""
+
+class CtctError(ConsoleError):
+    """Base of every CTCT client error; a ConsoleError, as all the console raises on purpose."""
 
 
 class CtctConnectionError(CtctError):

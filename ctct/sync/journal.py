@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncLock, SyncRun, SyncStep, utcnow
-from ctct.errors import ConsoleError
+from ctct.errors import SyncBusy
+from ctct.sync.changes import ROW_KINDS
 from ctct.sync.plan import Plan
 
 LOCK_NAME = "ctct-sync"
@@ -28,29 +29,6 @@ LOCK_NAME = "ctct-sync"
 # LOCK_RENEW_EVERY while the sync runs, so only a dead or frozen holder lets it lapse.
 LOCK_LIFETIME = dt.timedelta(minutes=2)
 LOCK_RENEW_EVERY = 20.0
-ROW_KINDS = {
-    "lists_create": ("list created", "name", None),
-    "lists_rename": ("list renamed", "to", None),
-    "lists_delete": ("list deleted", "name", None),
-    "contacts_create": ("contact created", None, "email"),
-    "contacts_update": ("contact updated", None, "email"),
-    "contacts_unsubscribed": ("contact unsubscribed", None, "email"),
-    "contacts_resubscribed": ("contact re-subscribed", None, "email"),
-    "contacts_deleted_in_ctct": ("contact deleted in CTCT", None, "email"),
-    "memberships_add": ("member added", "list", "email"),
-    "memberships_remove": ("member removed", "list", "email"),
-    "skipped": ("skipped", "list", "email"),
-}
-
-
-class SyncRefused(ConsoleError):
-    """The sync did not start or commit, on purpose: stale plan, mass removal, budget, busy."""
-
-    exit_code = 3
-
-
-class SyncBusy(SyncRefused):
-    pass
 
 
 class SyncInterrupted(KeyboardInterrupt):
@@ -187,17 +165,17 @@ def start_run(database: Database, plan: Plan, started_by: str) -> int:
         session.flush()
         run_id = run.id
         rows = []
-        for kind, (label, list_column, email_column) in ROW_KINDS.items():
+        for kind, journal_kind in ROW_KINDS.items():
             frame = plan[kind]
             if frame.empty:
                 continue
-            lists = frame[list_column] if list_column else [None] * len(frame)
-            emails = frame[email_column] if email_column else [None] * len(frame)
+            lists = frame[journal_kind.list_column] if journal_kind.list_column else [None] * len(frame)
+            emails = frame[journal_kind.email_column] if journal_kind.email_column else [None] * len(frame)
             details = _details(kind, frame)
             rows += [
                 {
                     "run_id": run_id,
-                    "change_kind": label,
+                    "change_kind": journal_kind.label,
                     "list_name": lst,
                     "email": email,
                     "detail": detail,
@@ -206,7 +184,7 @@ def start_run(database: Database, plan: Plan, started_by: str) -> int:
                 for lst, email, detail in zip(lists, emails, details, strict=True)
             ]
         if rows:
-            session.connection().execute(insert(RowChange.__table__), rows)
+            session.connection().execute(insert(RowChange), rows)
     return run_id
 
 
@@ -285,7 +263,7 @@ def finish_run(
             .values(outcome="skipped")
         )
         for row in failed or []:
-            label = ROW_KINDS.get(row["kind"], (row["kind"], None, None))[0]
+            label = ROW_KINDS[row["kind"]].label if row["kind"] in ROW_KINDS else row["kind"]
             matches = [RowChange.run_id == run_id, RowChange.change_kind == label]
             if row.get("email"):
                 matches.append(RowChange.email == row["email"])

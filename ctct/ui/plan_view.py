@@ -3,18 +3,18 @@ commit with one progress bar, and what a commit did, in words, with its run in H
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from ctct.api.errors import CtctError
 from ctct.crm.normalize import company_name_key
-from ctct.errors import ConsoleError
+from ctct.errors import ConsoleError, SyncRefused
 from ctct.sync import history
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult
-from ctct.sync.journal import SyncRefused
-from ctct.sync.plan import CHANGE_KINDS, COLUMN_TITLES, PUSH, Plan
+from ctct.sync.changes import CHANGE_KINDS, ChangeKind
+from ctct.sync.plan import COLUMN_TITLES, PUSH, Plan
 from ctct.ui.downloads import csv_download
 from ctct.ui.state import database, sync_service
 from ctct.ui.text import plain
@@ -66,30 +66,41 @@ def review_frame(plan: Plan, kind: str) -> pd.DataFrame:
     """A change kind's rows as a person reviews them: the reviewed columns, with titles and values
     in words (`link` True → "Here already: linked")."""
     frame = plan[kind][CHANGE_KINDS[kind][1]].copy()
-    if kind == "lists_create":
-        if plan.direction == PUSH:
-            linked_words, new_words = "In Constant Contact already: linked", "New: created in Constant Contact"
-        else:
-            linked_words, new_words = "Here already: linked", "New: created here"
-        frame["link"] = frame["link"].map(lambda linked: linked_words if linked else new_words)
-    if kind == "contacts_create":
-        if frame["restored"].astype(bool).any():
-            frame["restored"] = frame["restored"].map(
-                lambda restored: "Yes: deleted in Constant Contact, put back" if restored else ""
-            )
-        else:
-            frame = frame.drop(columns="restored")  # a column of "no" says nothing
-        matches = plan.company_matches()
-        if matches is not None:
-            frame["company_here"] = matches["company_here"].map(
-                lambda here: NEW_COMPANY if here is None or pd.isna(here) else f"Joins {here}"
-            )
-    if kind == "contacts_unsubscribed":
+    if kind == ChangeKind.LISTS_CREATE:
+        frame["link"] = frame["link"].map(_link_words(plan.direction))
+    elif kind == ChangeKind.CONTACTS_CREATE:
+        frame = _contacts_created(plan, frame)
+    elif kind == ChangeKind.CONTACTS_UNSUBSCRIBED:
         frame["source"] = frame["source"].map(_unsubscribed_by)
     titles = {**COLUMN_TITLES, "company_here": "Company here"}
     # An empty field reads as empty, not as "None".
     frame = frame.astype(object).where(frame.notna(), "")
     return frame.rename(columns={column: titles.get(column, column) for column in frame.columns})
+
+
+def _link_words(direction: str) -> Callable[[object], str]:
+    """A list to create, in words: linked to one of the same name on the other side, or new."""
+    if direction == PUSH:
+        linked_words, new_words = "In Constant Contact already: linked", "New: created in Constant Contact"
+    else:
+        linked_words, new_words = "Here already: linked", "New: created here"
+    return lambda linked: linked_words if linked else new_words
+
+
+def _contacts_created(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """The contacts a plan creates, with whether each is restored and the company it gets here."""
+    if frame["restored"].astype(bool).any():
+        frame["restored"] = frame["restored"].map(
+            lambda restored: "Yes: deleted in Constant Contact, put back" if restored else ""
+        )
+    else:
+        frame = frame.drop(columns="restored")  # a column of "no" says nothing
+    matches = plan.company_matches()
+    if matches is not None:
+        frame["company_here"] = matches["company_here"].map(
+            lambda here: NEW_COMPANY if here is None or pd.isna(here) else f"Joins {here}"
+        )
+    return frame
 
 
 def _unsubscribed_by(source: object) -> str:
@@ -126,43 +137,54 @@ def _show_companies(plan: Plan, key: str) -> None:
 
 
 def show_plan(plan: Plan, key: str) -> None:
-    counts = plan.counts()
-    shown = [(kind, count) for kind, count in counts.items() if count]
-    if not shown:
+    """The preview: counts, the requests it takes, warnings, mass removals, then one tab per kind."""
+    kinds = [kind for kind, count in plan.counts().items() if count]
+    if not kinds:
         st.success("Both sides already agree: nothing to change.")
     matches = plan.company_matches()
-    metrics = [(CHANGE_KINDS[kind][0], count) for kind, count in shown]
-    if matches is not None:
-        created, _joined = companies_summary(matches)
-        after = [kind for kind, _ in shown].index("contacts_create") + 1
-        metrics.insert(after, ("Companies to create", len(created)))
-    columns = st.columns(max(len(metrics), 1))
-    for column, (title, count) in zip(columns, metrics, strict=False):
-        column.metric(title, f"{count:,}")
+    _show_metrics(plan, kinds, matches)
     st.caption(f"About {plan.estimated_requests:,} Constant Contact requests.")
     for warning in plan.warnings:
         st.warning(plain(warning.message), icon=":material/warning:")
     for removal in plan.mass_removals:
         st.error(f"Mass removal: this {plain(removal)}", icon=":material/delete_sweep:")
-    tabs = [kind for kind, _ in shown]
-    if not tabs:
-        return
-    titles = [CHANGE_KINDS[kind][0] for kind in tabs]
+    if kinds:
+        _show_tabs(plan, kinds, key, with_companies=matches is not None)
+
+
+def _show_metrics(plan: Plan, kinds: list[str], matches: pd.DataFrame | None) -> None:
+    counts = plan.counts()
+    metrics = [(CHANGE_KINDS[kind][0], counts[kind]) for kind in kinds]
     if matches is not None:
+        created, _joined = companies_summary(matches)
+        metrics.insert(kinds.index(ChangeKind.CONTACTS_CREATE) + 1, ("Companies to create", len(created)))
+    columns = st.columns(max(len(metrics), 1))
+    for column, (title, count) in zip(columns, metrics, strict=False):
+        column.metric(title, f"{count:,}")
+
+
+def _show_tabs(plan: Plan, kinds: list[str], key: str, *, with_companies: bool) -> None:
+    tabs = list(kinds)
+    if with_companies:
         # Beside the contacts it creates: which become new companies and which join one here.
-        titles.insert(tabs.index("contacts_create") + 1, COMPANIES_TAB)
-        tabs.insert(tabs.index("contacts_create") + 1, COMPANIES_TAB)
+        tabs.insert(tabs.index(ChangeKind.CONTACTS_CREATE) + 1, COMPANIES_TAB)
+    titles = [COMPANIES_TAB if tab == COMPANIES_TAB else CHANGE_KINDS[tab][0] for tab in tabs]
     for tab, kind in zip(st.tabs(titles), tabs, strict=True):
         with tab:
             if kind == COMPANIES_TAB:
                 _show_companies(plan, key)
-                continue
-            frame = review_frame(plan, kind)
-            needle = st.text_input("Filter", key=f"{key}_{kind}_filter", placeholder="email, list or name")
-            if needle:
-                frame = frame[_matches(frame, needle)]
-            st.dataframe(frame, hide_index=True, width="stretch")
-            csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
+            else:
+                _show_changes(plan, kind, key)
+
+
+def _show_changes(plan: Plan, kind: str, key: str) -> None:
+    """One kind's rows, with a filter and a CSV download of what the filter shows."""
+    frame = review_frame(plan, kind)
+    needle = st.text_input("Filter", key=f"{key}_{kind}_filter", placeholder="email, list or name")
+    if needle:
+        frame = frame[_matches(frame, needle)]
+    st.dataframe(frame, hide_index=True, width="stretch")
+    csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
 
 
 @dataclass
@@ -196,7 +218,7 @@ def commit_plan(
         except SyncRefused as error:
             status.update(label="Not committed", state="error", expanded=False)
             return CommitProblem(f"Not committed: {error}. Nothing was changed on either side.", refused=True)
-        except (CtctError, ConsoleError) as error:
+        except ConsoleError as error:
             status.update(label="Stopped by an error", state="error", expanded=False)
             return CommitProblem(
                 f"Stopped by an error: {error}. Nothing already stored was lost; make a new preview to see "

@@ -59,7 +59,7 @@ OAUTH = "/oauth2/default/v1"
 @pytest.mark.parametrize(
     "request_down",
     [
-        ("GET", f"{OAUTH}/authorize"),  # the sandbox's login page (activation.sign_in_to_sandbox, plain httpx)
+        ("GET", f"{OAUTH}/authorize"),  # the sandbox's login page (demo_account.sign_in_to_sandbox, plain httpx)
         ("POST", f"{OAUTH}/authorize"),  # its login form
         ("POST", f"{OAUTH}/token"),  # the code exchange
         ("GET", "/v3/account/summary"),  # which account was connected
