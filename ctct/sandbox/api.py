@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ctct.sandbox.model import (
@@ -268,55 +270,82 @@ def get_contacts(account: Account, query: Query, now: float) -> Reply:
     limit = _int(query, "limit", 50, 1, 500)
     statuses = _csv(query, "status", CONTACT_STATUSES)
     include = _csv(query, "include", INCLUDES) or frozenset()
+    selection = ContactSelection(statuses, _list_ids_filter(query), _email_filter(query), _time_bounds(query))
+    page, more = selection.page(account, after, limit)
+    body: dict[str, Any] = {"contacts": [contact.to_json(include) for contact in page]}
+    if _bool(query, "include_count"):
+        body["contacts_count"] = selection.count(account)
+    if more:
+        body["_links"] = {"next": {"href": f"/v3/contacts?cursor={encode_cursor(query, page[-1].seq)}"}}
+    return 200, body
+
+
+def _ms(moment: float | None) -> int:
+    # Times go out truncated to milliseconds; a client's `updated_after` echoes one of them.
+    return int((moment or 0) * 1000)
+
+
+def _list_ids_filter(query: Query) -> frozenset[str] | None:
     list_ids = _csv(query, "lists")
     if list_ids is not None and len(list_ids) > 25:
         raise invalid("lists accepts at most 25 list ids")
-    email = (query.get("email") or "").strip().lower() or None
-    bounds = {name: _timestamp(query, name) for name in CONTACT_TIME_FILTERS}
+    return list_ids
 
-    def ms(moment: float | None) -> int:
-        # Times go out truncated to milliseconds; a client's `updated_after` echoes one of them.
-        return int((moment or 0) * 1000)
 
-    def wanted(contact: Contact) -> bool:
+def _email_filter(query: Query) -> str | None:
+    return (query.get("email") or "").strip().lower() or None
+
+
+def _time_bounds(query: Query) -> dict[str, float | None]:
+    return {name: _timestamp(query, name) for name in CONTACT_TIME_FILTERS}
+
+
+@dataclass(frozen=True)
+class ContactSelection:
+    """The contacts a GET /contacts query asks for."""
+
+    statuses: frozenset[str] | None
+    list_ids: frozenset[str] | None
+    email: str | None
+    # Each of CONTACT_TIME_FILTERS, None when the query does not give it.
+    bounds: dict[str, float | None]
+
+    def wanted(self, contact: Contact) -> bool:
+        bounds = self.bounds
         return (
-            contact.status_matches(statuses)
-            and (email is None or contact.email.lower() == email)
-            and (bounds["updated_after"] is None or ms(contact.updated_at) > ms(bounds["updated_after"]))
-            and (bounds["updated_before"] is None or ms(contact.updated_at) < ms(bounds["updated_before"]))
-            and (bounds["created_after"] is None or ms(contact.created_at) > ms(bounds["created_after"]))
-            and (bounds["created_before"] is None or ms(contact.created_at) < ms(bounds["created_before"]))
+            contact.status_matches(self.statuses)
+            and (self.email is None or (contact.email or "").lower() == self.email)
+            and (bounds["updated_after"] is None or _ms(contact.updated_at) > _ms(bounds["updated_after"]))
+            and (bounds["updated_before"] is None or _ms(contact.updated_at) < _ms(bounds["updated_before"]))
+            and (bounds["created_after"] is None or _ms(contact.created_at) > _ms(bounds["created_after"]))
+            and (bounds["created_before"] is None or _ms(contact.created_at) < _ms(bounds["created_before"]))
             and (bounds["optout_after"] is None or (contact.opt_out_date or 0) > bounds["optout_after"])
             and (bounds["optout_before"] is None or 0 < (contact.opt_out_date or 0) < bounds["optout_before"])
         )
 
-    if email is not None:
-        found = account.find_by_email(email)
-        candidates = iter([found] if found is not None and found.seq > after else [])
-    else:
-        candidates = account.iter_contacts_from(after, list_ids)
-    page: list[Contact] = []
-    more = False
-    for contact in candidates:
-        if not wanted(contact):
-            continue
-        if list_ids and not contact.lists & list_ids:
-            continue
-        if len(page) == limit:
-            more = True
-            break
-        page.append(contact)
-    body: dict[str, Any] = {"contacts": [contact.to_json(include) for contact in page]}
-    if _bool(query, "include_count"):
-        source = (
-            account.iter_contacts_from(0, list_ids)
-            if email is None
-            else iter([c for c in [account.find_by_email(email)] if c is not None])
-        )
-        body["contacts_count"] = sum(1 for contact in source if wanted(contact))
-    if more:
-        body["_links"] = {"next": {"href": f"/v3/contacts?cursor={encode_cursor(query, page[-1].seq)}"}}
-    return 200, body
+    def page(self, account: Account, after: int, limit: int) -> tuple[list[Contact], bool]:
+        """Up to `limit` wanted contacts after the position `after`, and whether more follow."""
+        page: list[Contact] = []
+        for contact in self._candidates(account, after):
+            if not self.wanted(contact) or (self.list_ids and not contact.lists & self.list_ids):
+                continue
+            if len(page) == limit:
+                return page, True
+            page.append(contact)
+        return page, False
+
+    def count(self, account: Account) -> int:
+        if self.email is None:
+            source = account.iter_contacts_from(0, self.list_ids)
+        else:
+            source = iter([found for found in [account.find_by_email(self.email)] if found is not None])
+        return sum(1 for contact in source if self.wanted(contact))
+
+    def _candidates(self, account: Account, after: int) -> Iterator[Contact]:
+        if self.email is None:
+            return account.iter_contacts_from(after, self.list_ids)
+        found = account.find_by_email(self.email)
+        return iter([found] if found is not None and found.seq > after else [])
 
 
 def _email_address(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -397,6 +426,25 @@ def update_contact(account: Account, contact_id: str, body: Any, now: float) -> 
     email, permission = _email_address(body)
     fields = _person_fields(body)
     list_ids = _live_list_ids(account, body)
+    _check_update(contact, email, fields, permission, source)
+    # Without `email_address` the address stays*: CTCT documents no way to remove one by PUT.
+    if email is not None:
+        permission = _change_email(account, contact, email, permission, now)
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.update_source = source
+    contact.updated_at = now
+    account.revive(contact, now)
+    if permission == "unsubscribed":
+        account.unsubscribe(contact, source, now, _text(body["email_address"], "opt_out_reason", 255))
+    else:
+        _update_subscription(account, contact, permission, source, list_ids, now)
+    return 200, contact.to_json(frozenset({"list_memberships"}))
+
+
+def _check_update(
+    contact: Contact, email: str | None, fields: dict[str, str | None], permission: str | None, source: str
+) -> None:
     if email is None and contact.email is None and not fields["first_name"] and not fields["last_name"]:
         raise invalid("A contact needs at least one of first_name, last_name, email_address or sms_channel")
     if contact.unsubscribed_by_contact and permission not in {None, "unsubscribed"} and source != "Contact":
@@ -405,28 +453,29 @@ def update_contact(account: Account, contact_id: str, body: Any, now: float) -> 
             "(sign-up form or the resubscribe email)",
             "contacts.api.unsubscribed",
         )
-    # Without `email_address` the address stays*: CTCT documents no way to remove one by PUT.
-    if email is not None:
-        first_address = contact.email is None
-        account.change_email(contact, email, now)
-        if first_address:
-            permission = permission or "implicit"  # as POST /contacts gives a new address
-    for name, value in fields.items():
-        setattr(contact, name, value)
-    contact.update_source = source
-    contact.updated_at = now
-    account.revive(contact, now)
-    if permission == "unsubscribed":
-        account.unsubscribe(contact, source, now, _text(body["email_address"], "opt_out_reason", 255))
-    elif contact.email is None:
+
+
+def _change_email(account: Account, contact: Contact, email: str, permission: str | None, now: float) -> str | None:
+    """Gives the contact `email`; returns the permission the update asks for."""
+    first_address = contact.email is None
+    account.change_email(contact, email, now)
+    if first_address:
+        return permission or "implicit"  # as POST /contacts gives a new address
+    return permission
+
+
+def _update_subscription(
+    account: Account, contact: Contact, permission: str | None, source: str, list_ids: list[str] | None, now: float
+) -> None:
+    """The permission and lists of a contact the update does not unsubscribe."""
+    if contact.email is None:
         if list_ids is not None:
             account.set_memberships(contact, list_ids)
-    else:
-        if permission is not None and permission != contact.permission:
-            account.resubscribe(contact, permission, source, now)
-        if list_ids is not None and not contact.unsubscribed_by_contact:
-            account.set_memberships(contact, list_ids)
-    return 200, contact.to_json(frozenset({"list_memberships"}))
+        return
+    if permission is not None and permission != contact.permission:
+        account.resubscribe(contact, permission, source, now)
+    if list_ids is not None and not contact.unsubscribed_by_contact:
+        account.set_memberships(contact, list_ids)
 
 
 def delete_contact(account: Account, contact_id: str, now: float) -> Reply:

@@ -24,7 +24,8 @@ from ctct.sandbox import api, oauth, validation
 from ctct.sandbox.config import SandboxConfig
 from ctct.sandbox.model import ACTIVITY_ADD, ACTIVITY_REMOVE, Account, SandboxError
 from ctct.sandbox.seed import SeedError, seed_account
-from ctct.sandbox.state import Sandbox
+from ctct.sandbox.state import Faults, Sandbox
+from ctct.sandbox.tokens import Grant
 
 _ID_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
 _OBJECT_ERRORS = frozenset({401, 403, 429})
@@ -48,13 +49,24 @@ def error_response(status: int, error_key: str, message: str) -> JSONResponse:
     return JSONResponse(body if status in _OBJECT_ERRORS else [body], status_code=status)
 
 
-async def _json_body(request: Request) -> tuple[Any, int]:
-    raw = await request.body()
-    return raw, len(raw)
-
-
 def _not_emulated(message: str) -> JSONResponse:
     return error_response(501, "sandbox.not_emulated", message)
+
+
+class _Refused(Exception):
+    """A /v3 request answered before it reaches its operation; `response` is the answer."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _refused(status: int, error_key: str, message: str) -> _Refused:
+    return _Refused(error_response(status, error_key, message))
+
+
+# The answer to an admitted /v3 request: its operation's, or why the sandbox does not serve it.
+Answer = Callable[[Sandbox, Account, Request, bytes], Response]
 
 
 def v3(route: V3Route | None) -> Callable[[Request], Awaitable[Response]]:
@@ -67,85 +79,162 @@ def v3(route: V3Route | None) -> Callable[[Request], Awaitable[Response]]:
     `route` None is any other path: 404, or 405 for another method of a described path.
     """
     operation = validation.operations().get((route.method, route.spec_path)) if route is not None else None
-    handler = route.handler if route is not None else None
+    answer: Answer
+    if route is not None and route.handler is not None and operation is not None:
+        answer = _Served(route, operation, route.handler)
+    else:
+        answer = _Unserved(route, operation)
 
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
+        await _arrive(sandbox, request, counted=route is not None)
+        raw = await request.body()
         with sandbox.lock:
-            if route is not None:
-                # Per endpoint: a path that is none is not counted (it still counts against the quota).
-                sandbox.count(endpoint_key(request.method, request.url.path))
-            latency = sandbox.faults.latency_ms
-        if latency:
-            await asyncio.sleep(latency / 1000)
-        raw, size = await _json_body(request)
-        with sandbox.lock:
-            faults = sandbox.faults
-            if faults.server_errors > 0:
-                faults.server_errors -= 1
-                return error_response(503, "server_error", "Service Unavailable (injected by the sandbox)")
-            if faults.throttle_burst > 0:
-                faults.throttle_burst -= 1
-                return error_response(429, "throttled", "Too Many Requests")
-            authorization = request.headers.get("authorization", "")
-            grant = None
-            if authorization.lower().startswith("bearer "):
-                grant = sandbox.tokens.grant_for(authorization[7:].strip(), sandbox.now())
-            if grant is None:
-                return error_response(401, "unauthorized", "Unauthorized")
-            lacking = operation.missing_scope(grant.scope.split()) if operation is not None else None
-            if lacking is not None:
-                return error_response(403, "forbidden", f"The access token lacks the {lacking} scope")
-            refusal = sandbox.admit(grant.client_id)
-            if refusal == "quota_exceeded":
-                return error_response(429, "quota_exceeded", "Limit Exceeded")
-            if refusal == "throttled":
-                return error_response(429, "throttled", "Too Many Requests")
-            account = sandbox.account(grant.username)
-            account.advance(sandbox.now())
-            if route is not None and "{" in route.path and request.url.path in _LITERAL_PATHS:
-                # `DELETE /v3/contacts/counts` is another method on the counts, not a contact id.
-                return _unserved(request, None)
-            if handler is None or route is None or operation is None:
-                return _unserved(request, operation)
-            query = _query(request)
-            unemulated = route.unemulated(query, operation)
-            if unemulated:
-                return _not_emulated(
-                    f"The sandbox does not emulate the query parameter(s) {', '.join(unemulated)} of "
-                    f"{request.method} /v3{route.spec_path}: it would answer as if they were not given"
-                )
-            body: Any = None
-            if request.method in {"POST", "PUT"}:
-                media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-                if media_type != "application/json":
-                    return error_response(415, "unsupported_media_type", "Content-Type must be application/json")
-                try:
-                    body = json.loads(raw or b"null")
-                except (ValueError, RecursionError):
-                    return error_response(400, "malformed_json", "The request body is not valid JSON")
             try:
-                operation.check_path(request.path_params)
-            except validation.Invalid as invalid:
-                # The description documents no 400 on the list routes with a path parameter: a list id
-                # that cannot exist is not found, as CTCT answers a malformed id.
-                return error_response(404, f"{operation.resource}.api.not_found", invalid.message)
-            try:
-                operation.check_query(query)
-                operation.check_body(body)
-            except validation.Invalid as invalid:
-                return error_response(400, f"{operation.resource}.api.validation.error", invalid.message)
-            try:
-                status, reply = handler(sandbox, account, request, body, size)
-            except SandboxError as error:
-                return error_response(error.status, error.error_key, error.message)
-            if request.method != "GET":
-                sandbox.dirty = True
+                account = _admit(sandbox, request, operation)
+                return answer(sandbox, account, request, raw)
+            except _Refused as refused:
+                return refused.response
+
+    return endpoint
+
+
+async def _arrive(sandbox: Sandbox, request: Request, *, counted: bool) -> None:
+    """Counts the request on its endpoint and waits out the injected latency."""
+    with sandbox.lock:
+        if counted:
+            # Per endpoint: a path that is none is not counted (it still counts against the quota).
+            sandbox.count(endpoint_key(request.method, request.url.path))
+        latency = sandbox.faults.latency_ms
+    if latency:
+        await asyncio.sleep(latency / 1000)
+
+
+def _admit(sandbox: Sandbox, request: Request, operation: validation.Operation | None) -> Account:
+    """The account a request acts on, once past the injected faults, the token, its scopes and the
+    rate limit; its activities brought up to now."""
+    _take_injected_error(sandbox.faults)
+    grant = _grant(sandbox, request)
+    _check_scope(grant, operation)
+    _check_rate_limit(sandbox, grant.client_id)
+    account = sandbox.account(grant.username)
+    account.advance(sandbox.now())
+    return account
+
+
+def _take_injected_error(faults: Faults) -> None:
+    """One of the armed 503s or 429s, if any is left."""
+    if faults.server_errors > 0:
+        faults.server_errors -= 1
+        raise _refused(503, "server_error", "Service Unavailable (injected by the sandbox)")
+    if faults.throttle_burst > 0:
+        faults.throttle_burst -= 1
+        raise _refused(429, "throttled", "Too Many Requests")
+
+
+def _grant(sandbox: Sandbox, request: Request) -> Grant:
+    authorization = request.headers.get("authorization", "")
+    grant = None
+    if authorization.lower().startswith("bearer "):
+        grant = sandbox.tokens.grant_for(authorization[7:].strip(), sandbox.now())
+    if grant is None:
+        raise _refused(401, "unauthorized", "Unauthorized")
+    return grant
+
+
+def _check_scope(grant: Grant, operation: validation.Operation | None) -> None:
+    lacking = operation.missing_scope(grant.scope.split()) if operation is not None else None
+    if lacking is not None:
+        raise _refused(403, "forbidden", f"The access token lacks the {lacking} scope")
+
+
+def _check_rate_limit(sandbox: Sandbox, client_id: str) -> None:
+    refusal = sandbox.admit(client_id)
+    if refusal == "quota_exceeded":
+        raise _refused(429, "quota_exceeded", "Limit Exceeded")
+    if refusal == "throttled":
+        raise _refused(429, "throttled", "Too Many Requests")
+
+
+def _shadows_literal_path(route: V3Route | None, request: Request) -> bool:
+    # `DELETE /v3/contacts/counts` is another method on the counts, not a contact id.
+    return route is not None and "{" in route.path and request.url.path in _LITERAL_PATHS
+
+
+@dataclass(frozen=True)
+class _Served:
+    """An operation the sandbox serves: what it does not emulate (501), the media type, the JSON,
+    the request against the description; then the handler."""
+
+    route: V3Route
+    operation: validation.Operation
+    handler: Handler
+
+    def __call__(self, sandbox: Sandbox, account: Account, request: Request, raw: bytes) -> Response:
+        if _shadows_literal_path(self.route, request):
+            return _unserved(request, None)
+        query = _query(request)
+        self._refuse_unemulated(request, query)
+        body = _json_body(request, raw)
+        self._check(request, query, body)
+        try:
+            status, reply = self.handler(sandbox, account, request, body, len(raw))
+        except SandboxError as error:
+            return error_response(error.status, error.error_key, error.message)
+        if request.method != "GET":
+            sandbox.dirty = True
         if status == 204:
             return Response(status_code=204)
         return JSONResponse(reply, status_code=status)
 
-    return endpoint
+    def _refuse_unemulated(self, request: Request, query: dict[str, str]) -> None:
+        unemulated = self.route.unemulated(query, self.operation)
+        if unemulated:
+            raise _Refused(
+                _not_emulated(
+                    f"The sandbox does not emulate the query parameter(s) {', '.join(unemulated)} of "
+                    f"{request.method} /v3{self.route.spec_path}: it would answer as if they were not given"
+                )
+            )
+
+    def _check(self, request: Request, query: dict[str, str], body: Any) -> None:
+        operation = self.operation
+        try:
+            operation.check_path(request.path_params)
+        except validation.Invalid as invalid:
+            # The description documents no 400 on the list routes with a path parameter: a list id
+            # that cannot exist is not found, as CTCT answers a malformed id.
+            raise _refused(404, f"{operation.resource}.api.not_found", invalid.message) from None
+        try:
+            operation.check_query(query)
+            operation.check_body(body)
+        except validation.Invalid as invalid:
+            raise _refused(400, f"{operation.resource}.api.validation.error", invalid.message) from None
+
+
+def _json_body(request: Request, raw: bytes) -> Any:
+    """The JSON a POST or PUT sends; None for the other methods."""
+    if request.method not in {"POST", "PUT"}:
+        return None
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise _refused(415, "unsupported_media_type", "Content-Type must be application/json")
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        raise _refused(400, "malformed_json", "The request body is not valid JSON") from None
+
+
+@dataclass(frozen=True)
+class _Unserved:
+    """Everything under /v3 the sandbox does not serve: 501 for an operation of the description,
+    404 or 405 for any other path."""
+
+    route: V3Route | None
+    operation: validation.Operation | None
+
+    def __call__(self, sandbox: Sandbox, account: Account, request: Request, raw: bytes) -> Response:
+        return _unserved(request, None if _shadows_literal_path(self.route, request) else self.operation)
 
 
 def _unserved(request: Request, operation: validation.Operation | None) -> Response:

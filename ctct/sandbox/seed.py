@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from ctct.sandbox import api
-from ctct.sandbox.model import CONTACT_FIELDS, MAX_LISTS, MAX_LISTS_PER_CONTACT, Account, SandboxError
+from ctct.sandbox.model import (
+    CONTACT_FIELDS,
+    MAX_LISTS,
+    MAX_LISTS_PER_CONTACT,
+    Account,
+    ContactList,
+    SandboxError,
+)
 
 SEED_PERMISSIONS = ("implicit", "explicit", "unsubscribed")
 SEED_FIELDS = frozenset({"email", "lists", "permission_to_send", *CONTACT_FIELDS})
@@ -60,6 +67,19 @@ def _checked_contact(number: int, raw: Any, seen: set[str], account: Account) ->
 def seed_account(account: Account, body: Any, now: float) -> dict[str, int]:
     """Creates the body's lists (by name; existing ones are reused) and contacts. Unsubscribed
     contacts opted out themselves (`opt_out_source: Contact`), as a customer's past opt-outs did."""
+    list_names, contacts = _checked_body(body, account)
+    lists_by_key = {item.name.casefold(): item for item in account.live_lists()}
+    named = [*list_names, *(name for contact in contacts for name in contact["lists"])]
+    new_names = _new_list_names(account, named, lists_by_key)
+    for key, name in new_names.items():
+        lists_by_key[key] = account.create_list(name, now)
+    for row in contacts:
+        _create_contact(account, row, lists_by_key, now)
+    return {"lists_created": len(new_names), "contacts_created": len(contacts)}
+
+
+def _checked_body(body: Any, account: Account) -> tuple[list[str], list[dict[str, Any]]]:
+    """The body's list names and its contacts, checked."""
     if not isinstance(body, dict):
         raise SeedError("the body must be a JSON object with 'contacts' (and optionally 'lists', 'account')")
     raw_contacts = body.get("contacts", [])
@@ -67,12 +87,15 @@ def seed_account(account: Account, body: Any, now: float) -> dict[str, int]:
         raise SeedError("contacts must be a list")
     list_names = _list_names("lists", body.get("lists", []))
     seen: set[str] = set()
-    contacts = [_checked_contact(number, raw, seen, account) for number, raw in enumerate(raw_contacts)]
+    return list_names, [_checked_contact(number, raw, seen, account) for number, raw in enumerate(raw_contacts)]
 
-    by_key = {item.name.casefold(): item for item in account.live_lists()}
+
+def _new_list_names(account: Account, names: list[str], lists_by_key: dict[str, ContactList]) -> dict[str, str]:
+    """The names of the lists to create, by case-folded name (the first spelling wins), once the
+    account is known to be able to take them."""
     new_names: dict[str, str] = {}
-    for name in [*list_names, *(name for contact in contacts for name in contact["lists"])]:
-        if name.casefold() not in by_key:
+    for name in names:
+        if name.casefold() not in lists_by_key:
             new_names.setdefault(name.casefold(), name)
     for name in new_names.values():
         if account._name_taken(name):  # a list of that name is being deleted
@@ -80,16 +103,15 @@ def seed_account(account: Account, body: Any, now: float) -> dict[str, int]:
     held = len([item for item in account.lists.values() if item.deleted_at is None])
     if held + len(new_names) > MAX_LISTS:
         raise SeedError(f"an account holds at most {MAX_LISTS} lists; this seed would make {held + len(new_names)}")
+    return new_names
 
-    for key, name in new_names.items():
-        by_key[key] = account.create_list(name, now)
-    for row in contacts:
-        contact = account.new_contact(row["email"], now, "Account", "implicit")
-        for name, value in row["fields"].items():
-            setattr(contact, name, value)
-        if row["permission"] == "unsubscribed":
-            account.unsubscribe(contact, "Contact", now)  # sets opt_out_date, as a real opt-out did
-        else:
-            contact.permission = row["permission"]
-            account.set_memberships(contact, [by_key[name.casefold()].list_id for name in row["lists"]])
-    return {"lists_created": len(new_names), "contacts_created": len(contacts)}
+
+def _create_contact(account: Account, row: dict[str, Any], lists_by_key: dict[str, ContactList], now: float) -> None:
+    contact = account.new_contact(row["email"], now, "Account", "implicit")
+    for name, value in row["fields"].items():
+        setattr(contact, name, value)
+    if row["permission"] == "unsubscribed":
+        account.unsubscribe(contact, "Contact", now)  # sets opt_out_date, as a real opt-out did
+    else:
+        contact.permission = row["permission"]
+        account.set_memberships(contact, [lists_by_key[name.casefold()].list_id for name in row["lists"]])
