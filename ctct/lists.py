@@ -30,7 +30,8 @@ from ctct.crm.contact_frame import (
     with_members,
 )
 from ctct.crm.eligibility import eligibility_reasons
-from ctct.crm.normalize import MAX_LIST_NAME_LENGTH, clean_text, email_key, name_key, text_problem
+from ctct.crm.normalize import MAX_LIST_NAME_LENGTH, email_key, name_key
+from ctct.crm.services import required_text
 from ctct.db.models import (
     Contact,
     EmailList,
@@ -41,7 +42,7 @@ from ctct.db.models import (
     MembershipChangeRow,
     utcnow,
 )
-from ctct.errors import Conflict, IneligibleContacts, InvalidInput, NotFound
+from ctct.errors import IneligibleContacts, RecordConflict, RecordNotFound
 
 __all__ = [
     "AddResult",
@@ -137,13 +138,7 @@ AddResult = ListChange
 
 
 def _checked_list_name(name: object) -> str:
-    text = clean_text(name)
-    if not text:
-        raise InvalidInput("name", "list name is required")
-    problem = text_problem(text, "list name", MAX_LIST_NAME_LENGTH)
-    if problem:
-        raise InvalidInput("name", problem)
-    return text
+    return required_text("name", "list name", name, MAX_LIST_NAME_LENGTH)
 
 
 def find_list(session: Session, name: str) -> EmailList | None:
@@ -153,7 +148,7 @@ def find_list(session: Session, name: str) -> EmailList | None:
 def get_list(session: Session, name: str) -> EmailList:
     email_list = find_list(session, name)
     if email_list is None:
-        raise NotFound(f"no email list named {name!r}")
+        raise RecordNotFound(f"no email list named {name!r}")
     return email_list
 
 
@@ -164,7 +159,7 @@ def _target(session: Session, email_list: EmailList | str) -> EmailList:
 def get_list_by_id(session: Session, list_id: int) -> EmailList:
     email_list = session.get(EmailList, list_id)
     if email_list is None:
-        raise NotFound("that email list no longer exists (deleted meanwhile?)")
+        raise RecordNotFound("that email list no longer exists (deleted meanwhile?)")
     return email_list
 
 
@@ -182,7 +177,7 @@ def all_lists(session: Session) -> list[tuple[EmailList, int]]:
 def create_list(session: Session, name: str) -> EmailList:
     text = _checked_list_name(name)
     if find_list(session, text) is not None:
-        raise Conflict(f"an email list named {text!r} already exists")
+        raise RecordConflict(f"an email list named {text!r} already exists")
     email_list = EmailList(name=text, name_key=name_key(text))
     session.add(email_list)
     session.flush()
@@ -201,7 +196,7 @@ def _rename(session: Session, email_list: EmailList, new_name: str) -> EmailList
     text = _checked_list_name(new_name)
     clash = find_list(session, text)
     if clash is not None and clash.id != email_list.id:
-        raise Conflict(f"an email list named {text!r} already exists")
+        raise RecordConflict(f"an email list named {text!r} already exists")
     email_list.name, email_list.name_key = text, name_key(text)
     session.flush()
     return email_list
@@ -426,7 +421,7 @@ def remove_members(
     ]
     missing = keys - {key for _, key in member_rows}
     if missing:
-        raise NotFound(f"not members of {email_list.name!r}: {', '.join(sorted(k or '' for k in missing))}")
+        raise RecordNotFound(f"not members of {email_list.name!r}: {', '.join(sorted(k or '' for k in missing))}")
     return change_members(
         session,
         email_list,
@@ -469,11 +464,11 @@ def undo_change(
     (those no longer eligible stay off, counted in `skipped`). The undo is journaled in turn."""
     change = session.get(MembershipChange, change_id)
     if change is None:
-        raise NotFound(f"no membership change {change_id}")
+        raise RecordNotFound(f"no membership change {change_id}")
     if change.list_id is None:
-        raise NotFound(f"the list '{change.list_name}' was deleted: its change cannot be undone")
+        raise RecordNotFound(f"the list '{change.list_name}' was deleted: its change cannot be undone")
     if session.scalar(select(exists().where(MembershipChange.undoes_id == change_id))):
-        raise Conflict(f"change {change_id} was undone already")
+        raise RecordConflict(f"change {change_id} was undone already")
     email_list = get_list_by_id(session, change.list_id)
     rows = session.execute(
         select(MembershipChangeRow.contact_id, MembershipChangeRow.added).where(

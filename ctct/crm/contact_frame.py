@@ -185,11 +185,9 @@ def eligibility_context(
         keys = sorted(set(email_keys))
         company_emails = company_emails.where(Company.email_key.in_(keys))
         shared = shared.where(Contact.email_key.in_(keys))
-    company_emails = session.scalars(company_emails)
-    shared = session.execute(shared)
     return EligibilityContext(
-        company_emails=frozenset(company_emails),
-        email_counts={key: int(count) for key, count in shared},
+        company_emails=frozenset(key for key in session.scalars(company_emails) if key is not None),
+        email_counts={key: int(count) for key, count in session.execute(shared) if key is not None},
         role_addresses=frozenset(role_addresses),
     )
 
@@ -201,7 +199,7 @@ def read_contacts(session: Session, role_addresses: Iterable[str] = DEFAULT_ROLE
 
 
 def filter_contacts(session: Session, frame: pd.DataFrame, contact_filter: ContactFilter) -> pd.DataFrame:
-    """The rows of `frame` (from `read_contacts`) that the filter selects; an unknown tag is NotFound."""
+    """The rows of `frame` (from `read_contacts`) that the filter selects; an unknown tag is RecordNotFound."""
     chosen = frame
     if contact_filter.contact_type != ContactType.ALL:
         chosen = chosen[chosen["company_kind"] == contact_filter.contact_type.value]
@@ -256,13 +254,26 @@ class CrmVersion(NamedTuple):
 
 
 def crm_version(session: Session) -> CrmVersion:
-    contacts = session.execute(select(func.count(), func.max(Contact.updated_at), func.sum(Contact.id))).one()
-    companies = session.execute(select(func.count(), func.max(Company.updated_at))).one()
-    tags = session.execute(select(func.count(), func.sum(company_tags.c.tag_id * 7 + company_tags.c.company_id))).one()
+    contacts, contacts_changed_at, contact_id_sum = session.execute(
+        select(func.count(), func.max(Contact.updated_at), func.sum(Contact.id))
+    ).one()
+    companies, companies_changed_at = session.execute(select(func.count(), func.max(Company.updated_at))).one()
+    tag_links, tag_link_sum = session.execute(
+        select(func.count(), func.sum(company_tags.c.tag_id * 7 + company_tags.c.company_id))
+    ).one()
     # Tags are few: every name counts, so renaming any of them is a change.
     names = session.execute(select(MarketingTag.id, MarketingTag.name).order_by(MarketingTag.id)).all()
     tag_names = hashlib.sha256("\n".join(f"{tag_id}:{name}" for tag_id, name in names).encode()).hexdigest()
-    return CrmVersion(*contacts, *companies, *tags, tag_names)
+    return CrmVersion(
+        contacts=contacts,
+        contacts_changed_at=contacts_changed_at,
+        contact_id_sum=contact_id_sum,
+        companies=companies,
+        companies_changed_at=companies_changed_at,
+        tag_links=tag_links,
+        tag_link_sum=tag_link_sum,
+        tag_names=tag_names,
+    )
 
 
 # A contact saved by a transaction that began before the last read but committed after it

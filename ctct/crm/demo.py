@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ctct import display
 from ctct.config import DATA_DIR
-from ctct.crm.normalize import company_name_key, name_key
+from ctct.crm.normalize import company_name_key, email_key, name_key
 from ctct.db.models import (
     Company,
     Contact,
@@ -118,15 +118,10 @@ def crm_is_empty(session: Session) -> bool:
 
 def clear_crm(session: Session) -> None:
     """Deletes every list, company, contact and tag (the demo's "reset")."""
-    for table in (
-        ListMembership.__table__,
-        EmailList.__table__,
-        company_tags,
-        Contact.__table__,
-    ):
-        session.execute(delete(table))
-    session.execute(delete(Company.__table__))
-    session.execute(delete(MarketingTag.__table__))
+    session.execute(delete(company_tags))
+    # Children first. Plain bulk deletes, as SQL would run them: no loaded object needs syncing.
+    for model in (ListMembership, EmailList, Contact, Company, MarketingTag):
+        session.execute(delete(model), execution_options={"synchronize_session": False})
 
 
 def load_demo_data(
@@ -155,7 +150,7 @@ def load_demo_data(
     connection = session.connection()
     # Plain executemany, then one read of the ids: far faster than RETURNING per row batch, and
     # the keys are distinct in an empty CRM.
-    connection.execute(insert(MarketingTag.__table__), tag_rows)
+    connection.execute(insert(MarketingTag), tag_rows)
     id_of_tag = dict(connection.execute(select(MarketingTag.name_key, MarketingTag.id)).all())
     tag_ids = [id_of_tag[row["name_key"]] for row in tag_rows]
     apparel_id = tag_ids[words["tags"].index(APPAREL_TAG)]
@@ -163,23 +158,24 @@ def load_demo_data(
 
     names = _company_names(words, companies, rng)
     domains: set[str] = set()
-    company_rows = []
+    company_rows: list[dict[str, Any]] = []
     for index, name in enumerate(names):
         domain = _domain(name, domains)
+        general_email = f"info@{domain}" if index % 2 == 0 else None
         company_rows.append(
             {
                 "name": name,
                 "name_key": company_name_key(name),
                 "kind": "customer" if rng.random() < 0.6 else "prospect",
-                "email": f"info@{domain}" if index % 2 == 0 else None,
-                "email_key": f"info@{domain}" if index % 2 == 0 else None,
+                "email": general_email,
+                "email_key": email_key(general_email),
                 "phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
                 "website": f"https://www.{domain}",
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    connection.execute(insert(Company.__table__), company_rows)
+    connection.execute(insert(Company), company_rows)
     id_of_company = dict(connection.execute(select(Company.name_key, Company.id)).all())
     company_ids = [id_of_company[row["name_key"]] for row in company_rows]
     report(0.3, f"{len(company_ids):,} companies")
@@ -196,7 +192,7 @@ def load_demo_data(
     contact_rows = _contact_rows(words, company_rows, company_ids, rng, now)
     batch = 20_000
     for start in range(0, len(contact_rows), batch):
-        session.connection().execute(insert(Contact.__table__), contact_rows[start : start + batch])
+        session.connection().execute(insert(Contact), contact_rows[start : start + batch])
         done = min(start + batch, len(contact_rows))
         report(
             0.3 + 0.7 * done / len(contact_rows),
@@ -243,7 +239,7 @@ def _contact_rows(
                     "first_name": first,
                     "last_name": last,
                     "email": email,
-                    "email_key": email.lower(),
+                    "email_key": email_key(email),
                     "job_title": title,
                     "email_status": "unsubscribed" if gone else "active",
                     "unsubscribed_at": now if gone else None,

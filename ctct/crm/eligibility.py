@@ -13,9 +13,11 @@ import pandas as pd
 
 from ctct.crm.normalize import (
     email_key,
+    email_keys,
     email_syntax_error,
     email_syntax_errors,
     role_local_part,
+    role_locals,
 )
 
 REASON_COMPANY_ADDRESS = "company general address, not a contact"
@@ -80,8 +82,7 @@ def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> 
     if contacts.empty:
         return pd.Series([], index=contacts.index, dtype=object)
     emails = contacts["email"].astype(object).where(contacts["email"].notna(), None)
-    keys = emails.fillna("").astype(str).str.strip().str.lower()
-    roles = context.role_addresses
+    keys = email_keys(emails)
 
     reasons = pd.Series([None] * len(contacts), index=contacts.index, dtype=object)
     undecided = pd.Series(True, index=contacts.index)
@@ -96,10 +97,8 @@ def eligibility_reasons(contacts: pd.DataFrame, context: EligibilityContext) -> 
     settle(_member_of(keys, context.company_emails) & (keys != ""), REASON_COMPANY_ADDRESS)
     syntax = email_syntax_errors(emails)
     settle(syntax.notna(), lambda hit: syntax[hit].map(reason_invalid))
-    # The local part without a +tag (rows without "@" were settled as invalid above).
-    local = keys.str.replace(r"@[^@]*$", "", regex=True).str.replace(r"\+.*$", "", regex=True)
-    folded = local.str.replace(r"[-_.]", "", regex=True)
-    settle(local.isin(roles) | folded.isin(roles), lambda hit: local[hit].map(reason_role))
+    roles = role_locals(emails, context.role_addresses)
+    settle(roles.notna(), lambda hit: roles[hit].map(reason_role))
     settle(contacts["unsubscribed"].astype(bool), REASON_UNSUBSCRIBED)
     shared = _member_of(keys, frozenset(key for key, count in context.email_counts.items() if count > 1))
     settle(shared, lambda hit: keys[hit].map(lambda key: reason_shared(context.email_counts[key] - 1)))

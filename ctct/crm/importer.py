@@ -33,19 +33,31 @@ from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.contact_frame import crm_version
 from ctct.crm.matching import NEAR_DUPLICATE_SCORE, near_duplicate_names
 from ctct.crm.normalize import (
-    MAX_COMPANY_NAME_LENGTH,
-    MAX_EMAIL_LENGTH,
-    MAX_PERSON_FIELD_LENGTH,
     MAX_TAG_NAME_LENGTH,
+    choice_problem,
     company_name_key,
-    email_syntax_errors,
+    email_key,
+    email_keys,
+    email_problems,
+    length_problem,
     name_key,
+    per_row,
     quoted,
-    role_local_parts,
+    required_problem,
+    role_locals,
     text_problems,
 )
+from ctct.crm.services import (
+    COMPANY_EMAIL_LABEL,
+    COMPANY_KINDS,
+    COMPANY_TEXT_FIELDS,
+    CONTACT_EMAIL_LABEL,
+    CONTACT_TEXT_FIELDS,
+    KIND_LABEL,
+    TAG_NAME_LABEL,
+)
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
-from ctct.errors import ConsoleError
+from ctct.errors import ImportFileError, ImportRejected, ImportStale
 
 COLUMNS = (
     "company",
@@ -74,31 +86,11 @@ COLUMN_ALIASES = {
     "title": "job title",
     "marketing tags": "tags",
 }
-TEXT_LIMITS = {
-    "company": MAX_COMPANY_NAME_LENGTH,
-    "kind": 20,
-    "company email": MAX_EMAIL_LENGTH,
-    "first name": MAX_PERSON_FIELD_LENGTH,
-    "last name": MAX_PERSON_FIELD_LENGTH,
-    "email": MAX_EMAIL_LENGTH,
-    "job title": MAX_PERSON_FIELD_LENGTH,
-    "tags": 2000,
-}
+# A tags cell longer than this is refused whatever its tags: no company needs that many.
+MAX_TAGS_CELL_LENGTH = 2000
 MAX_FILE_ROWS = 1_000_000
 
 ProgressCallback = Callable[[float, str], None]
-
-
-class ImportFileError(ConsoleError):
-    """The file as a whole cannot be read: encoding, format or columns."""
-
-
-class ImportStale(ConsoleError):
-    """Commit refused because the CRM changed after the plan was made."""
-
-
-class ImportRejected(ConsoleError):
-    """Commit refused because rows were rejected and `skip_invalid` was not given."""
 
 
 @dataclass
@@ -449,88 +441,71 @@ def _excel_sheet(data: bytes) -> _Sheet:
 # characters escaped, long values cut. The checks are vectorized over the whole column; the
 # messages are written only for the rows a check flags, which are few.
 
-RowMessages = Callable[[pd.DataFrame], list[str]]
 
-
-def _add_reason(reasons: pd.Series, mask: pd.Series, frame: pd.DataFrame, message: RowMessages | str) -> None:
-    """Adds a reason to the rows where `mask` holds, after any reason they already have.
-
-    `message` is the reason itself or makes one per flagged row from those rows of `frame`.
-    """
-    if not mask.any():
+def _add_problems(reasons: pd.Series, problems: pd.Series) -> None:
+    """Adds each row's problem (None where it has none) after any reason the row already has."""
+    flagged = problems.dropna()
+    if flagged.empty:
         return
-    texts = message(frame[mask]) if callable(message) else [message] * int(mask.sum())
-    reasons[mask] = [
-        text if earlier is None else f"{earlier}; {text}" for earlier, text in zip(reasons[mask], texts, strict=True)
+    reasons[flagged.index] = [
+        text if earlier is None else f"{earlier}; {text}"
+        for earlier, text in zip(reasons[flagged.index], flagged, strict=True)
     ]
 
 
-def _first_long_tag(cell: str) -> str:
-    return next(tag for tag in (part.strip() for part in cell.split(";")) if len(tag) > MAX_TAG_NAME_LENGTH)
+def _kind_problems(kinds: pd.Series) -> pd.Series:
+    unknown = ~kinds.str.lower().isin(["", *COMPANY_KINDS])
+    return per_row(unknown, [choice_problem(kind, KIND_LABEL, COMPANY_KINDS) for kind in kinds[unknown]])
+
+
+def _tag_problems(cells: pd.Series) -> pd.Series:
+    """Per row the problem of its first bad tag, told as the form tells a bad tag name; and a
+    cell longer than any company's tags could be."""
+    too_long = cells.str.len() > MAX_TAGS_CELL_LENGTH
+    problems = per_row(too_long, [length_problem(cell, "tags", MAX_TAGS_CELL_LENGTH) for cell in cells[too_long]])
+    tags = cells[~too_long & (cells != "")].str.split(";").explode()
+    per_tag = text_problems(tags.str.strip().reset_index(drop=True), TAG_NAME_LABEL, MAX_TAG_NAME_LENGTH)
+    bad = per_tag.notna().to_numpy()
+    first_bad = pd.Series(per_tag[bad].to_numpy(), index=tags.index[bad]).groupby(level=0, sort=False).first()
+    problems[first_bad.index] = first_bad
+    return problems
+
+
+def _duplicate_email_problems(frame: pd.DataFrame) -> pd.Series:
+    keys = email_keys(frame["email"])
+    first_line = frame["line"].groupby(keys).transform("first")
+    duplicate = (keys != "") & keys.duplicated(keep="first")
+    return per_row(
+        duplicate,
+        [
+            f"duplicate email {quoted(email)}: same as line {line} (emails are compared ignoring case)"
+            for email, line in zip(frame.loc[duplicate, "email"], first_line[duplicate], strict=True)
+        ],
+    )
+
+
+# Each column's check, in the order of COLUMNS: the form's own rule, label and limit
+# (ctct/crm/services.py), so a bad value is told the same thing whether it is typed or imported.
+_COLUMN_PROBLEMS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "company": lambda values: text_problems(values, *COMPANY_TEXT_FIELDS["name"]),
+    "kind": _kind_problems,
+    "company email": lambda values: email_problems(values, COMPANY_EMAIL_LABEL),
+    "first name": lambda values: text_problems(values, *CONTACT_TEXT_FIELDS["first_name"]),
+    "last name": lambda values: text_problems(values, *CONTACT_TEXT_FIELDS["last_name"]),
+    "email": lambda values: email_problems(values, CONTACT_EMAIL_LABEL),
+    "job title": lambda values: text_problems(values, *CONTACT_TEXT_FIELDS["job_title"]),
+    "tags": _tag_problems,
+}
 
 
 def _row_reasons(frame: pd.DataFrame) -> pd.Series:
     reasons = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    _add_reason(reasons, frame["company"] == "", frame, "company is required (the cell is empty)")
-    for column, limit in TEXT_LIMITS.items():
-        # The same rule, and the same message, as typed input (`text_problem`).
-        problems = text_problems(frame[FIELD_OF[column]], column, limit)
-        _add_reason(reasons, problems.notna(), frame, lambda bad, problems=problems: problems[bad.index].tolist())
-    kinds = frame["kind"].str.lower()
-    _add_reason(
-        reasons,
-        ~kinds.isin(["", "customer", "prospect"]),
-        frame,
-        lambda bad: [f"kind {quoted(kind)} must be 'customer' or 'prospect'" for kind in bad["kind"]],
-    )
-
-    for column in ("company email", "email"):
-        values = frame[FIELD_OF[column]]
-        # An over-long address is already named by the length check above.
-        present = (values != "") & (values.str.len() <= TEXT_LIMITS[column])
-        syntax = email_syntax_errors(values.where(present, None))
-        _add_reason(
-            reasons,
-            present & syntax.notna(),
-            frame,
-            lambda bad, column=column, syntax=syntax: [
-                f"{column} {quoted(value)} is not valid: {why}"
-                for value, why in zip(bad[FIELD_OF[column]], syntax[bad.index], strict=True)
-            ],
-        )
-
-    # A cell no longer than the limit cannot hold a tag longer than it: only those cells are split.
-    long_cells = frame["tags"].str.len() > MAX_TAG_NAME_LENGTH
-    long_tag = pd.Series(False, index=frame.index)
-    if long_cells.any():
-        long_tag[long_cells] = [
-            any(len(tag.strip()) > MAX_TAG_NAME_LENGTH for tag in cell.split(";")) for cell in frame["tags"][long_cells]
-        ]
-    _add_reason(
-        reasons,
-        long_tag,
-        frame,
-        lambda bad: [
-            f"tag {quoted(tag)} is longer than {MAX_TAG_NAME_LENGTH} characters ({len(tag)})"
-            for tag in map(_first_long_tag, bad["tags"])
-        ],
-    )
-
-    keys = frame["email"].str.lower()
-    first_line = frame["line"].groupby(keys).transform("first")
-    duplicate = (keys != "") & keys.duplicated(keep="first")
-    _add_reason(
-        reasons,
-        duplicate,
-        frame,
-        lambda bad: [
-            f"duplicate email {quoted(email)}: same as line {line} (emails are compared ignoring case)"
-            for email, line in zip(bad["email"], first_line[bad.index], strict=True)
-        ],
-    )
-
-    uncomputed = frame["uncomputed_formula"]
-    _add_reason(reasons, uncomputed.notna(), frame, lambda bad: bad["uncomputed_formula"].tolist())
+    company_label = COMPANY_TEXT_FIELDS["name"][0]
+    reasons[frame["company"] == ""] = required_problem(company_label)
+    for column in COLUMNS:
+        _add_problems(reasons, _COLUMN_PROBLEMS[column](frame[FIELD_OF[column]]))
+    _add_problems(reasons, _duplicate_email_problems(frame))
+    _add_problems(reasons, frame["uncomputed_formula"])
     return reasons
 
 
@@ -553,7 +528,7 @@ def plan_crm_import(
     if "uncomputed_formula" not in rows:
         rows["uncomputed_formula"] = None
     rows["reason"] = _row_reasons(rows)
-    rows["email_key"] = rows["email"].str.lower()
+    rows["email_key"] = email_keys(rows["email"])
     company_keys = {name: company_name_key(name) for name in rows["company"].unique()}
     rows["company_key"] = rows["company"].map(company_keys)
     rows["kind"] = rows["kind"].str.lower().replace("", "customer")
@@ -608,7 +583,7 @@ def _role_addresses(valid: pd.DataFrame, role_addresses: frozenset[str]) -> list
     They are CRM data like any contact — a pull keeps them too — so they are not refused; the
     eligibility rules grey them out in the grid and refuse them for a list.
     """
-    roles = role_local_parts(valid["email"], role_addresses)
+    roles = role_locals(valid["email"], role_addresses)
     flagged = valid.loc[roles.notna(), ["line", "email"]]
     return [
         ImportWarning(
@@ -778,7 +753,7 @@ def commit_crm_import(
     new_contacts = valid[valid["contact_action"] == "create"]
     records = _contact_records(new_contacts, company_ids, now)
     for start in range(0, len(records), batch_size):
-        session.connection().execute(insert(Contact.__table__), records[start : start + batch_size])
+        session.connection().execute(insert(Contact), records[start : start + batch_size])
         done = min(start + batch_size, len(records))
         report(
             0.3 + 0.65 * done / max(len(records), 1),
@@ -815,7 +790,7 @@ def commit_crm_import(
 def _create_tags(session: Session, new_tags: list[str], now: Any) -> dict[str, int]:
     if new_tags:
         session.connection().execute(
-            insert(MarketingTag.__table__),
+            insert(MarketingTag),
             [{"name": tag, "name_key": name_key(tag), "created_at": now} for tag in new_tags],
         )
     return {key: tag_id for tag_id, key in session.execute(select(MarketingTag.id, MarketingTag.name_key))}
@@ -837,7 +812,7 @@ def _create_companies(session: Session, valid: pd.DataFrame, now: Any) -> tuple[
             "name_key": row.company_key,
             "kind": row.kind,
             "email": row.company_email or None,
-            "email_key": row.company_email.lower() or None,
+            "email_key": email_key(row.company_email),
             "created_by_import": True,
             "created_at": now,
             "updated_at": now,
@@ -845,7 +820,7 @@ def _create_companies(session: Session, valid: pd.DataFrame, now: Any) -> tuple[
         for row in new[["company", "company_key", "kind", "company_email"]].itertuples(index=False)
     ]
     connection = session.connection()
-    connection.execute(insert(Company.__table__), records)
+    connection.execute(insert(Company), records)
     # The new keys matched no company before the insert, so each now names exactly one; one
     # read of the ids beats RETURNING per row batch by far.
     new_keys = set(new["company_key"])
@@ -860,7 +835,7 @@ def _fill_company_emails(session: Session, valid: pd.DataFrame, company_ids: dic
         return 0
     without_email = set(session.scalars(select(Company.id).where(Company.email.is_(None))))
     updates = [
-        {"id": company_ids[key], "email": email, "email_key": email.lower()}
+        {"id": company_ids[key], "email": email, "email_key": email_key(email)}
         for key, email in matched.drop_duplicates("company_key")[["company_key", "company_email"]].itertuples(
             index=False
         )

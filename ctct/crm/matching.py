@@ -13,7 +13,7 @@ import re
 import pandas as pd
 from rapidfuzz import fuzz
 
-from ctct.crm.normalize import name_key
+from ctct.crm.normalize import email_keys, name_key
 
 PUBLIC_MAILBOX_DOMAINS = frozenset(
     {
@@ -96,10 +96,11 @@ def match_contacts(local: pd.DataFrame, remote: pd.DataFrame) -> pd.DataFrame:
 
     taken = set(by_id[has_id].astype("int64"))
     candidates = local[local["email"].notna() & ~local["contact_id"].isin(taken) & local["ctct_contact_id"].isna()]
-    keys = candidates["email"].astype(str).str.strip().str.lower()
-    candidates = candidates.assign(email_key=keys).sort_values("contact_id")
+    candidates = candidates.assign(email_key=email_keys(candidates["email"])).sort_values("contact_id")
+    # A blank email (key "") is no address: it matches nothing, not even another blank one.
+    candidates = candidates[candidates["email_key"] != ""]
     per_key = candidates.groupby("email_key")["contact_id"].agg(["first", "size"])
-    remote_keys = result["email"].astype(str).str.strip().str.lower()
+    remote_keys = email_keys(result["email"])
     open_rows = ~has_id & remote_keys.isin(per_key.index)
     result.loc[open_rows, "contact_id"] = remote_keys[open_rows].map(per_key["first"]).astype("int64")
     result.loc[open_rows, "matched_by"] = MATCHED_BY_EMAIL

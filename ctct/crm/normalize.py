@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
+import numpy as np
 import pandas as pd
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -49,6 +50,17 @@ _PLAIN_EMAIL = re.compile(
 _SPECIAL_USE_SUFFIXES = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
 
 
+def per_row(chosen: pd.Series, verdicts: list[str | None]) -> pd.Series:
+    """A verdict per row: `verdicts` in the `chosen` rows, in order, and None in the others.
+
+    Assigning a list through a mask would let pandas infer a string column, where a None verdict
+    turns NaN: the values go through an object array instead.
+    """
+    values = np.full(len(chosen), None, dtype=object)
+    values[chosen.to_numpy(dtype=bool)] = verdicts
+    return pd.Series(values, index=chosen.index, dtype=object)
+
+
 def email_key(email: str | None) -> str | None:
     """The match key of an email: trimmed and case-insensitive (SPEC §4)."""
     if email is None:
@@ -60,7 +72,15 @@ def email_key(email: str | None) -> str | None:
 def email_keys(emails: pd.Series) -> pd.Series:
     """Vectorized `email_key`: each email trimmed and lower-cased, a missing one as "" (which
     matches nothing: every key a snapshot or a plan joins on is a real address)."""
-    return emails.astype(object).where(emails.notna(), "").astype(str).str.strip().str.lower()
+    text = emails.astype(object).where(emails.notna(), "").astype(str)
+    keys = text.str.strip().str.lower()
+    # The column engine (pyarrow) folds some non-ASCII letters otherwise than Python does ("İ"
+    # becomes "i", in Python "i̇"), and the keys stored with each contact are `email_key`'s: the
+    # few non-ASCII emails get its own verdict.
+    non_ascii = ~text.str.isascii()
+    if non_ascii.any():
+        keys[non_ascii] = [email_key(email) or "" for email in text[non_ascii]]
+    return keys
 
 
 def _is_plain_email(email: str) -> bool:
@@ -101,11 +121,8 @@ def email_syntax_errors(emails: pd.Series) -> pd.Series:
     domains = stripped.str.partition("@")[2].str.lower()
     plain &= ~domains.str.contains("--", regex=False)
     plain &= ~domains.str.endswith(_SPECIAL_USE_SUFFIXES)
-    reasons = pd.Series([None] * len(emails), index=emails.index, dtype=object)
     needs_parser = ~plain
-    if needs_parser.any():
-        reasons[needs_parser] = [email_syntax_error(value) for value in stripped[needs_parser]]
-    return reasons
+    return per_row(needs_parser, [email_syntax_error(value) for value in stripped[needs_parser]])
 
 
 def local_part(email: str) -> str:
@@ -114,8 +131,10 @@ def local_part(email: str) -> str:
     return local.split("+", 1)[0]
 
 
-def role_local_part(email: str, role_addresses: Iterable[str]) -> str | None:
+def role_local_part(email: str | None, role_addresses: Iterable[str]) -> str | None:
     """The role name (`info`, `no-reply`…) when `email` is a role address, else None."""
+    if email is None:
+        return None
     local = local_part(email)
     folded = local.replace("-", "").replace("_", "").replace(".", "")
     roles = set(role_addresses)
@@ -126,27 +145,22 @@ def role_local_part(email: str, role_addresses: Iterable[str]) -> str | None:
 
 def role_locals(emails: pd.Series, role_addresses: Iterable[str]) -> pd.Series:
     """Vectorized `role_local_part`: per row the role name (`info`, `no-reply`…) where the email is
-    a role address, else None. String operations only, so a million rows take a moment."""
-    local = email_keys(emails).str.replace(r"@[^@]*$", "", regex=True).str.replace(r"\+.*$", "", regex=True)
-    folded = local.str.replace(r"[-_.]", "", regex=True)
-    roles = list(set(role_addresses))
-    hit = (local.isin(roles) | folded.isin(roles)) & emails.notna()
-    return local.astype(object).where(hit, None)
+    a role address, else None.
 
-
-def role_local_parts(emails: pd.Series, role_addresses: Iterable[str]) -> pd.Series:
-    """Vectorized `role_local_part`: the role name per row, None where the email is no role address."""
-    roles = set(role_addresses)
-    text = emails.fillna("").astype(str).str.strip().str.lower()
-    # A cheap vectorized screen: only an address whose part before any `@` or `+` is a role name
-    # (possibly with `-_.` in it) can be one. The rows it lets through are decided by
-    # `role_local_part` itself, so the two can never disagree.
-    head = text.str.extract(r"^([^@+]*)", expand=False).fillna("")
-    suspect = (text != "") & (head.isin(roles) | head.str.replace(r"[-_.]", "", regex=True).isin(roles))
-    found = pd.Series([None] * len(emails), index=emails.index, dtype=object)
-    if suspect.any():
-        found[suspect] = [role_local_part(email, roles) for email in text[suspect]]
-    return found
+    A vectorized screen lets through every address whose part before its first `@` or `+` is a
+    role name (with or without its `-_.`): that part is the local part of any address
+    `role_local_part` can call a role address, unless a role name itself holds an `@` or a `+`.
+    The rows let through, few in any real CRM, get `role_local_part`'s own verdict, so the two can
+    never disagree.
+    """
+    roles = frozenset(role_addresses)
+    keys = email_keys(emails)
+    if any(not role or "@" in role or "+" in role for role in roles):
+        suspect = emails.notna()
+    else:
+        head = keys.str.extract(r"^([^@+]*)", expand=False).fillna("")
+        suspect = emails.notna() & (head.isin(roles) | head.str.replace(r"[-_.]", "", regex=True).isin(roles))
+    return per_row(suspect, [role_local_part(email, roles) for email in emails[suspect]])
 
 
 # Every ASCII punctuation mark and symbol is in a Unicode P* or S* category.
@@ -289,24 +303,36 @@ def hidden_characters(value: str) -> list[str]:
     return found
 
 
+def length_problem(value: str, field: str, max_length: int) -> str | None:
+    """Why `value` is too long for `field`, or None."""
+    if len(value) > max_length:
+        return f"{field} {quoted(value)} is longer than {max_length} characters ({len(value)})"
+    return None
+
+
+def hidden_character_problem(value: str, field: str) -> str | None:
+    """Which control or invisible characters `value` holds, e.g. "contains an invisible character
+    U+202E (right-to-left override)", and the rule; None when it holds none."""
+    hidden = hidden_characters(value)
+    if not hidden:
+        return None
+    described = [_described(char) for char in hidden[:3]] + (["more"] if len(hidden) > 3 else [])
+    listed = described[0] if len(described) == 1 else ", ".join(described[:-1]) + " and " + described[-1]
+    return f"{field} {quoted(value)} contains {listed}; {HIDDEN_RULE}"
+
+
 def text_problem(value: str | None, field: str, max_length: int) -> str | None:
     """Why a free-text value cannot be stored, or None: length, hidden characters, formulas.
 
     The message names the field and the value (quoted, escaped, cut when long), and for hidden
-    characters which ones, e.g. "contains an invisible character U+202E (right-to-left override)".
+    characters which ones. Typed input and every imported cell are checked by this one function.
     """
     if value is None or value == "":
         return None
-    if len(value) > max_length:
-        return f"{field} {quoted(value)} is longer than {max_length} characters ({len(value)})"
-    hidden = hidden_characters(value)
-    if hidden:
-        described = [_described(char) for char in hidden[:3]] + (["more"] if len(hidden) > 3 else [])
-        listed = described[0] if len(described) == 1 else ", ".join(described[:-1]) + " and " + described[-1]
-        return f"{field} {quoted(value)} contains {listed}; {HIDDEN_RULE}"
-    if looks_like_formula(value):
-        return f"{field} {quoted(value)} looks like a spreadsheet formula (starts with =, +, - or @)"
-    return None
+    problem = length_problem(value, field, max_length) or hidden_character_problem(value, field)
+    if problem is None and looks_like_formula(value):
+        problem = f"{field} {quoted(value)} looks like a spreadsheet formula (starts with =, +, - or @)"
+    return problem
 
 
 def text_problems(values: pd.Series, field: str, max_length: int) -> pd.Series:
@@ -322,10 +348,54 @@ def text_problems(values: pd.Series, field: str, max_length: int) -> pd.Series:
         | text.str.contains(hidden_character_class(), regex=True)
         | text.str.startswith(FORMULA_STARTS)
     )
-    problems = pd.Series([None] * len(values), index=values.index, dtype=object)
-    if suspect.any():
-        problems[suspect] = [text_problem(value, field, max_length) for value in text[suspect]]
-    return problems
+    return per_row(suspect, [text_problem(value, field, max_length) for value in text[suspect]])
+
+
+def required_problem(field: str) -> str:
+    """What an empty required field is told, typed or imported."""
+    return f"{field} is required"
+
+
+def email_problem(email: str | None, field: str = "email") -> str | None:
+    """Why an email cannot be stored, or None: `text_problem`'s rules, then the address syntax.
+
+    An empty email is no problem here: whether the field may be empty is the caller's to say.
+    The value is quoted whole (any address that gets this far fits in `MAX_EMAIL_LENGTH`).
+    """
+    problem = text_problem(email, field, MAX_EMAIL_LENGTH)
+    if problem is not None or email is None or email == "":
+        return problem
+    syntax = email_syntax_error(email)
+    return None if syntax is None else _invalid_email(email, field, syntax)
+
+
+def _invalid_email(email: str, field: str, syntax: str) -> str:
+    return f"{field} {quoted(email, MAX_EMAIL_LENGTH)} is not valid: {syntax}"
+
+
+def email_problems(emails: pd.Series, field: str = "email") -> pd.Series:
+    """Vectorized `email_problem`: its message per row, None where the email is fine or empty."""
+    problems = text_problems(emails, field, MAX_EMAIL_LENGTH)
+    text = emails.fillna("").astype(str)
+    checked = (problems.isna() & (text != "")).to_numpy(dtype=bool)
+    syntax = email_syntax_errors(text[checked])
+    invalid = syntax.notna().to_numpy(dtype=bool)
+    messages = problems.to_numpy(dtype=object, copy=True)
+    messages[np.flatnonzero(checked)[invalid]] = [
+        _invalid_email(email, field, why) for email, why in zip(text[checked][invalid], syntax[invalid], strict=True)
+    ]
+    return pd.Series(messages, index=emails.index, dtype=object)
+
+
+def choice_problem(value: str | None, field: str, choices: Iterable[str]) -> str | None:
+    """Why `value` is none of `choices` (compared ignoring case), or None; empty means the default.
+
+    A value that looks like a choice but holds an invisible character is told which one."""
+    allowed = list(choices)
+    if value is None or value == "" or value.lower() in allowed:
+        return None
+    named = " or ".join(repr(choice) for choice in allowed)
+    return hidden_character_problem(value, field) or f"{field} {quoted(value)} must be {named}"
 
 
 def clean_text(value: object) -> str | None:

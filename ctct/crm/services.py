@@ -15,19 +15,23 @@ from sqlalchemy.orm import Session
 
 from ctct.crm.normalize import (
     MAX_COMPANY_NAME_LENGTH,
-    MAX_EMAIL_LENGTH,
     MAX_PERSON_FIELD_LENGTH,
     MAX_TAG_NAME_LENGTH,
+    choice_problem,
     clean_text,
     company_name_key,
     email_key,
-    email_syntax_error,
+    email_problem,
     name_key,
+    required_problem,
     text_problem,
 )
 from ctct.db.models import Company, CompanyKind, Contact, EmailList, ListMembership, MarketingTag, company_tags
-from ctct.errors import Conflict, InvalidInput, NotFound
+from ctct.errors import InvalidInput, RecordConflict, RecordNotFound
 
+# Each field as its messages name it, with its length limit. The CRM import checks its columns
+# with these same labels and rules (ctct/crm/importer.py), so a bad value is told the same thing
+# whether it is typed or imported.
 CONTACT_TEXT_FIELDS = {
     "first_name": ("first name", MAX_PERSON_FIELD_LENGTH),
     "last_name": ("last name", MAX_PERSON_FIELD_LENGTH),
@@ -38,41 +42,48 @@ COMPANY_TEXT_FIELDS = {
     "phone": ("phone", 40),
     "website": ("website", 255),
 }
+CONTACT_EMAIL_LABEL = "email"
+COMPANY_EMAIL_LABEL = "company email"
+KIND_LABEL = "kind"
+TAG_NAME_LABEL = "tag name"
+COMPANY_KINDS = tuple(kind.value for kind in CompanyKind)
 
 
-def _checked_text(field: str, label: str, value: object, max_length: int) -> str | None:
+def checked_text(field: str, label: str, value: object, max_length: int) -> str | None:
+    """A typed value as stored (trimmed, empty → None), or InvalidInput naming the field and,
+    quoted, the value (SPEC §10)."""
     text = clean_text(value)
-    # text_problem names the value itself (quoted whole, or cut with "…"), as SPEC §10 asks.
     problem = text_problem(text, label, max_length)
     if problem:
         raise InvalidInput(field, problem)
     return text
 
 
-def checked_email(value: object, field: str = "email", *, required: bool = False) -> str | None:
-    """A trimmed, syntactically valid email, or InvalidInput naming the field, the value and the reason."""
+def required_text(field: str, label: str, value: object, max_length: int) -> str:
+    """`checked_text` for a field that cannot be empty."""
+    text = checked_text(field, label, value, max_length)
+    if text is None:
+        raise InvalidInput(field, required_problem(label))
+    return text
+
+
+def checked_email(value: object, field: str = CONTACT_EMAIL_LABEL) -> str | None:
+    """A trimmed, syntactically valid email (None when empty), or InvalidInput naming the field,
+    the value and the reason."""
     email = clean_text(value)
-    if email is None:
-        if required:
-            raise InvalidInput(field, f"{field} is required")
-        return None
-    # Length first (CTCT's limit), then hidden characters and formulas: text_problem checks all
-    # three and names the value.
-    problem = text_problem(email, field, MAX_EMAIL_LENGTH)
+    problem = email_problem(email, field)
     if problem:
         raise InvalidInput(field, problem)
-    syntax = email_syntax_error(email)
-    if syntax:
-        raise InvalidInput(field, f"{field} {email!r} is not valid: {syntax}")
     return email
 
 
 def parse_kind(value: object) -> CompanyKind:
-    text = (clean_text(value) or "customer").lower()
-    try:
-        return CompanyKind(text)
-    except ValueError:
-        raise InvalidInput("kind", f"kind must be 'customer' or 'prospect', not {text!r}") from None
+    """A company kind, compared ignoring case; empty means customer."""
+    text = clean_text(value)
+    problem = choice_problem(text, KIND_LABEL, COMPANY_KINDS)
+    if problem:
+        raise InvalidInput(KIND_LABEL, problem)
+    return CompanyKind(text.lower()) if text else CompanyKind.CUSTOMER
 
 
 # Companies
@@ -100,18 +111,17 @@ def create_company(
 def _apply_company_fields(company: Company, fields: dict[str, Any]) -> None:
     for field, value in fields.items():
         if field == "email":
-            company.email = checked_email(value, "company email")
+            company.email = checked_email(value, COMPANY_EMAIL_LABEL)
             company.email_key = email_key(company.email)
         elif field == "kind":
             company.kind = parse_kind(value)
         elif field in COMPANY_TEXT_FIELDS:
             label, max_length = COMPANY_TEXT_FIELDS[field]
-            text = _checked_text(field, label, value, max_length)
             if field == "name":
-                if not text:
-                    raise InvalidInput("name", "company name is required")
-                company.name_key = company_name_key(text)
-            setattr(company, field, text)
+                company.name = required_text(field, label, value, max_length)
+                company.name_key = company_name_key(company.name)
+            else:
+                setattr(company, field, checked_text(field, label, value, max_length))
         else:
             raise InvalidInput(field, f"companies have no field {field!r}")
 
@@ -119,7 +129,7 @@ def _apply_company_fields(company: Company, fields: dict[str, Any]) -> None:
 def get_company(session: Session, company_id: int) -> Company:
     company = session.get(Company, company_id)
     if company is None:
-        raise NotFound(f"no company with id {company_id}")
+        raise RecordNotFound(f"no company with id {company_id}")
     return company
 
 
@@ -212,7 +222,7 @@ def _refuse_shared_email(session: Session, email: str | None, contact_id: int | 
         query = query.where(Contact.id != contact_id)
     holder = session.scalars(query.order_by(Contact.id).limit(1)).first()
     if holder is not None:
-        raise Conflict(
+        raise RecordConflict(
             f"email {email!r} already belongs to {describe_contact(holder, with_email=False)}: two contacts "
             "cannot share an email — use another one, or edit or delete that contact"
         )
@@ -228,7 +238,7 @@ def _apply_contact_fields(session: Session, contact: Contact, fields: dict[str, 
             contact.email_key = email_key(email)
         elif field in CONTACT_TEXT_FIELDS:
             label, max_length = CONTACT_TEXT_FIELDS[field]
-            setattr(contact, field, _checked_text(field, label, value, max_length))
+            setattr(contact, field, checked_text(field, label, value, max_length))
         else:
             raise InvalidInput(field, f"contacts have no editable field {field!r}")
 
@@ -263,7 +273,7 @@ def create_contact(
 def get_contact(session: Session, contact_id: int) -> Contact:
     contact = session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"no contact with id {contact_id}")
+        raise RecordNotFound(f"no contact with id {contact_id}")
     return contact
 
 
@@ -297,10 +307,7 @@ def delete_contact(session: Session, contact_id: int) -> DeletionImpact:
 
 
 def _checked_tag_name(name: object) -> str:
-    text = _checked_text("tag", "tag name", name, MAX_TAG_NAME_LENGTH)
-    if not text:
-        raise InvalidInput("tag", "tag name is required")
-    return text
+    return required_text("tag", TAG_NAME_LABEL, name, MAX_TAG_NAME_LENGTH)
 
 
 def find_tag(session: Session, name: str) -> MarketingTag | None:
@@ -310,14 +317,14 @@ def find_tag(session: Session, name: str) -> MarketingTag | None:
 def get_tag(session: Session, name: str) -> MarketingTag:
     tag = find_tag(session, name)
     if tag is None:
-        raise NotFound(f"no marketing tag named {name!r}")
+        raise RecordNotFound(f"no marketing tag named {name!r}")
     return tag
 
 
 def create_tag(session: Session, name: str) -> MarketingTag:
     text = _checked_tag_name(name)
     if find_tag(session, text) is not None:
-        raise Conflict(f"a marketing tag named {text!r} already exists")
+        raise RecordConflict(f"a marketing tag named {text!r} already exists")
     tag = MarketingTag(name=text, name_key=name_key(text))
     session.add(tag)
     session.flush()
@@ -329,7 +336,7 @@ def rename_tag(session: Session, old_name: str, new_name: str) -> MarketingTag:
     text = _checked_tag_name(new_name)
     clash = find_tag(session, text)
     if clash is not None and clash.id != tag.id:
-        raise Conflict(f"a marketing tag named {text!r} already exists")
+        raise RecordConflict(f"a marketing tag named {text!r} already exists")
     tag.name, tag.name_key = text, name_key(text)
     session.flush()
     return tag

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from ctct import lists
 from ctct.crm import services
 from ctct.db.models import CompanyKind, Contact, ListMembership
-from ctct.errors import Conflict, InvalidInput, NotFound
+from ctct.errors import InvalidInput, RecordConflict, RecordNotFound
 
 
 def test_company_lifecycle(database):
@@ -18,7 +18,7 @@ def test_company_lifecycle(database):
         assert [c.id for c in services.find_companies_by_name(session, "acme sports llc")] == [company_id]
     with database.session() as session:
         services.delete_company(session, company_id)
-        with pytest.raises(NotFound):
+        with pytest.raises(RecordNotFound):
             services.get_company(session, company_id)
 
 
@@ -83,14 +83,14 @@ def test_deleting_a_company_deletes_its_contacts_and_memberships(database):
 def test_tags_create_rename_delete_assign(database):
     with database.session() as session:
         services.create_tag(session, "Apparel Sports Wear")
-        with pytest.raises(Conflict):
+        with pytest.raises(RecordConflict):
             services.create_tag(session, "  apparel sports WEAR ")
         services.create_tag(session, "VIP")
         company = services.create_company(session, "Acme", tags=["vip"])
         services.assign_tags(session, company.id, ["Apparel Sports Wear", "VIP"])
         assert sorted(t.name for t in company.tags) == ["Apparel Sports Wear", "VIP"]
         services.rename_tag(session, "vip", "Key Accounts")
-        with pytest.raises(Conflict):
+        with pytest.raises(RecordConflict):
             services.rename_tag(session, "Key Accounts", "apparel sports wear")
         other = services.create_company(session, "Beta", tags=["Key Accounts"])
         assert services.tag_usage(session) == [("Apparel Sports Wear", 1), ("Key Accounts", 2)]
@@ -104,7 +104,7 @@ def test_tags_create_rename_delete_assign(database):
         session.refresh(company)
         assert company.tags == []
         assert [t.name for t in services.list_tags(session)] == ["Key Accounts"]
-        with pytest.raises(NotFound, match="no marketing tag named 'Nope'"):
+        with pytest.raises(RecordNotFound, match="no marketing tag named 'Nope'"):
             services.assign_tags(session, company.id, ["Nope"])
         with pytest.raises(InvalidInput):
             services.create_tag(session, "   ")
@@ -131,11 +131,11 @@ def test_a_new_email_another_contact_has_is_refused_naming_that_contact(database
         bo = services.create_contact(session, beta.id, email="bo@beta.com", first_name="Bo")
         ann_id, bo_id = ann.id, bo.id
     for email in ("ann@acme.com", " ANN@Acme.com "):
-        with pytest.raises(Conflict) as caught, database.session() as session:
+        with pytest.raises(RecordConflict) as caught, database.session() as session:
             services.create_contact(session, beta.id, email=email, first_name="Sam")
         message = str(caught.value)
         assert f"email '{email.strip()}' already belongs to Ann Lee (#{ann_id}) of Acme:" in message
-    with pytest.raises(Conflict, match="Ann Lee"), database.session() as session:
+    with pytest.raises(RecordConflict, match="Ann Lee"), database.session() as session:
         services.update_contact(session, bo_id, email="Ann@ACME.com", job_title="Buyer")
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Contact)) == 2
@@ -159,7 +159,7 @@ def test_contacts_that_share_an_email_already_stay_editable(database):
         services.update_contact(session, second.id, job_title="Shares a mailbox")
         services.update_contact(session, first.id, email=first.email.upper())  # same email, other case
         other = session.scalars(select(Contact).where(Contact.email_key != first.email_key)).first()
-        with pytest.raises(Conflict, match=rf"\(#{first.id}\) of "):
+        with pytest.raises(RecordConflict, match=rf"\(#{first.id}\) of "):
             services.update_contact(session, other.id, email=first.email)
 
 
@@ -236,7 +236,7 @@ def test_deleting_says_what_goes_with_it(database):
             (),
         )
         assert services.delete_contact(session, zoe_id) == zoe
-        with pytest.raises(NotFound):
+        with pytest.raises(RecordNotFound):
             services.contact_deletion_impact(session, zoe_id)
     with database.session() as session:
         gone = services.delete_company(session, acme_id)

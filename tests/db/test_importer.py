@@ -1,3 +1,4 @@
+import csv
 import io
 import re
 import zipfile
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from ctct import lists
 from ctct.crm import importer, services
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun
-from ctct.errors import IneligibleContacts
+from ctct.errors import IneligibleContacts, InvalidInput
 
 HEADER = "Company,Kind,Company Email,First Name,Last Name,Email,Job Title,Tags\n"
 
@@ -118,9 +119,25 @@ def test_commit_creates_matches_and_fills_only_empty_fields(database):
             """first name '=HYPERLINK("http://evil")' looks like a spreadsheet formula""",
         ),
         ("Acme,partner,,Ann,Lee,ann@acme.com,,", "kind 'partner' must be 'customer' or 'prospect'"),
-        (",customer,,Ann,Lee,ann@acme.com,,", "company is required (the cell is empty)"),
+        (",customer,,Ann,Lee,ann@acme.com,,", "company name is required"),
         ("Acme,customer,not-mail,Ann,Lee,ann@acme.com,,", "company email 'not-mail' is not valid"),
-        ("Acme,customer,,Ann,Lee,ann@acme.com,," + "x" * 101, "tag '" + "x" * 60 + "'… is longer than 100 characters"),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com,," + "x" * 101,
+            "tag name '" + "x" * 60 + "'… is longer than 100 characters",
+        ),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com,,VIP; =HYPERLINK(1)",
+            "tag name '=HYPERLINK(1)' looks like a spreadsheet",
+        ),
+        (
+            "Acme,customer,,Ann,Lee,ann@acme.com,,VIP; Gol\u200bf",
+            "tag name 'Gol\\u200bf' contains an invisible character U+200B (zero width space)",
+        ),
+        ("Acme,customer,,Ann,Lee,ann@acme.com,,VIP;" + "x" * 2000, "tags 'VIP;" + "x" * 56 + "'… is longer than 2000"),
+        (
+            "Acme,customer\u200b,,Ann,Lee,ann@acme.com,,",
+            "kind 'customer\\u200b' contains an invisible character U+200B (zero width space)",
+        ),
         (
             "Acme,customer,,Ann\u202eeeL,Lee,ann@acme.com,,",
             "first name 'Ann\\u202eeeL' contains an invisible character U+202E (right-to-left override)",
@@ -131,7 +148,7 @@ def test_commit_creates_matches_and_fills_only_empty_fields(database):
         ),
         (
             "Acme\u2028Corp,customer,,Ann,Lee,ann@acme.com,,",
-            "company 'Acme\\u2028Corp' contains an invisible character U+2028 (line separator)",
+            "company name 'Acme\\u2028Corp' contains an invisible character U+2028 (line separator)",
         ),
         (
             "Acme,customer,,Ann,Lee,ann@acme.com,Own\ufeffer,",
@@ -432,3 +449,55 @@ def test_renaming_a_tag_after_planning_makes_the_plan_stale(database):
     with database.session() as session, pytest.raises(importer.ImportStale):
         importer.commit_crm_import(session, plan)
     assert counts(database) == (0, 0, 2)
+
+
+# One rule and one message per field: a bad value typed in a form (ctct/crm/services.py) is told
+# exactly what the import tells it for that value in that column (the import adds only the line).
+BAD_VALUES = ["x" * 300, "=SUM(A1:A9)", "+1 555", "Ann\x07", "Le\u200be", "Acme\u2028Corp", "\u202egnp.exe"]
+BAD_EMAILS = ["ann@acme", "not-mail", "a" * 70 + "@acme", "ann\u200b@acme.com", "=ann@acme.com", "x" * 90]
+GOOD_ROW = {"company": "Acme", "kind": "", "company email": "", "first name": "Ann", "last name": "Lee"}
+GOOD_ROW |= {"email": "ann@acme.com", "job title": "", "tags": ""}
+
+
+def _typed(session, column, value):
+    """What the form refuses `value` with when typed into the field of `column`."""
+    company = services.create_company(session, "Typed Co")
+    entries = {
+        "company": lambda: services.create_company(session, value),
+        "kind": lambda: services.create_company(session, "Acme", value),
+        "company email": lambda: services.create_company(session, "Acme", email=value),
+        "first name": lambda: services.create_contact(session, company.id, email=None, first_name=value),
+        "last name": lambda: services.create_contact(session, company.id, email=None, last_name=value),
+        "email": lambda: services.create_contact(session, company.id, email=value),
+        "job title": lambda: services.create_contact(session, company.id, email=None, job_title=value),
+        "tags": lambda: services.create_tag(session, value),
+    }
+    with pytest.raises(InvalidInput) as caught:
+        entries[column]()
+    return caught.value.message
+
+
+def _imported(database, column, value):
+    """The reason the import refuses its one row with `value` in `column`."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(importer.COLUMNS))
+    writer.writeheader()
+    writer.writerow(GOOD_ROW | {column: value})
+    (reason,) = plan_for(database, out.getvalue()).rejected["reason"]
+    return reason
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        *((column, value) for column in ("company", "first name", "last name", "job title") for value in BAD_VALUES),
+        *(("tags", value) for value in [*BAD_VALUES, "x" * 101]),
+        *((column, value) for column in ("email", "company email") for value in [*BAD_EMAILS, *BAD_VALUES[1:]]),
+        *(("kind", value) for value in ["partner", "Customer\u200b", "=1", "x" * 80]),
+        ("company", ""),
+    ],
+)
+def test_typed_and_imported_values_are_told_the_same(database, column, value):
+    with database.session() as session:
+        typed = _typed(session, column, value)
+    assert _imported(database, column, value) == typed

@@ -3,7 +3,7 @@ import pytest
 from ctct import lists
 from ctct.crm import services
 from ctct.db.models import Contact, EmailStatus
-from ctct.errors import Conflict, IneligibleContacts, InvalidInput, NotFound
+from ctct.errors import IneligibleContacts, InvalidInput, RecordConflict, RecordNotFound
 
 
 @pytest.fixture
@@ -38,10 +38,10 @@ def test_list_names_are_validated_and_unique(database):
         for bad, fragment in [("", "required"), ("   ", "required"), ("x" * 256, "255"), ("Bad\tName", "control")]:
             with pytest.raises(InvalidInput, match=fragment):
                 lists.create_list(session, bad)
-        with pytest.raises(Conflict, match="already exists"):
+        with pytest.raises(RecordConflict, match="already exists"):
             lists.create_list(session, "NEWSLETTER")
         lists.create_list(session, "Events")
-        with pytest.raises(Conflict):
+        with pytest.raises(RecordConflict):
             lists.rename_list(session, "events", "newsletter")
         lists.rename_list(session, "events", "Events 2026")
         lists.rename_list(session, "Events 2026", "EVENTS 2026")  # a change of case is a rename
@@ -50,7 +50,7 @@ def test_list_names_are_validated_and_unique(database):
             ("Newsletter", 0),
         ]
         lists.delete_list(session, "newsletter")
-        with pytest.raises(NotFound):
+        with pytest.raises(RecordNotFound):
             lists.delete_list(session, "newsletter")
 
 
@@ -125,7 +125,7 @@ def test_select_all_reports_what_it_skipped(crm):
 def test_unknown_tag_filter_is_an_error(crm):
     with crm.session() as session:
         lists.create_list(session, "L")
-        with pytest.raises(NotFound, match="no marketing tag named 'Golf'"):
+        with pytest.raises(RecordNotFound, match="no marketing tag named 'Golf'"):
             lists.add_matching(session, "L", lists.ContactFilter(tags=("Golf",)))
 
 
@@ -133,7 +133,7 @@ def test_remove_members(crm):
     with crm.session() as session:
         lists.create_list(session, "L")
         lists.add_members(session, "L", ["ann@acme.com", "bo@beta.com"])
-        with pytest.raises(NotFound, match="not members"):
+        with pytest.raises(RecordNotFound, match="not members"):
             lists.remove_members(session, "L", ["ann@acme.com", "tina@acme.com"])
         assert lists.remove_members(session, "L", ["Ann@Acme.com"]).removed == 1
         email_list = lists.get_list(session, "L")

@@ -24,7 +24,7 @@ from ctct.db.models import (
     MembershipChangeHow,
     MembershipChangeRow,
 )
-from ctct.errors import Conflict, IneligibleContacts, NotFound
+from ctct.errors import IneligibleContacts, RecordConflict, RecordNotFound
 
 ORIGIN = lists.ChangeOrigin("model test", MembershipChangeHow.PYTHON)
 ROLES = frozenset({"info", "sales"})
@@ -127,7 +127,7 @@ class ListsMachine(RuleBasedStateMachine):
         taken = any(name_key(existing) == name_key(name) for existing in self.names.values())
         with self.database.session() as session:
             if taken:
-                with pytest.raises(Conflict):
+                with pytest.raises(RecordConflict):
                     lists.create_list(session, name)
                 return multiple()
             created = lists.create_list(session, name)
@@ -142,7 +142,7 @@ class ListsMachine(RuleBasedStateMachine):
         clash = any(name_key(n) == name_key(name) for i, n in self.names.items() if i != list_id)
         with self.database.session() as session:
             if clash:
-                with pytest.raises(Conflict):
+                with pytest.raises(RecordConflict):
                     lists.rename_list_by_id(session, list_id, name)
                 return
             lists.rename_list_by_id(session, list_id, name)
@@ -207,7 +207,7 @@ class ListsMachine(RuleBasedStateMachine):
         entry = self.undoable.pop(change_id, None)
         with self.database.session() as session:
             if entry is None or entry[0] not in self.names:
-                with pytest.raises((NotFound, Conflict)):
+                with pytest.raises((RecordNotFound, RecordConflict)):
                     lists.undo_change(session, change_id, ROLES, origin=ORIGIN)
                 return
             list_id, added, removed = entry

@@ -1,5 +1,7 @@
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ctct.crm.eligibility import (
     REASON_COMPANY_ADDRESS,
@@ -78,3 +80,19 @@ def test_vectorized_reasons_equal_the_single_ones(size):
 def test_no_contacts_no_reasons():
     frame = pd.DataFrame({"email": pd.Series([], dtype=object), "unsubscribed": pd.Series([], dtype=bool)})
     assert eligibility_reasons(frame, CONTEXT).empty
+
+
+# Emails as they come: spacing, case, plus-tags, role names with -_., unicode, missing.
+email_values = st.one_of(
+    st.none(),
+    st.emails(),
+    st.text(alphabet="infosalesupport+-_.@ \tİΣé", max_size=16),
+    st.sampled_from(["Hello@acme.com", " SHARED@acme.com", "no-reply@acme.com", "Sales+eu@acme.com", "info"]),
+)
+
+
+@given(st.lists(st.tuples(email_values, st.booleans()), max_size=20))
+def test_vectorized_reasons_equal_the_single_ones_for_any_email(cases):
+    frame = pd.DataFrame(cases, columns=["email", "unsubscribed"]).astype({"email": object, "unsubscribed": bool})
+    expected = [eligibility_reason(email, unsubscribed, CONTEXT) for email, unsubscribed in cases]
+    assert eligibility_reasons(frame, CONTEXT).tolist() == expected

@@ -60,6 +60,12 @@ def test_shared_email_takes_the_oldest_and_says_so():
     assert matched["contact_id"].tolist() == [4] and matched["ambiguous"].tolist() == [True]
 
 
+def test_emails_match_trimmed_and_ignoring_case_but_a_blank_one_matches_nothing():
+    local = local_contacts([(1, None, "  "), (2, None, "İnfo@Acme.com"), (3, None, None)])
+    remote = remote_contacts([("c-1", None), ("c-2", ""), ("c-3", " i̇nfo@acme.com")])
+    assert match_contacts(local, remote)["contact_id"].tolist() == [pd.NA, pd.NA, 2]
+
+
 def test_no_remote_contacts():
     assert match_contacts(local_contacts([(1, None, "a@b.com")]), remote_contacts([])).empty
 
