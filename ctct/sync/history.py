@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,22 +12,27 @@ from sqlalchemy import func, select
 from ctct import display
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncRun
-from ctct.errors import NotFound
-from ctct.sync.journal import ROW_KINDS
-from ctct.sync.plan import DONE_WORDS, describe_counts, plain_counts
+from ctct.errors import RecordNotFound
+from ctct.sync.changes import CHANGES, DONE_WORDS, ROW_KINDS, ChangeKind
+from ctct.sync.plan import describe_counts, plain_counts
 
 # The journal's row labels (`member added`) back to the plan's change kinds (`memberships_add`).
-KIND_OF_LABEL = {label: kind for kind, (label, _list, _email) in ROW_KINDS.items()}
-MEMBER_ADDED, MEMBER_REMOVED = ROW_KINDS["memberships_add"][0], ROW_KINDS["memberships_remove"][0]
-LIST_LABELS = tuple(ROW_KINDS[kind][0] for kind in ("lists_create", "lists_rename", "lists_delete"))
-CONTACT_KINDS = (
-    "contacts_create",
-    "contacts_update",
-    "contacts_unsubscribed",
-    "contacts_resubscribed",
-    "contacts_deleted_in_ctct",
-)
+KIND_OF_LABEL = {journal_kind.label: kind for kind, journal_kind in ROW_KINDS.items()}
+MEMBER_ADDED = ROW_KINDS[ChangeKind.MEMBERSHIPS_ADD].label
+MEMBER_REMOVED = ROW_KINDS[ChangeKind.MEMBERSHIPS_REMOVE].label
+LIST_CREATED = ROW_KINDS[ChangeKind.LISTS_CREATE].label
+LIST_RENAMED = ROW_KINDS[ChangeKind.LISTS_RENAME].label
+LIST_DELETED = ROW_KINDS[ChangeKind.LISTS_DELETE].label
+LIST_LABELS = (LIST_CREATED, LIST_RENAMED, LIST_DELETED)
+# A run's contact changes are said by their counts, in the plan's order.
+CONTACT_KINDS = tuple(spec.kind for spec in CHANGES if spec.shown and spec.json_section == "contacts")
 NAMES_SHOWN = 5
+# A run's rows that were not applied, by outcome, in words.
+OUTCOME_WORDS = {
+    "skipped": "row(s) skipped, each with its reason in History",
+    "failed": "change(s) did not apply, each with Constant Contact's reason in History",
+    "planned": "planned change(s) were not made: the run did not finish",
+}
 
 
 def _as_dict(run: SyncRun) -> dict[str, Any]:
@@ -56,7 +61,7 @@ def run_detail(database: Database, run_id: int) -> dict[str, Any]:
     with database.session() as session:
         run = session.get(SyncRun, run_id)
         if run is None:
-            raise NotFound(f"no sync run {run_id}")
+            raise RecordNotFound(f"no sync run {run_id}")
         rows = session.execute(
             select(RowChange.change_kind, RowChange.list_name, RowChange.email, RowChange.detail, RowChange.outcome)
             .where(RowChange.run_id == run_id)
@@ -113,7 +118,7 @@ def run_summary(database: Database, run_id: int) -> str:
     with database.session() as session:
         run = session.get(SyncRun, run_id)
         if run is None:
-            raise NotFound(f"no sync run {run_id}")
+            raise RecordNotFound(f"no sync run {run_id}")
         counts = dict(run.counts or {})
         grouped = session.execute(
             select(RowChange.change_kind, RowChange.list_name, RowChange.outcome, func.count())
@@ -130,23 +135,39 @@ def run_summary(database: Database, run_id: int) -> str:
         return plain_counts(counts) or "nothing needed to change"
     frame = pd.DataFrame(grouped, columns=["label", "list", "outcome", "rows"])
     done = frame[frame["outcome"] == "applied"]
-    phrases = []
-    created = [name for label, name, detail in list_rows if label == LIST_LABELS[0] and not detail]
-    linked = [name for label, name, detail in list_rows if label == LIST_LABELS[0] and detail]
-    renamed = [str(detail) for label, _name, detail in list_rows if label == LIST_LABELS[1]]
-    deleted = [name for label, name, _detail in list_rows if label == LIST_LABELS[2]]
-    for names, one, several in (
-        (created, "list created", "lists created"),
-        (linked, "list linked to the one of the same name", "lists linked to the ones of the same name"),
-        (renamed, "list renamed", "lists renamed"),
-        (deleted, "list deleted", "lists deleted"),
-    ):
-        if names:
-            phrases.append(f"{len(names):,} {one if len(names) == 1 else several}{_named([str(n) for n in names])}")
     by_kind = done.assign(kind=done["label"].map(KIND_OF_LABEL)).groupby("kind")["rows"].sum()
-    phrases += [_words(int(by_kind[kind]), kind) for kind in CONTACT_KINDS if by_kind.get(kind, 0)]
+    phrases = [
+        *_list_phrases(list_rows),
+        *(_words(int(by_kind[kind]), kind) for kind in CONTACT_KINDS if by_kind.get(kind, 0)),
+        *_member_phrases(done),
+        *_not_done_phrases(frame),
+    ]
+    return "; ".join(phrases) or "nothing needed to change"
+
+
+def _list_phrases(list_rows: Sequence[tuple[str, str | None, str | None]]) -> list[str]:
+    """The lists a run created, linked, renamed and deleted, each named."""
+    created = [name for label, name, detail in list_rows if label == LIST_CREATED and not detail]
+    linked = [name for label, name, detail in list_rows if label == LIST_CREATED and detail]
+    renamed = [str(detail) for label, _name, detail in list_rows if label == LIST_RENAMED]
+    deleted = [name for label, name, _detail in list_rows if label == LIST_DELETED]
+    return [
+        f"{len(names):,} {one if len(names) == 1 else several}{_named([str(n) for n in names])}"
+        for names, one, several in (
+            (created, "list created", "lists created"),
+            (linked, "list linked to the one of the same name", "lists linked to the ones of the same name"),
+            (renamed, "list renamed", "lists renamed"),
+            (deleted, "list deleted", "lists deleted"),
+        )
+        if names
+    ]
+
+
+def _member_phrases(done: pd.DataFrame) -> list[str]:
+    """`News: 8 added, 1 removed`, per list, lists by name."""
     members = done[done["label"].isin([MEMBER_ADDED, MEMBER_REMOVED])]
     per_list = members.pivot_table(index="list", columns="label", values="rows", aggfunc="sum", fill_value=0)
+    phrases = []
     for name, row in per_list.sort_index(key=lambda names: names.str.lower()).iterrows():
         parts = [
             f"{int(row[label]):,} {word}"
@@ -154,16 +175,13 @@ def run_summary(database: Database, run_id: int) -> str:
             if int(row.get(label, 0))
         ]
         phrases.append(f"{name}: {', '.join(parts)}")
-    skipped = int(frame.loc[frame["outcome"] == "skipped", "rows"].sum())
-    if skipped:
-        phrases.append(f"{skipped:,} row(s) skipped, each with its reason in History")
-    failed = int(frame.loc[frame["outcome"] == "failed", "rows"].sum())
-    if failed:
-        phrases.append(f"{failed:,} change(s) did not apply, each with Constant Contact's reason in History")
-    planned = int(frame.loc[frame["outcome"] == "planned", "rows"].sum())
-    if planned:
-        phrases.append(f"{planned:,} planned change(s) were not made: the run did not finish")
-    return "; ".join(phrases) or "nothing needed to change"
+    return phrases
+
+
+def _not_done_phrases(frame: pd.DataFrame) -> list[str]:
+    """What was skipped, failed, or never ran, said apart from what was done."""
+    rows = {outcome: int(frame.loc[frame["outcome"] == outcome, "rows"].sum()) for outcome in OUTCOME_WORDS}
+    return [f"{rows[outcome]:,} {words}" for outcome, words in OUTCOME_WORDS.items() if rows[outcome]]
 
 
 def member_changes(database: Database) -> pd.DataFrame:

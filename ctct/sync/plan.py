@@ -1,84 +1,43 @@
-"""The pure planner: (local, remote, baseline) snapshots in, a `Plan` of typed changes out.
+"""The pure planner: (local, remote, baseline) snapshots in, a frozen `Plan` of typed changes out.
 
-No I/O happens here. Every change kind is a frame with a fixed schema, built with merges and set
-operations (never a Python loop over contacts), so a million contacts plan in seconds. The same
-Plan is the preview (tables), the CLI's JSON and — once committed — the history's row changes.
+No I/O happens here. Every change kind (ctct/sync/changes.py) is a frame with a fixed schema,
+built with merges and set operations (never a Python loop over contacts), so a million contacts
+plan in seconds. Each direction plans in named steps — lists, contacts, memberships, warnings —
+that hand small frozen contexts on; the request estimate and the mass removals are worked out
+before the Plan is made, and nothing changes it after. The same Plan is the preview (tables), the
+CLI's JSON and — once committed — the history's row changes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
 
 from ctct import display
+from ctct.api.activities import MAX_CONTACT_IDS, MAX_IMPORT_CONTACTS, MAX_IMPORT_EMAIL_LENGTH, MAX_LIST_DELETE_IDS
 from ctct.config import Settings
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
-from ctct.crm.normalize import company_name_key, name_key
+from ctct.crm.normalize import company_name_key, email_keys, name_key, role_locals
 from ctct.safe_csv import formula_mask
+from ctct.sync.changes import CHANGE_KINDS as CHANGE_KINDS
+from ctct.sync.changes import CHANGES, SPECS, ChangeKind, Direction
+from ctct.sync.changes import DONE_WORDS as DONE_WORDS
+from ctct.sync.changes import SCHEMAS as SCHEMAS
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
-PUSH, PULL, IMPORT = "push", "pull", "import"
+PUSH, PULL, IMPORT = Direction.PUSH, Direction.PULL, Direction.IMPORT
+# Polls a bulk activity takes, about, before CTCT says it is done: a planner's estimate only.
 POLLS_PER_ACTIVITY = 3
-IMPORT_CHUNK = 40_000
-# The reference allows 50 characters for an import row's email (`import_data[].email`) but 80 for
-# POST and PUT /contacts: a longer address goes to CTCT on its own, by those (SPEC §3: over 80 is
-# not eligible at all).
-IMPORT_EMAIL_LENGTH = 50
-IDS_CHUNK = 500
-LIST_DELETE_CHUNK = 100
+# The longest address an import row takes; the commit sends a longer one on its own.
+IMPORT_EMAIL_LENGTH = MAX_IMPORT_EMAIL_LENGTH
 
-SCHEMAS: dict[str, list[str]] = {
-    "lists_create": ["name", "list_id", "ctct_list_id", "link"],
-    "lists_rename": ["from", "to", "list_id", "ctct_list_id"],
-    "lists_delete": ["name", "list_id", "ctct_list_id"],
-    "contacts_create": [
-        "email",
-        "first_name",
-        "last_name",
-        "job_title",
-        "company",
-        "contact_id",
-        "ctct_contact_id",
-        "restored",
-    ],
-    "contacts_update": [
-        "email",
-        "changes",
-        "first_name",
-        "last_name",
-        "job_title",
-        "company",
-        "contact_id",
-        "ctct_contact_id",
-        # Set when the email changed here: CTCT's contact is updated by its id, not imported by email.
-        "previous_email",
-    ],
-    "contacts_unsubscribed": ["email", "contact_id", "source"],
-    "contacts_resubscribed": ["email", "contact_id"],
-    "contacts_deleted_in_ctct": ["email", "contact_id"],
-    "contacts_link": ["email", "contact_id", "ctct_contact_id"],
-    "memberships_add": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
-    "memberships_remove": ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"],
-    "skipped": ["email", "list", "reason"],
-}
-# Each change kind's title and the columns a person reviews (the preview, the JSON, the notebook).
-CHANGE_KINDS: dict[str, tuple[str, list[str]]] = {
-    "lists_create": ("Lists to create or link", ["name", "link"]),
-    "lists_rename": ("Lists to rename", ["from", "to"]),
-    "lists_delete": ("Lists to delete", ["name"]),
-    "contacts_create": ("Contacts to create", ["email", "first_name", "last_name", "job_title", "company", "restored"]),
-    "contacts_update": ("Contacts to update", ["email", "changes"]),
-    "contacts_unsubscribed": ("Unsubscribed in Constant Contact", ["email", "source"]),
-    "contacts_resubscribed": ("Re-subscribed in Constant Contact", ["email"]),
-    "contacts_deleted_in_ctct": ("Deleted in Constant Contact", ["email"]),
-    "memberships_add": ("Members to add", ["list", "email"]),
-    "memberships_remove": ("Members to remove", ["list", "email"]),
-    "skipped": ("Skipped", ["email", "list", "reason"]),
-}
+# A plan's frames by change kind, as the planner's steps hand them on.
+Changes = Mapping[str, pd.DataFrame]
 
 
 def describe_counts(counts: dict[str, int]) -> str:
@@ -107,30 +66,6 @@ COLUMN_TITLES: dict[str, str] = {
     "detail": "Detail",
     "outcome": "Outcome",
 }
-# Each kind of change once done, in words (one, several), for summaries and History. The CRM file
-# import's kinds are here too: its runs are in History beside the syncs.
-DONE_WORDS: dict[str, tuple[str, str]] = {
-    "lists_create": ("list created or linked", "lists created or linked"),
-    "lists_rename": ("list renamed", "lists renamed"),
-    "lists_delete": ("list deleted", "lists deleted"),
-    "contacts_create": ("contact created", "contacts created"),
-    "contacts_update": ("contact updated", "contacts updated"),
-    "contacts_unsubscribed": ("contact unsubscribed in Constant Contact", "contacts unsubscribed in Constant Contact"),
-    "contacts_resubscribed": (
-        "contact re-subscribed in Constant Contact",
-        "contacts re-subscribed in Constant Contact",
-    ),
-    "contacts_deleted_in_ctct": ("contact deleted in Constant Contact", "contacts deleted in Constant Contact"),
-    "memberships_add": ("member added", "members added"),
-    "memberships_remove": ("member removed", "members removed"),
-    "skipped": ("row skipped", "rows skipped"),
-    "companies_created": ("company created", "companies created"),
-    "companies_updated": ("company updated", "companies updated"),
-    "contacts_created": ("contact created", "contacts created"),
-    "contacts_updated": ("contact updated", "contacts updated"),
-    "tags_created": ("marketing tag created", "marketing tags created"),
-    "rows_rejected": ("row rejected", "rows rejected"),
-}
 
 
 def plain_counts(counts: dict[str, int]) -> str:
@@ -141,19 +76,6 @@ def plain_counts(counts: dict[str, int]) -> str:
             one, several = DONE_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
             phrases.append(f"{count:,} {one if count == 1 else several}")
     return "; ".join(phrases)
-
-
-JSON_SECTIONS = {
-    "lists": {"create": "lists_create", "rename": "lists_rename", "delete": "lists_delete"},
-    "contacts": {
-        "create": "contacts_create",
-        "update": "contacts_update",
-        "unsubscribed": "contacts_unsubscribed",
-        "resubscribed": "contacts_resubscribed",
-        "deleted_in_ctct": "contacts_deleted_in_ctct",
-    },
-    "memberships": {"add": "memberships_add", "remove": "memberships_remove"},
-}
 
 
 def empty(kind: str) -> pd.DataFrame:
@@ -178,9 +100,9 @@ class MassRemovalPolicy:
         return cls(settings.mass_removal_percent, settings.mass_removal_min_list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    direction: str
+    direction: Direction
     changes: dict[str, pd.DataFrame]
     warnings: list[PlanWarning] = field(default_factory=list)
     mass_removals: list[str] = field(default_factory=list)
@@ -194,36 +116,38 @@ class Plan:
     snapshot_requests: int = 0
     # Both sides as the plan saw them: what the commit compares its outcome with.
     local: LocalSnapshot | None = field(default=None, repr=False, compare=False)
-    _company_matches: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
     remote: RemoteSnapshot | None = field(default=None, repr=False, compare=False)
 
     def company_matches(self) -> pd.DataFrame | None:
         """For an import or pull: each contact it creates, with the company it gets — the one here
         with the same normalized name (SPEC §4; the oldest, as the commit files it) or a new one.
         None for a push, where a company is only a field of CTCT's contact. Worked out once per plan."""
+        return self._company_matches
+
+    @cached_property
+    def _company_matches(self) -> pd.DataFrame | None:
+        # A cached_property writes the instance's __dict__ directly, so it caches on a frozen Plan too.
         if self.direction == PUSH or self.local is None or self["contacts_create"].empty:
             return None
-        if self._company_matches is None:
-            companies = self.local.companies.sort_values("company_id")
-            here = companies.drop_duplicates("name_key").set_index("name_key")["name"]
-            frame = self["contacts_create"][["email", "first_name", "last_name", "company"]].copy()
-            frame["company_here"] = frame["company"].map(company_name_key).map(here)
-            self._company_matches = frame
-        return self._company_matches
+        companies = self.local.companies.sort_values("company_id")
+        here = companies.drop_duplicates("name_key").set_index("name_key")["name"]
+        frame = self["contacts_create"][["email", "first_name", "last_name", "company"]].copy()
+        frame["company_here"] = frame["company"].map(company_name_key).map(here)
+        return frame
 
     def __getitem__(self, kind: str) -> pd.DataFrame:
         return self.changes[kind]
 
     def counts(self) -> dict[str, int]:
-        return {kind: len(frame) for kind, frame in self.changes.items() if kind != "contacts_link"}
+        return {kind: len(frame) for kind, frame in self.changes.items() if kind in CHANGE_KINDS}
 
     @property
     def is_empty(self) -> bool:
-        return not any(len(frame) for kind, frame in self.changes.items() if kind not in {"skipped", "contacts_link"})
+        return not any(len(frame) for kind, frame in self.changes.items() if kind in CHANGE_KINDS and kind != "skipped")
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """One frame per change kind (copies, every column), for filtering and export."""
-        return {kind: frame.copy() for kind, frame in self.changes.items() if kind != "contacts_link"}
+        return {kind: frame.copy() for kind, frame in self.changes.items() if kind in CHANGE_KINDS}
 
     def to_json(self, row_limit: int | None = None) -> dict[str, Any]:
         def rows(kind: str) -> list[dict[str, Any]]:
@@ -233,9 +157,13 @@ class Plan:
             return shown.astype(object).where(shown.notna(), None).to_dict("records")
 
         body: dict[str, Any] = {"direction": self.direction}
-        for section, kinds in JSON_SECTIONS.items():
-            body[section] = {name: rows(kind) for name, kind in kinds.items()}
-        body["skipped"] = rows("skipped")
+        for spec in CHANGES:
+            if not spec.shown:
+                continue
+            if spec.json_section is None:
+                body[spec.json_name] = rows(spec.kind)
+            else:
+                body.setdefault(spec.json_section, {})[spec.json_name] = rows(spec.kind)
         body["warnings"] = [{"kind": w.kind, "message": w.message} for w in self.warnings]
         body["mass_removals"] = list(self.mass_removals)
         body["counts"] = self.counts()
@@ -279,7 +207,88 @@ def _str(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), None)
 
 
+REMOTE_KEYS = ["ctct_contact_id", "email"]
+REMOTE_STATUSES = ["ctct_contact_id", "permission", "opt_out_source", "deleted"]
+REMOTE_NAMES = ["ctct_contact_id", "first_name", "last_name", "job_title", "company_name"]
+LIST_KEYS = ["list_id", "ctct_list_id", "name"]
+
+
+def _ordered(changes: Changes) -> dict[str, pd.DataFrame]:
+    """Every kind, in the registry's order, each frame with its columns and rows in a fixed order."""
+    return {spec.kind: _stable(spec.kind, changes[spec.kind]) for spec in CHANGES}
+
+
+def _stable(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Fixed columns, fixed order: the same inputs always give the same plan."""
+    frame = frame.reindex(columns=SCHEMAS[kind])
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = list(SPECS[ChangeKind(kind)].sort_key)
+    order = frame[keys].astype(str).apply(lambda column: column.str.lower())
+    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
+
+
+def _plan(
+    direction: Direction,
+    changes: dict[str, pd.DataFrame],
+    warnings: list[PlanWarning],
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    *,
+    mass_removals: list[str],
+    estimated_requests: int,
+) -> Plan:
+    """The Plan of ordered `changes`, with what it knows of both sides for the commit."""
+    stamps = remote.contacts["updated_at"].dropna() if "updated_at" in remote.contacts else pd.Series(dtype=object)
+    return Plan(
+        direction,
+        changes,
+        warnings,
+        mass_removals=mass_removals,
+        estimated_requests=estimated_requests,
+        local_fingerprint=local.fingerprint,
+        remote_fingerprint=remote.lists_fingerprint,
+        remote_taken_at=remote.taken_at,
+        remote_max_updated=str(stamps.max()) if len(stamps) else None,
+        snapshot_requests=remote.requests,
+        local=local,
+        remote=remote,
+    )
+
+
 # Pull and import: CTCT wins
+
+
+@dataclass(frozen=True)
+class PulledLists:
+    """CTCT's lists matched with the lists here, and what a pull changes in them."""
+
+    matched: pd.DataFrame  # every CTCT list, with the list here it is (match_lists)
+    paired: pd.DataFrame  # the lists on both sides: list_id (int), ctct_list_id, name (CTCT's)
+    create: pd.DataFrame
+    rename: pd.DataFrame
+    delete: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PulledContacts:
+    """CTCT's contacts matched with the contacts here, and what a pull changes in them."""
+
+    matched: pd.DataFrame  # every CTCT contact, with the contact here it is and its CTCT statuses
+    known: pd.DataFrame  # those with a contact here, beside its fields here
+    create: pd.DataFrame
+    link: pd.DataFrame
+    update: pd.DataFrame
+    unsubscribed: pd.DataFrame
+    resubscribed: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PulledMembers:
+    add: pd.DataFrame
+    remove: pd.DataFrame
+    # Contacts deleted in CTCT that still stand on a linked list here.
+    deleted: pd.DataFrame
 
 
 def plan_pull(
@@ -287,14 +296,61 @@ def plan_pull(
     remote: RemoteSnapshot,
     baseline: Baseline,
     *,
-    direction: str = PULL,
+    direction: Direction = PULL,
     policy: MassRemovalPolicy | None = None,
 ) -> Plan:
     warnings: list[PlanWarning] = []
-    lists = match_lists(local.lists[["list_id", "ctct_list_id", "name"]], remote.lists[["ctct_list_id", "name"]])
-    local_names = local.lists.set_index("list_id")["name"]
+    lists = _pull_lists(local, remote, baseline, warnings)
+    contacts = _pull_contacts(local, remote, warnings)
+    members = _pull_memberships(local, remote, baseline, lists, contacts, warnings)
+    # SPEC §4: a pull, like the import and the CSV import, names a new company that looks like one here.
+    if len(contacts.create):
+        warnings += _new_company_warnings(contacts.create, local.companies)
+    warnings += _role_address_warnings(members.add, local.role_addresses)
+    changes = _pulled_changes(lists, contacts, members)
+    if direction == IMPORT and not baseline.empty:
+        # Connecting again (after a revoked grant, say): what was changed here since the last sync
+        # and never reached CTCT is kept, not overwritten by CTCT's older state.
+        changes, kept = _keep_local_changes(changes, baseline)
+        # Nothing made here is lost now: the notes on what is kept replace the warnings.
+        warnings = [warning for warning in warnings if warning.kind != "losing_side_change"] + kept
+    warnings += _formula_warnings(changes)
+    ordered = _ordered(changes)
+    removals = mass_removals(ordered, _local_sizes(local), policy or MassRemovalPolicy(), "list_id")
+    return _plan(
+        direction,
+        ordered,
+        warnings,
+        local,
+        remote,
+        mass_removals=removals,
+        estimated_requests=_stale_check_requests(remote),
+    )
 
-    # New CTCT lists come over; a list here with the same name is linked instead.
+
+def _pulled_changes(lists: PulledLists, contacts: PulledContacts, members: PulledMembers) -> dict[str, pd.DataFrame]:
+    return {
+        ChangeKind.LISTS_CREATE: lists.create,
+        ChangeKind.LISTS_RENAME: lists.rename,
+        ChangeKind.LISTS_DELETE: lists.delete,
+        ChangeKind.CONTACTS_CREATE: contacts.create,
+        ChangeKind.CONTACTS_UPDATE: contacts.update,
+        ChangeKind.CONTACTS_UNSUBSCRIBED: contacts.unsubscribed,
+        ChangeKind.CONTACTS_RESUBSCRIBED: contacts.resubscribed,
+        ChangeKind.CONTACTS_DELETED_IN_CTCT: members.deleted,
+        ChangeKind.CONTACTS_LINK: contacts.link,
+        ChangeKind.MEMBERSHIPS_ADD: members.add,
+        ChangeKind.MEMBERSHIPS_REMOVE: members.remove,
+        ChangeKind.SKIPPED: empty(ChangeKind.SKIPPED),
+    }
+
+
+def _pull_lists(
+    local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, warnings: list[PlanWarning]
+) -> PulledLists:
+    """New CTCT lists come over (a list here with the same name is linked instead), renames in CTCT
+    are made here, and lists CTCT deleted go. Appends the warnings about them to `warnings`."""
+    lists = match_lists(local.lists[["list_id", "ctct_list_id", "name"]], remote.lists[["ctct_list_id", "name"]])
     creates = lists[lists["list_id"].isna() | (lists["matched_by"] == "name")]
     lists_create = pd.DataFrame(
         {
@@ -305,27 +361,8 @@ def plan_pull(
         }
     )
     matched = lists[lists["list_id"].notna()].copy()
-    matched["local_name"] = matched["list_id"].map(local_names)
-    renamed = matched[matched["local_name"] != matched["name"]]
-    lists_rename = pd.DataFrame(
-        {
-            "from": renamed["local_name"],
-            "to": renamed["name"],
-            "list_id": renamed["list_id"],
-            "ctct_list_id": renamed["ctct_list_id"],
-        }
-    )
-    baseline_names = baseline.lists.set_index("ctct_list_id")["name"] if not baseline.empty else pd.Series(dtype=str)
-    for row in renamed.itertuples():
-        was = baseline_names.get(row.ctct_list_id)
-        if was is not None and was != row.local_name:
-            warnings.append(
-                PlanWarning(
-                    "losing_side_change",
-                    f"local rename of '{was}' to '{row.local_name}' "
-                    f"will be undone: Constant Contact calls it '{row.name}'",
-                )
-            )
+    matched["local_name"] = matched["list_id"].map(local.lists.set_index("list_id")["name"])
+    lists_rename = _pull_renames(matched, baseline, warnings)
     gone = local.lists[
         local.lists["ctct_list_id"].notna() & ~local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
     ]
@@ -343,26 +380,56 @@ def plan_pull(
             f"'{old}' keeps its name here until one of the two is renamed"
         ),
     )
-    for name in baseline.lists[
+    warnings += _local_deletions_undone(local, remote, baseline)
+    paired = matched[["list_id", "ctct_list_id", "name"]].astype({"list_id": "int64"})
+    return PulledLists(lists, paired, lists_create, lists_rename, lists_delete)
+
+
+def _pull_renames(matched: pd.DataFrame, baseline: Baseline, warnings: list[PlanWarning]) -> pd.DataFrame:
+    """Lists CTCT calls otherwise than here take CTCT's name; a rename made here is said lost."""
+    renamed = matched[matched["local_name"] != matched["name"]]
+    baseline_names = baseline.lists.set_index("ctct_list_id")["name"] if not baseline.empty else pd.Series(dtype=str)
+    for row in renamed.itertuples():
+        was = baseline_names.get(row.ctct_list_id)
+        if was is not None and was != row.local_name:
+            warnings.append(
+                PlanWarning(
+                    "losing_side_change",
+                    f"local rename of '{was}' to '{row.local_name}' "
+                    f"will be undone: Constant Contact calls it '{row.name}'",
+                )
+            )
+    return pd.DataFrame(
+        {
+            "from": renamed["local_name"],
+            "to": renamed["name"],
+            "list_id": renamed["list_id"],
+            "ctct_list_id": renamed["ctct_list_id"],
+        }
+    )
+
+
+def _local_deletions_undone(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> list[PlanWarning]:
+    """Lists deleted here since the last sync that CTCT still has: the pull brings them back."""
+    deleted_here = baseline.lists[
         ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
         & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
-    ]["name"]:
-        warnings.append(
-            PlanWarning(
-                "losing_side_change", f"local deletion of '{name}' will be undone: it still exists in Constant Contact"
-            )
+    ]
+    return [
+        PlanWarning(
+            "losing_side_change", f"local deletion of '{name}' will be undone: it still exists in Constant Contact"
         )
+        for name in deleted_here["name"]
+    ]
 
-    # Contacts: which CTCT contacts are members, and who they are here.
+
+def _pull_contacts(local: LocalSnapshot, remote: RemoteSnapshot, warnings: list[PlanWarning]) -> PulledContacts:
+    """Which CTCT contact is which contact here; new ones come over, empty fields here are filled,
+    and CTCT's unsubscribes and re-subscribes are made here."""
     contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
     # Statuses for every contact; names only for the few rows that use them (a million-row
     # frame of names costs more memory than the rest of the plan).
-    contacts = contacts.merge(
-        remote.contacts[["ctct_contact_id", "permission", "opt_out_source", "deleted"]],
-        on="ctct_contact_id",
-        how="left",
-    )
-    remote_names = remote.contacts[["ctct_contact_id", "first_name", "last_name", "job_title", "company_name"]]
+    contacts = contacts.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id", how="left")
     for row in contacts[contacts["ambiguous"]].itertuples():
         warnings.append(
             PlanWarning(
@@ -370,9 +437,30 @@ def plan_pull(
                 f"{row.email} belongs to several contacts here; the oldest one is matched — resolve the conflict",
             )
         )
+    known = contacts[contacts["contact_id"].notna()].copy()
+    known["contact_id"] = known["contact_id"].astype("int64")
+    local_fields = local.contacts[["contact_id", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]]
+    known = known.merge(local_fields, on="contact_id", how="left", suffixes=("", "_local"))
+    relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
+    unsubscribed, resubscribed = _pull_subscriptions(known)
+    return PulledContacts(
+        matched=contacts,
+        known=known,
+        create=_pull_new_contacts(contacts, remote),
+        link=pd.DataFrame(
+            {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
+        ),
+        update=_pull_filled_fields(local, remote, known),
+        unsubscribed=unsubscribed,
+        resubscribed=resubscribed,
+    )
+
+
+def _pull_new_contacts(contacts: pd.DataFrame, remote: RemoteSnapshot) -> pd.DataFrame:
+    """CTCT's members with no contact here: created, each with the company it would be filed under."""
     member_ids = set(remote.members["ctct_contact_id"])
     new_contacts = contacts[contacts["contact_id"].isna() & contacts["ctct_contact_id"].isin(member_ids)]
-    new_contacts = new_contacts.merge(remote_names, on="ctct_contact_id", how="left")
+    new_contacts = new_contacts.merge(remote.contacts[REMOTE_NAMES], on="ctct_contact_id", how="left")
     companies = [
         company_for_remote_contact(company, email, first, last)
         for company, email, first, last in zip(
@@ -383,7 +471,7 @@ def plan_pull(
             strict=True,
         )
     ]
-    contacts_create = pd.DataFrame(
+    return pd.DataFrame(
         {
             "email": new_contacts["email"],
             "first_name": _str(new_contacts["first_name"]),
@@ -395,21 +483,21 @@ def plan_pull(
             "restored": False,
         }
     )
-    known = contacts[contacts["contact_id"].notna()].copy()
-    known["contact_id"] = known["contact_id"].astype("int64")
-    local_fields = local.contacts[["contact_id", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]]
-    known = known.merge(local_fields, on="contact_id", how="left", suffixes=("", "_local"))
-    relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
-    contacts_link = pd.DataFrame(
-        {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
-    )
+
+
+def _pull_filled_fields(local: LocalSnapshot, remote: RemoteSnapshot, known: pd.DataFrame) -> pd.DataFrame:
     gaps = local.contacts[local.contacts[["first_name", "last_name", "job_title"]].isna().any(axis=1)]
-    fillable = known[known["contact_id"].isin(gaps["contact_id"])].merge(remote_names, on="ctct_contact_id")
+    fillable = known[known["contact_id"].isin(gaps["contact_id"])].merge(
+        remote.contacts[REMOTE_NAMES], on="ctct_contact_id"
+    )
     fillable = fillable.merge(
         gaps[["contact_id", "first_name", "last_name", "job_title"]], on="contact_id", suffixes=("", "_local")
     )
-    contacts_update = _fill_empty_fields(fillable)
+    return _fill_empty_fields(fillable)
 
+
+def _pull_subscriptions(known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contacts CTCT unsubscribed, and those it re-subscribed after an unsubscribe it made."""
     unsub = known[(known["permission"] == "unsubscribed") & ~known["unsubscribed"]]
     contacts_unsubscribed = pd.DataFrame(
         {
@@ -424,74 +512,64 @@ def plan_pull(
         & known["unsubscribed"]
         & known["unsubscribe_source"].fillna("").astype(str).str.startswith("ctct:")
     ]
-    contacts_resubscribed = pd.DataFrame({"email": back["email"], "contact_id": back["contact_id"]})
+    return contacts_unsubscribed, pd.DataFrame({"email": back["email"], "contact_id": back["contact_id"]})
 
-    # Memberships: local members of matched lists become exactly CTCT's members.
-    list_of = lists[["ctct_list_id", "list_id", "name"]]
-    remote_pairs = remote.members.merge(list_of, on="ctct_list_id")
-    remote_pairs = remote_pairs.merge(contacts[["ctct_contact_id", "contact_id", "email"]], on="ctct_contact_id")
-    remote_known = remote_pairs[remote_pairs["contact_id"].notna()]
-    local_pairs = local.members.merge(local.lists[["list_id", "ctct_list_id", "name"]], on="list_id")
-    local_pairs = local_pairs[local_pairs["list_id"].isin(matched["list_id"].astype("int64"))]
+
+def _pull_memberships(
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    baseline: Baseline,
+    lists: PulledLists,
+    contacts: PulledContacts,
+    warnings: list[PlanWarning],
+) -> PulledMembers:
+    """Local members of matched lists become exactly CTCT's members."""
+    remote_pairs = remote.members.merge(lists.matched[["ctct_list_id", "list_id", "name"]], on="ctct_list_id")
+    remote_pairs = remote_pairs.merge(
+        contacts.matched[["ctct_contact_id", "contact_id", "email"]], on="ctct_contact_id"
+    )
+    local_pairs = local.members.merge(local.lists[LIST_KEYS], on="list_id")
+    local_pairs = local_pairs[local_pairs["list_id"].isin(lists.paired["list_id"])]
     local_pairs = local_pairs.merge(local.contacts[["contact_id", "email"]], on="contact_id")
     # Reported when it changes something here: the contact still stands on a linked list.
+    known = contacts.known
     deleted = known[known["deleted"] & known["contact_id"].isin(local_pairs["contact_id"])]
-    contacts_deleted = pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]})
     both_known = remote_pairs["list_id"].notna() & remote_pairs["contact_id"].notna()
     adds = remote_pairs[~(both_known & _pair_in(remote_pairs, local_pairs))]
-    memberships_add = _memberships(adds)
-    removes = local_pairs[~_pair_in(local_pairs, remote_pairs[both_known])]
-    # An unsubscribed contact leaves every list here, linked or not.
-    unsub_pairs = (
-        local.members[local.members["contact_id"].isin(unsub["contact_id"])]
-        .merge(local.lists[["list_id", "ctct_list_id", "name"]], on="list_id")
-        .merge(local.contacts[["contact_id", "email"]], on="contact_id")
-    )
-    removes = pd.concat(
-        [
-            removes[["list_id", "ctct_list_id", "name", "contact_id", "email"]],
-            unsub_pairs[["list_id", "ctct_list_id", "name", "contact_id", "email"]],
-        ]
-    ).drop_duplicates(["list_id", "contact_id"])
-    removes = removes[~removes["list_id"].isin(lists_delete["list_id"])]
-    memberships_remove = _memberships(removes, ctct_contact_id=None)
+    removes = _pull_removals(local, lists, contacts, local_pairs[~_pair_in(local_pairs, remote_pairs[both_known])])
     # Lists matched by name are not linked here yet: their members count under CTCT's list id.
-    paired = matched[["list_id", "ctct_list_id", "name"]].astype({"list_id": "int64"})
-    losing_here = local_pairs.drop(columns="ctct_list_id").merge(paired[["list_id", "ctct_list_id"]], on="list_id")
+    losing_here = local_pairs.drop(columns="ctct_list_id").merge(
+        lists.paired[["list_id", "ctct_list_id"]], on="list_id"
+    )
     warnings += _losing_membership_changes(
-        losing_here, remote_known, baseline, "local", "undone by this pull", paired[["ctct_list_id", "name"]]
+        losing_here,
+        remote_pairs[remote_pairs["contact_id"].notna()],
+        baseline,
+        "local",
+        "undone by this pull",
+        lists.paired[["ctct_list_id", "name"]],
+    )
+    return PulledMembers(
+        add=_memberships(adds),
+        remove=_memberships(removes, ctct_contact_id=None),
+        deleted=pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]}),
     )
 
-    # SPEC §4: a pull, like the import and the CSV import, names a new company that looks like one here.
-    if len(contacts_create):
-        warnings += _new_company_warnings(contacts_create, local.companies)
-    warnings += _role_address_warnings(memberships_add, local.role_addresses)
-    if direction == IMPORT and not baseline.empty:
-        # Connecting again (after a revoked grant, say): what was changed here since the last sync
-        # and never reached CTCT is kept, not overwritten by CTCT's older state.
-        lists_rename, lists_create, memberships_add, memberships_remove, kept = _keep_local_changes(
-            local, baseline, lists_rename, lists_create, memberships_add, memberships_remove
-        )
-        # Nothing made here is lost now: the notes on what is kept replace the warnings.
-        warnings = [warning for warning in warnings if warning.kind != "losing_side_change"] + kept
-    changes = {
-        "lists_create": lists_create,
-        "lists_rename": lists_rename,
-        "lists_delete": lists_delete,
-        "contacts_create": contacts_create,
-        "contacts_update": contacts_update,
-        "contacts_unsubscribed": contacts_unsubscribed,
-        "contacts_resubscribed": contacts_resubscribed,
-        "contacts_deleted_in_ctct": contacts_deleted,
-        "contacts_link": contacts_link,
-        "memberships_add": memberships_add,
-        "memberships_remove": memberships_remove,
-        "skipped": empty("skipped"),
-    }
-    warnings += _formula_warnings(changes)
-    plan = _finish(direction, changes, warnings, local, remote, policy, target_sizes=_local_sizes(local))
-    plan.estimated_requests = _stale_check_requests(remote)
-    return plan
+
+def _pull_removals(
+    local: LocalSnapshot, lists: PulledLists, contacts: PulledContacts, not_in_ctct: pd.DataFrame
+) -> pd.DataFrame:
+    """Members here that CTCT's list lacks, and every membership of a contact CTCT unsubscribed,
+    but none on a list the pull deletes (its members go with it)."""
+    # An unsubscribed contact leaves every list here, linked or not.
+    unsub_pairs = (
+        local.members[local.members["contact_id"].isin(contacts.unsubscribed["contact_id"])]
+        .merge(local.lists[LIST_KEYS], on="list_id")
+        .merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    )
+    columns = [*LIST_KEYS, "contact_id", "email"]
+    removes = pd.concat([not_in_ctct[columns], unsub_pairs[columns]]).drop_duplicates(["list_id", "contact_id"])
+    return removes[~removes["list_id"].isin(lists.delete["list_id"])]
 
 
 # What a pull brings over from CTCT as text, where anyone may have typed it (a sign-up form).
@@ -504,7 +582,7 @@ FORMULA_CHECKED = {
 FORMULA_WARNINGS_SHOWN = 20
 
 
-def _formula_warnings(changes: dict[str, pd.DataFrame]) -> list[PlanWarning]:
+def _formula_warnings(changes: Changes) -> list[PlanWarning]:
     """SPEC §11: values from CTCT that a spreadsheet would run as formulas, each named by its row.
     They are stored as the text they are; every CSV the console writes gives them a leading `'`."""
     found: list[str] = []
@@ -533,9 +611,6 @@ def _formula_warnings(changes: dict[str, pd.DataFrame]) -> list[PlanWarning]:
     return warnings
 
 
-REMOTE_KEYS = ["ctct_contact_id", "email"]
-
-
 def plan_import(
     local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, policy: MassRemovalPolicy | None = None
 ) -> Plan:
@@ -543,65 +618,65 @@ def plan_import(
     return plan_pull(local, remote, baseline, direction=IMPORT, policy=policy)
 
 
-def _keep_local_changes(
-    local: LocalSnapshot,
-    baseline: Baseline,
-    lists_rename: pd.DataFrame,
-    lists_create: pd.DataFrame,
-    memberships_add: pd.DataFrame,
-    memberships_remove: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[PlanWarning]]:
+def _keep_local_changes(changes: Changes, baseline: Baseline) -> tuple[dict[str, pd.DataFrame], list[PlanWarning]]:
     """Takes out of an import what would undo a change made here since the last sync: members
     added or removed here, lists renamed or deleted here. Each kept change is said as a note."""
     base_names = dict(zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True))
-    base_pairs = baseline.members.assign(_base=True)
-
-    def in_baseline(frame: pd.DataFrame) -> pd.Series:
-        keys = pd.DataFrame(
-            {"ctct_list_id": frame["ctct_list_id"], "email_key": frame["email"].astype(str).str.strip().str.lower()}
-        )
-        hit = keys.merge(base_pairs, on=["ctct_list_id", "email_key"], how="left")["_base"]
-        return pd.Series(hit.notna().to_numpy(), index=frame.index)
-
-    kept: list[PlanWarning] = []
-    linked_base = memberships_remove["ctct_list_id"].isin(base_names)
-    added_here = linked_base & ~in_baseline(memberships_remove)
+    lists_rename, lists_create = changes["lists_rename"], changes["lists_create"]
+    memberships_add, memberships_remove = changes["memberships_add"], changes["memberships_remove"]
+    added_here = memberships_remove["ctct_list_id"].isin(base_names) & ~_in_baseline(memberships_remove, baseline)
     deleted_here = lists_create["ctct_list_id"].isin(base_names) & lists_create["list_id"].isna()
     gone_lists = set(lists_create.loc[deleted_here, "ctct_list_id"])
-    removed_here = memberships_add["ctct_list_id"].isin(base_names) & in_baseline(memberships_add)
+    removed_here = memberships_add["ctct_list_id"].isin(base_names) & _in_baseline(memberships_add, baseline)
     removed_here |= memberships_add["ctct_list_id"].isin(gone_lists)
-    renamed_here = (
-        lists_rename.apply(
-            lambda row: (
-                base_names.get(row["ctct_list_id"]) not in (None, row["from"])
-                and base_names.get(row["ctct_list_id"]) == row["to"]
-            ),
-            axis=1,
-        ).astype(bool)
-        if len(lists_rename)
-        else pd.Series(False, index=lists_rename.index)
+    renamed_here = _renamed_here(lists_rename, base_names)
+    kept = _kept_notes(
+        (
+            (int(added_here.sum()), "member(s) added here"),
+            (int(removed_here.sum()), "removal(s) made here"),
+            (int(renamed_here.sum()), "list rename(s) made here"),
+            (len(gone_lists), "list deletion(s) made here"),
+        )
     )
-    for count, what in (
-        (int(added_here.sum()), "member(s) added here"),
-        (int(removed_here.sum()), "removal(s) made here"),
-        (int(renamed_here.sum()), "list rename(s) made here"),
-        (len(gone_lists), "list deletion(s) made here"),
-    ):
-        if count:
-            kept.append(
-                PlanWarning(
-                    "kept_local_change",
-                    f"{count:,} {what} since the last sync are kept (Constant Contact does not have them yet): "
-                    "push to send them",
-                )
-            )
-    return (
-        lists_rename[~renamed_here],
-        lists_create[~deleted_here],
-        memberships_add[~removed_here],
-        memberships_remove[~added_here],
-        kept,
-    )
+    return {
+        **changes,
+        ChangeKind.LISTS_RENAME: lists_rename[~renamed_here],
+        ChangeKind.LISTS_CREATE: lists_create[~deleted_here],
+        ChangeKind.MEMBERSHIPS_ADD: memberships_add[~removed_here],
+        ChangeKind.MEMBERSHIPS_REMOVE: memberships_remove[~added_here],
+    }, kept
+
+
+def _in_baseline(memberships: pd.DataFrame, baseline: Baseline) -> pd.Series:
+    """Which memberships the last sync left in place."""
+    keys = pd.DataFrame({"ctct_list_id": memberships["ctct_list_id"], "email_key": email_keys(memberships["email"])})
+    hit = keys.merge(baseline.members.assign(_base=True), on=["ctct_list_id", "email_key"], how="left")["_base"]
+    return pd.Series(hit.notna().to_numpy(), index=memberships.index)
+
+
+def _renamed_here(lists_rename: pd.DataFrame, base_names: dict[Any, str]) -> pd.Series:
+    """Renames an import would make that undo a rename made here: CTCT still has the last sync's name."""
+    if not len(lists_rename):
+        return pd.Series(False, index=lists_rename.index)
+    return lists_rename.apply(
+        lambda row: (
+            base_names.get(row["ctct_list_id"]) not in (None, row["from"])
+            and base_names.get(row["ctct_list_id"]) == row["to"]
+        ),
+        axis=1,
+    ).astype(bool)
+
+
+def _kept_notes(counts: tuple[tuple[int, str], ...]) -> list[PlanWarning]:
+    return [
+        PlanWarning(
+            "kept_local_change",
+            f"{count:,} {what} since the last sync are kept (Constant Contact does not have them yet): "
+            "push to send them",
+        )
+        for count, what in counts
+        if count
+    ]
 
 
 def _memberships(rows: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
@@ -696,37 +771,45 @@ def _losing_membership_changes(
     `paired`: ctct_list_id and name of the lists this sync pairs on both sides."""
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        keys = pd.DataFrame({"ctct_list_id": frame["ctct_list_id"], "email_key": frame["email"].str.lower()})
-        return keys[keys["ctct_list_id"].isin(paired["ctct_list_id"])].dropna().drop_duplicates()
+        keys = pd.DataFrame({"ctct_list_id": frame["ctct_list_id"], "email_key": email_keys(frame["email"])})
+        # A contact without an email has no key: it is no member the other side could lack.
+        keys = keys[keys["ctct_list_id"].isin(paired["ctct_list_id"]) & keys["email_key"].ne("")]
+        return keys.dropna().drop_duplicates()
 
     base = baseline.members[["ctct_list_id", "email_key"]].drop_duplicates()
     side, other = (
         (keyed(local_pairs), keyed(remote_pairs)) if losing == "local" else (keyed(remote_pairs), keyed(local_pairs))
     )
     synced = side["ctct_list_id"].isin(baseline.lists["ctct_list_id"])
-    added = _anti(_anti(side[synced], base), other)
-    removed = _semi(_anti(base, side), other)
-    unsynced = _anti(side[~synced], other)
     names = dict(zip(paired["ctct_list_id"], paired["name"], strict=True)) | dict(
         zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True)
     )
     where = "here" if losing == "local" else "in Constant Contact"
-    warnings = []
-    for frame, what, since, preposition in (
-        (added, "member(s) added", " since the last sync", "to"),
-        (removed, "removal(s)", " since the last sync", "from"),
-        (unsynced, "member(s)", " on lists not synced before, which the other side does not have,", "on"),
-    ):
-        if len(frame):
-            first = frame.sort_values(["ctct_list_id", "email_key"]).iloc[0]
-            warnings.append(
-                PlanWarning(
-                    "losing_side_change",
-                    f"{len(frame):,} {what} {where}{since} (e.g. {first['email_key']} {preposition} "
-                    f"'{names[first['ctct_list_id']]}') will be {effect}",
-                )
-            )
-    return warnings
+    lost = (
+        (_anti(_anti(side[synced], base), other), "member(s) added", " since the last sync", "to"),
+        (_semi(_anti(base, side), other), "removal(s)", " since the last sync", "from"),
+        (
+            _anti(side[~synced], other),
+            "member(s)",
+            " on lists not synced before, which the other side does not have,",
+            "on",
+        ),
+    )
+    return [
+        _lost_warning(frame, f"{what} {where}{since}", preposition, names, effect)
+        for frame, what, since, preposition in lost
+        if len(frame)
+    ]
+
+
+def _lost_warning(frame: pd.DataFrame, what: str, preposition: str, names: dict[Any, str], effect: str) -> PlanWarning:
+    """`3 member(s) added here since the last sync (e.g. a@x.com to 'News') will be undone…`."""
+    first = frame.sort_values(["ctct_list_id", "email_key"]).iloc[0]
+    return PlanWarning(
+        "losing_side_change",
+        f"{len(frame):,} {what} (e.g. {first['email_key']} {preposition} "
+        f"'{names[first['ctct_list_id']]}') will be {effect}",
+    )
 
 
 def _anti(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -758,10 +841,7 @@ def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str])
     """Members a pull brings over whose address is a role address: CRM data all the same (SPEC §3),
     but never selectable here and never mailed by CTCT — said before they arrive."""
     pairs = memberships_add[["email", "list"]].dropna().drop_duplicates()
-    # As the eligibility rule reads an address (vectorized: an initial import brings thousands).
-    local = pairs["email"].astype(str).str.strip().str.lower().str.replace(r"@[^@]*$", "", regex=True)
-    local = local.str.replace(r"\+.*$", "", regex=True)
-    flagged = pairs[local.isin(roles) | local.str.replace(r"[-_.]", "", regex=True).isin(roles)]
+    flagged = pairs[role_locals(pairs["email"], roles).notna()]
     if flagged.empty:
         return []
     examples = ", ".join(f"{row.email} on '{row.list}'" for row in flagged.head(3).itertuples())
@@ -786,32 +866,132 @@ def _stale_check_requests(remote: RemoteSnapshot) -> int:
 # Push: Customer Focus wins
 
 
+@dataclass(frozen=True)
+class PushedLists:
+    """The lists here matched with CTCT's, and what a push changes in CTCT's."""
+
+    linked: pd.DataFrame  # lists here linked to a CTCT list that still exists
+    free_remote: pd.DataFrame  # CTCT lists neither linked here nor in the last sync
+    create: pd.DataFrame
+    rename: pd.DataFrame
+    delete: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PushedContacts:
+    # Each contact here that is a CTCT contact, with that contact's id (`ctct_contact_id`) and statuses.
+    remote_of_local: pd.DataFrame
+    link: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class WantedMembers:
+    """The members here of every list CTCT has after the push, each beside its CTCT contact."""
+
+    wanted: pd.DataFrame
+    # The wanted rows that may go to CTCT (no reason to skip them).
+    eligible: pd.DataFrame
+    skipped: pd.DataFrame
+    # CTCT's members, with their emails.
+    remote_pairs: pd.DataFrame
+
+
 def plan_push(
     local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, policy: MassRemovalPolicy | None = None
 ) -> Plan:
     warnings: list[PlanWarning] = []
-    remote_names = remote.lists.set_index("ctct_list_id")["name"]
-    linked = local.lists[
-        local.lists["ctct_list_id"].notna() & local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
-    ]
-    stale_links = local.lists[
-        local.lists["ctct_list_id"].notna() & ~local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
-    ]
-    for name in stale_links["name"]:
-        warnings.append(
-            PlanWarning(
-                "deleted_in_ctct",
-                f"list '{name}' was deleted in Constant Contact; this push "
-                "creates it again — pull first to delete it here instead",
-            )
+    lists = _push_lists(local, remote, baseline, warnings)
+    contacts = _push_contacts(local, remote)
+    members = _wanted_members(local, remote, lists, contacts)
+    memberships_add, contacts_create = _push_adds(local, members, warnings)
+    memberships_remove = _push_removals(lists, members, baseline, warnings)
+    contacts_update = _push_updates(local, baseline, contacts.remote_of_local, members.eligible)
+    warnings += _ctct_only_lists(lists)
+    ordered = _ordered(
+        {
+            ChangeKind.LISTS_CREATE: lists.create,
+            ChangeKind.LISTS_RENAME: lists.rename,
+            ChangeKind.LISTS_DELETE: lists.delete,
+            ChangeKind.CONTACTS_CREATE: contacts_create,
+            ChangeKind.CONTACTS_UPDATE: contacts_update,
+            ChangeKind.CONTACTS_UNSUBSCRIBED: empty(ChangeKind.CONTACTS_UNSUBSCRIBED),
+            ChangeKind.CONTACTS_RESUBSCRIBED: empty(ChangeKind.CONTACTS_RESUBSCRIBED),
+            ChangeKind.CONTACTS_DELETED_IN_CTCT: empty(ChangeKind.CONTACTS_DELETED_IN_CTCT),
+            ChangeKind.CONTACTS_LINK: contacts.link,
+            ChangeKind.MEMBERSHIPS_ADD: memberships_add,
+            ChangeKind.MEMBERSHIPS_REMOVE: memberships_remove,
+            ChangeKind.SKIPPED: members.skipped,
+        }
+    )
+    sizes = remote.lists.set_index("ctct_list_id")["membership_count"].to_dict()
+    removals = mass_removals(ordered, sizes, policy or MassRemovalPolicy(), "ctct_list_id")
+    return _plan(
+        PUSH,
+        ordered,
+        warnings,
+        local,
+        remote,
+        mass_removals=removals,
+        estimated_requests=estimate_push_requests(ordered, remote),
+    )
+
+
+def _push_lists(
+    local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, warnings: list[PlanWarning]
+) -> PushedLists:
+    """Lists here that CTCT lacks are created there (or linked to a free one of the same name),
+    renames here are made there, and lists deleted here since the last sync go."""
+    has_link = local.lists["ctct_list_id"].notna()
+    in_ctct = local.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
+    linked, stale_links = local.lists[has_link & in_ctct], local.lists[has_link & ~in_ctct]
+    warnings += [
+        PlanWarning(
+            "deleted_in_ctct",
+            f"list '{name}' was deleted in Constant Contact; this push "
+            "creates it again — pull first to delete it here instead",
         )
-    unlinked = pd.concat([local.lists[local.lists["ctct_list_id"].isna()], stale_links])
+        for name in stale_links["name"]
+    ]
     free_remote = remote.lists[
         ~remote.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
         & ~remote.lists["ctct_list_id"].isin(baseline.lists["ctct_list_id"])
     ]
+    lists_create = _push_creates(pd.concat([local.lists[~has_link], stale_links]), free_remote)
+    lists_rename = _push_renames(linked, remote, baseline, warnings)
+    lists_delete = _push_deletes(local, remote, baseline)
+    # CTCT would refuse these (and fail the push): renames run before deletions there.
+    lists_rename = _renames_without_clashes(
+        lists_rename,
+        remote.lists,
+        "ctct_list_id",
+        set(lists_rename["ctct_list_id"]),
+        warnings,
+        lambda old, new, holder: (
+            f"'{old}' is renamed '{new}' here, but another list in Constant Contact is called "
+            f"'{holder}': it keeps the name '{old}' there until one of the two is renamed"
+        ),
+    )
+    warnings += _last_list_stays(remote, lists_create, lists_delete)
+    return PushedLists(linked, free_remote, lists_create, lists_rename, lists_delete)
+
+
+def _last_list_stays(
+    remote: RemoteSnapshot, lists_create: pd.DataFrame, lists_delete: pd.DataFrame
+) -> list[PlanWarning]:
+    surviving = len(remote.lists) - len(lists_delete) + len(lists_create[~lists_create["link"]])
+    if not len(lists_delete) or surviving >= 1:
+        return []
+    return [
+        PlanWarning(
+            "last_list",
+            "Constant Contact must keep at least one list: the last one cannot be deleted and will stay",
+        )
+    ]
+
+
+def _push_creates(unlinked: pd.DataFrame, free_remote: pd.DataFrame) -> pd.DataFrame:
     link_to = free_remote.drop_duplicates("name_key").set_index("name_key")["ctct_list_id"]
-    lists_create = pd.DataFrame(
+    return pd.DataFrame(
         {
             "name": unlinked["name"],
             "list_id": unlinked["list_id"],
@@ -819,6 +999,13 @@ def plan_push(
             "link": unlinked["name_key"].isin(link_to.index),
         }
     )
+
+
+def _push_renames(
+    linked: pd.DataFrame, remote: RemoteSnapshot, baseline: Baseline, warnings: list[PlanWarning]
+) -> pd.DataFrame:
+    """Linked lists named otherwise here take the name here in CTCT; a rename made there is said lost."""
+    remote_names = remote.lists.set_index("ctct_list_id")["name"]
     renamed = linked[linked["name"] != linked["ctct_list_id"].map(remote_names)]
     lists_rename = pd.DataFrame(
         {
@@ -841,47 +1028,29 @@ def plan_push(
                     f"will be undone (back to '{local_name}') — pull first?",
                 )
             )
+    return lists_rename
+
+
+def _push_deletes(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> pd.DataFrame:
+    """Lists deleted here since the last sync that CTCT still has."""
     deleted_here = baseline.lists[
         ~baseline.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
         & baseline.lists["ctct_list_id"].isin(remote.lists["ctct_list_id"])
     ]
-    lists_delete = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "name": deleted_here["ctct_list_id"].map(remote_names),
+            "name": deleted_here["ctct_list_id"].map(remote.lists.set_index("ctct_list_id")["name"]),
             "list_id": None,
             "ctct_list_id": deleted_here["ctct_list_id"],
         }
     )
-    # CTCT would refuse these (and fail the push): renames run before deletions there.
-    lists_rename = _renames_without_clashes(
-        lists_rename,
-        remote.lists,
-        "ctct_list_id",
-        set(lists_rename["ctct_list_id"]),
-        warnings,
-        lambda old, new, holder: (
-            f"'{old}' is renamed '{new}' here, but another list in Constant Contact is called "
-            f"'{holder}': it keeps the name '{old}' there until one of the two is renamed"
-        ),
-    )
-    surviving = len(remote.lists) - len(lists_delete) + len(lists_create[~lists_create["link"]])
-    if len(lists_delete) and surviving < 1:
-        warnings.append(
-            PlanWarning(
-                "last_list",
-                "Constant Contact must keep at least one list: the last one cannot be deleted and will stay",
-            )
-        )
 
-    # Who is who on both sides.
-    contacts = match_contacts(
-        local.contacts[["contact_id", "ctct_contact_id", "email"]].rename(columns={"contact_id": "contact_id"}),
-        remote.contacts[REMOTE_KEYS],
-    )
+
+def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot) -> PushedContacts:
+    """Who is who on both sides; the contacts here whose CTCT contact is new to them get linked."""
+    contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
     remote_of_local = contacts.dropna(subset=["contact_id"]).astype({"contact_id": "int64"})
-    remote_of_local = remote_of_local.merge(
-        remote.contacts[["ctct_contact_id", "permission", "opt_out_source", "deleted"]], on="ctct_contact_id"
-    )
+    remote_of_local = remote_of_local.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id")
     remote_of_local = remote_of_local.drop_duplicates("contact_id")
     contacts_link = local.contacts[["contact_id", "ctct_contact_id"]].merge(
         remote_of_local[["contact_id", "ctct_contact_id", "email"]], on="contact_id", suffixes=("_local", "")
@@ -889,26 +1058,24 @@ def plan_push(
     contacts_link = contacts_link[contacts_link["ctct_contact_id_local"] != contacts_link["ctct_contact_id"]][
         ["email", "contact_id", "ctct_contact_id"]
     ]
+    return PushedContacts(remote_of_local, contacts_link)
 
-    # The desired members of every list that will exist in CTCT after the push.
+
+def _wanted_members(
+    local: LocalSnapshot, remote: RemoteSnapshot, lists: PushedLists, contacts: PushedContacts
+) -> WantedMembers:
+    """The desired members of every list that will exist in CTCT after the push, and which of them
+    are skipped (each with its reason)."""
     target_lists = pd.concat(
-        [
-            linked[["list_id", "name", "ctct_list_id"]],
-            lists_create[["list_id", "name", "ctct_list_id"]],
-        ]
+        [lists.linked[["list_id", "name", "ctct_list_id"]], lists.create[["list_id", "name", "ctct_list_id"]]]
     )
     wanted = local.members[local.members["list_id"].isin(target_lists["list_id"])]
     # Only what every membership row needs; names and companies join the few rows created later.
     wanted = wanted.merge(target_lists, on="list_id").merge(
         local.contacts[["contact_id", "email", "reason"]], on="contact_id"
     )
-    wanted = wanted.merge(
-        remote_of_local[["contact_id", "ctct_contact_id", "permission", "opt_out_source", "deleted"]].rename(
-            columns={"ctct_contact_id": "remote_id"}
-        ),
-        on="contact_id",
-        how="left",
-    )
+    remote_ids = contacts.remote_of_local[["contact_id", *REMOTE_STATUSES]]
+    wanted = wanted.merge(remote_ids.rename(columns={"ctct_contact_id": "remote_id"}), on="contact_id", how="left")
     refused_remote = wanted["permission"].eq("unsubscribed") & wanted["reason"].isna()
     wanted.loc[refused_remote, "reason"] = "unsubscribed in Constant Contact: never re-added"
     remote_pairs = remote.members.merge(
@@ -923,10 +1090,19 @@ def plan_push(
     skipped = pd.DataFrame(
         {"email": skipped_rows["email"], "list": skipped_rows["name"], "reason": skipped_rows["reason"]}
     )
-    eligible = wanted[wanted["reason"].isna()]
+    return WantedMembers(wanted, wanted[wanted["reason"].isna()], skipped, remote_pairs)
 
+
+def _push_adds(
+    local: LocalSnapshot, members: WantedMembers, warnings: list[PlanWarning]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The memberships CTCT lacks, and the contacts it lacks for them (created, or restored when
+    CTCT deleted them)."""
+    eligible = members.eligible
     has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
-    on_list = _pairs_in(eligible, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"])
+    on_list = _pairs_in(
+        eligible, ["ctct_list_id", "remote_id"], members.remote_pairs, ["ctct_list_id", "ctct_contact_id"]
+    )
     adds = eligible[~(has_remote & on_list)]
     memberships_add = _memberships(adds, ctct_contact_id=adds["remote_id"].where(has_remote[adds.index]))
     to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
@@ -953,62 +1129,63 @@ def plan_push(
                 f"{restored:,} contact(s) deleted in Constant Contact were re-added here and will be restored",
             )
         )
+    return memberships_add, contacts_create
 
-    # Members CTCT has that the list here no longer holds: removed (Customer Focus wins).
+
+def _push_removals(
+    lists: PushedLists, members: WantedMembers, baseline: Baseline, warnings: list[PlanWarning]
+) -> pd.DataFrame:
+    """Members CTCT has that the list here no longer holds: removed (Customer Focus wins)."""
+    linked = lists.linked
+    remote_pairs = members.remote_pairs
     linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
     gone = linked_remote[
-        ~_pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], wanted, ["ctct_list_id", "remote_id"])
+        ~_pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], members.wanted, ["ctct_list_id", "remote_id"])
     ]
     gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
-    memberships_remove = _memberships(gone, contact_id=None)
     # Only what this push puts back counts as undoing a change made in CTCT: a contact CTCT
     # unsubscribed (or any other skipped row) is not re-added.
-    local_pairs = eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email"]]
+    eligible = members.eligible
     warnings += _losing_membership_changes(
-        local_pairs,
+        eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email"]],
         remote_pairs[["ctct_list_id", "email"]],
         baseline,
         "remote",
         "undone by this push — pull first?",
         linked[["ctct_list_id", "name"]],
     )
+    return _memberships(gone, contact_id=None)
 
+
+def _push_updates(
+    local: LocalSnapshot, baseline: Baseline, remote_of_local: pd.DataFrame, eligible: pd.DataFrame
+) -> pd.DataFrame:
+    """Linked contacts whose email changed here, then those whose name, company or job title did."""
     moved = _email_changes(local, remote_of_local, eligible)
-    contacts_update = pd.concat(
-        [
-            moved,
-            _changed_since_baseline(local, baseline, remote_of_local, eligible).pipe(
-                lambda frame: frame[~frame["contact_id"].isin(moved["contact_id"])]
-            ),
-        ]
-    )
-    new_remote = free_remote[~free_remote["ctct_list_id"].isin(lists_create["ctct_list_id"].dropna())]
-    if len(new_remote):
-        warnings.append(
-            PlanWarning(
-                "ctct_only_lists",
-                f"{len(new_remote):,} list(s) exist only in Constant "
-                f"Contact (e.g. '{new_remote['name'].iloc[0]}'); pull to bring them over",
-            )
+    changed = _changed_since_baseline(local, baseline, remote_of_local, eligible)
+    return pd.concat([moved, changed[~changed["contact_id"].isin(moved["contact_id"])]])
+
+
+def _ctct_only_lists(lists: PushedLists) -> list[PlanWarning]:
+    new_remote = lists.free_remote[~lists.free_remote["ctct_list_id"].isin(lists.create["ctct_list_id"].dropna())]
+    if not len(new_remote):
+        return []
+    return [
+        PlanWarning(
+            "ctct_only_lists",
+            f"{len(new_remote):,} list(s) exist only in Constant "
+            f"Contact (e.g. '{new_remote['name'].iloc[0]}'); pull to bring them over",
         )
-    changes = {
-        "lists_create": lists_create,
-        "lists_rename": lists_rename,
-        "lists_delete": lists_delete,
-        "contacts_create": contacts_create,
-        "contacts_update": contacts_update,
-        "contacts_unsubscribed": empty("contacts_unsubscribed"),
-        "contacts_resubscribed": empty("contacts_resubscribed"),
-        "contacts_deleted_in_ctct": empty("contacts_deleted_in_ctct"),
-        "contacts_link": contacts_link,
-        "memberships_add": memberships_add,
-        "memberships_remove": memberships_remove,
-        "skipped": skipped,
-    }
-    sizes = remote.lists.set_index("ctct_list_id")["membership_count"].to_dict()
-    plan = _finish(PUSH, changes, warnings, local, remote, policy, target_sizes=sizes, by="ctct_list_id")
-    plan.estimated_requests = estimate_push_requests(plan, remote)
-    return plan
+    ]
+
+
+# Each field a push sends, and its column in the baseline.
+BASELINE_FIELDS = (
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("job_title", "job_title"),
+    ("company", "company_name"),
+)
 
 
 def _changed_since_baseline(
@@ -1022,21 +1199,7 @@ def _changed_since_baseline(
         & local.contacts["contact_id"].isin(remote_of_local["contact_id"])
     ]
     joined = current.merge(baseline.contacts, on="email_key", suffixes=("", "_base"))
-    fields = [
-        ("first_name", "first_name"),
-        ("last_name", "last_name"),
-        ("job_title", "job_title"),
-        ("company", "company_name"),
-    ]
-    changed = pd.Series(False, index=joined.index)
-    for here, base in fields:
-        differs = joined[here].fillna("").astype(str) != joined[f"{base}_base" if base == here else base].fillna(
-            ""
-        ).astype(str)
-        if here == "company":
-            differs &= ~_company_stands_in(joined, base)
-        changed |= differs
-    rows = joined[changed]
+    rows = joined[_fields_changed(joined)]
     if rows.empty:
         return empty("contacts_update")
     remote_ids = remote_of_local.set_index("contact_id")["ctct_contact_id"]
@@ -1052,6 +1215,18 @@ def _changed_since_baseline(
             "ctct_contact_id": rows["contact_id"].map(remote_ids),
         }
     )
+
+
+def _fields_changed(joined: pd.DataFrame) -> pd.Series:
+    """Which contacts (here, beside the baseline's `_base` or `company_name` columns) differ in a field."""
+    changed = pd.Series(False, index=joined.index)
+    for here, base in BASELINE_FIELDS:
+        base_column = f"{base}_base" if base == here else base
+        differs = joined[here].fillna("").astype(str) != joined[base_column].fillna("").astype(str)
+        if here == "company":
+            differs &= ~_company_stands_in(joined, base)
+        changed |= differs
+    return changed
 
 
 def _company_stands_in(joined: pd.DataFrame, base: str) -> pd.Series:
@@ -1084,7 +1259,7 @@ def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible
     current = local.contacts[local.contacts["contact_id"].isin(eligible["contact_id"])].merge(
         linked, on="contact_id", suffixes=("", "_remote")
     )
-    moved = current[current["email_key"] != current["previous_email"].fillna("").astype(str).str.strip().str.lower()]
+    moved = current[current["email_key"] != email_keys(current["previous_email"])]
     if moved.empty:
         return empty("contacts_update")
     return pd.DataFrame(
@@ -1102,91 +1277,41 @@ def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible
     )
 
 
-def estimate_push_requests(plan: Plan, remote: RemoteSnapshot) -> int:
+def estimate_push_requests(changes: Changes, remote: RemoteSnapshot) -> int:
+    """The CTCT requests a push of `changes` takes, about: bulk activities chunked to CTCT's limits,
+    each submitted and polled, single requests where no activity serves."""
     per_activity = 1 + POLLS_PER_ACTIVITY
-    creates = plan["lists_create"]
-    requests = int((~creates["link"].astype(bool)).sum()) + len(plan["lists_rename"])
-    moved = int(plan["contacts_update"]["previous_email"].notna().sum())
-    new_or_changed = len(plan["contacts_create"]) + len(plan["contacts_update"]) - moved
-    requests += math.ceil(new_or_changed / IMPORT_CHUNK) * per_activity * max(1, _import_groups(plan))
+    creates = changes["lists_create"]
+    requests = int((~creates["link"].astype(bool)).sum()) + len(changes["lists_rename"])
+    moved = int(changes["contacts_update"]["previous_email"].notna().sum())
+    new_or_changed = len(changes["contacts_create"]) + len(changes["contacts_update"]) - moved
+    requests += math.ceil(new_or_changed / MAX_IMPORT_CONTACTS) * per_activity * max(1, _import_groups(changes))
     requests += moved  # one PUT per contact whose email changed
     # An address too long for an import row goes alone: a look-up by email, then a POST or PUT.
-    pushed = pd.concat([plan["contacts_create"]["email"], plan["contacts_update"]["email"]])
-    requests += 2 * int((pushed.astype(str).str.len() > IMPORT_EMAIL_LENGTH).sum())
-    existing_adds = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].notna()]
-    for frame in (existing_adds, plan["memberships_remove"]):
+    pushed = pd.concat([changes["contacts_create"]["email"], changes["contacts_update"]["email"]])
+    requests += 2 * int((pushed.astype(str).str.len() > MAX_IMPORT_EMAIL_LENGTH).sum())
+    existing_adds = changes["memberships_add"][changes["memberships_add"]["ctct_contact_id"].notna()]
+    for frame in (existing_adds, changes["memberships_remove"]):
         per_list = frame.groupby("ctct_list_id", dropna=False).size()
-        requests += int(sum(math.ceil(count / IDS_CHUNK) for count in per_list)) * per_activity
-    requests += math.ceil(len(plan["lists_delete"]) / LIST_DELETE_CHUNK) * per_activity
+        requests += int(sum(math.ceil(count / MAX_CONTACT_IDS) for count in per_list)) * per_activity
+    requests += math.ceil(len(changes["lists_delete"]) / MAX_LIST_DELETE_IDS) * per_activity
     return requests + _stale_check_requests(remote)
 
 
-def _import_groups(plan: Plan) -> int:
-    created = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].isna()]
+def _import_groups(changes: Changes) -> int:
+    """How many imports the new contacts need: one per distinct set of lists they join."""
+    created = changes["memberships_add"][changes["memberships_add"]["ctct_contact_id"].isna()]
     if created.empty:
         return 0
     return created.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted(map(str, ids)))).nunique()
 
 
-def _finish(
-    direction: str,
-    changes: dict[str, pd.DataFrame],
-    warnings: list[PlanWarning],
-    local: LocalSnapshot,
-    remote: RemoteSnapshot,
-    policy: MassRemovalPolicy | None,
-    target_sizes: dict[Any, int],
-    by: str = "list_id",
-) -> Plan:
-    ordered = {kind: _stable(kind, changes[kind]) for kind in SCHEMAS}
-    stamps = remote.contacts["updated_at"].dropna() if "updated_at" in remote.contacts else pd.Series(dtype=object)
-    plan = Plan(
-        direction,
-        ordered,
-        warnings,
-        local_fingerprint=local.fingerprint,
-        remote_fingerprint=remote.lists_fingerprint,
-        remote_taken_at=remote.taken_at,
-        remote_max_updated=str(stamps.max()) if len(stamps) else None,
-        snapshot_requests=remote.requests,
-        local=local,
-        remote=remote,
-    )
-    plan.mass_removals = mass_removals(plan, target_sizes, policy or MassRemovalPolicy(), by)
-    return plan
-
-
-SORT_KEYS = {
-    "lists_create": ["name"],
-    "lists_rename": ["from"],
-    "lists_delete": ["name"],
-    "contacts_create": ["email"],
-    "contacts_update": ["email"],
-    "contacts_unsubscribed": ["email"],
-    "contacts_resubscribed": ["email"],
-    "contacts_deleted_in_ctct": ["email"],
-    "contacts_link": ["email"],
-    "memberships_add": ["list", "email"],
-    "memberships_remove": ["list", "email"],
-    "skipped": ["list", "email"],
-}
-
-
-def _stable(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Fixed columns, fixed order: the same inputs always give the same plan."""
-    frame = frame.reindex(columns=SCHEMAS[kind])
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    keys = SORT_KEYS[kind]
-    order = frame[keys].astype(str).apply(lambda column: column.str.lower())
-    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
-
-
-def mass_removals(plan: Plan, sizes: dict[Any, int], policy: MassRemovalPolicy, by: str) -> list[str]:
-    """The plan's changes that need an extra confirmation (SPEC §7)."""
-    found = [f"deletes the list '{name}'" for name in plan["lists_delete"]["name"]]
-    removes = plan["memberships_remove"]
-    adds = plan["memberships_add"]
+def mass_removals(changes: Changes, sizes: dict[Any, int], policy: MassRemovalPolicy, by: str) -> list[str]:
+    """The changes that need an extra confirmation (SPEC §7); `sizes`: each list's members before,
+    by its `by` id."""
+    found = [f"deletes the list '{name}'" for name in changes["lists_delete"]["name"]]
+    removes = changes["memberships_remove"]
+    adds = changes["memberships_add"]
     for key, group in removes.groupby(by, dropna=True):
         size = int(sizes.get(key, 0))
         if size == 0:

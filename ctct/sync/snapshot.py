@@ -18,7 +18,7 @@ from ctct.api.client import CtctClient
 from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.contact_frame import eligibility_context
 from ctct.crm.eligibility import eligibility_reasons
-from ctct.crm.normalize import name_key
+from ctct.crm.normalize import email_keys, name_key
 from ctct.db.models import (
     BaselineContact,
     BaselineList,
@@ -153,7 +153,7 @@ def local_snapshot(session: Session, role_addresses: frozenset[str]) -> LocalSna
         LOCAL_CONTACT_COLUMNS,
     )
     contacts["unsubscribed"] = contacts["unsubscribed"].astype(bool)
-    contacts["email_key"] = contacts["email"].fillna("").astype(str).str.strip().str.lower()
+    contacts["email_key"] = email_keys(contacts["email"])
     contacts["reason"] = eligibility_reasons(contacts, eligibility_context(session, role_addresses))
     members = _frame(session, select(ListMembership.list_id, ListMembership.contact_id), ["list_id", "contact_id"])
     companies = _frame(session, select(Company.id, Company.name, Company.name_key), ["company_id", "name", "name_key"])
@@ -190,7 +190,7 @@ def remote_snapshot(client: CtctClient, progress: Callable[[str], None] | None =
         if progress is not None and count % 5000 == 0:
             progress(f"{count:,} Constant Contact contacts read")
     contacts = pd.DataFrame(rows, columns=REMOTE_CONTACT_COLUMNS)
-    contacts["email_key"] = contacts["email"].astype(str).str.strip().str.lower()
+    contacts["email_key"] = email_keys(contacts["email"])
     members = pd.DataFrame(member_rows, columns=["ctct_list_id", "ctct_contact_id"])
     return RemoteSnapshot(lists, contacts, members, taken_at, client.budget.used() - before)
 
