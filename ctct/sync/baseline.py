@@ -9,6 +9,9 @@ list's name and a contact's fields — is recorded as:
 3. otherwise what the old baseline said: the two sides differ — a failed row, an edit made on
    either side while the sync ran — and the difference stays for the next plan, which can still
    tell which side made it.
+
+Apart from its recording (ctct/sync/recording.py, which reads both sides and writes the baseline
+tables) so that the rule above is tested on frames alone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ctct.sync.snapshot import Baseline
+from ctct.sync.snapshot import Baseline, RemoteSnapshot
 
 PAIR = ["ctct_list_id", "email_key"]
 FIELDS = ["first_name", "last_name", "company_name", "job_title"]
@@ -27,6 +30,14 @@ def _pairs(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     if frame is None or frame.empty:
         return pd.DataFrame(columns=PAIR)
     return frame[PAIR].dropna().astype(str).drop_duplicates()
+
+
+def remote_pairs(remote: RemoteSnapshot | None) -> pd.DataFrame:
+    """CTCT's memberships as (ctct_list_id, email_key), as a snapshot saw them."""
+    if remote is None or remote.members.empty:
+        return pd.DataFrame(columns=PAIR)
+    pairs = remote.members.merge(remote.contacts[["ctct_contact_id", "email_key"]], on="ctct_contact_id")
+    return pairs[PAIR].astype(str)
 
 
 @dataclass

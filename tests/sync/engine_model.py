@@ -37,8 +37,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import delete, event, select, update
 
 from ctct import lists
-from ctct.api.client import CtctClient
-from ctct.api.errors import CtctError
 from ctct.api.limits import RateLimiter
 from ctct.config import Settings
 from ctct.crm import services
@@ -54,7 +52,8 @@ from ctct.db.models import (
     SyncRun,
     utcnow,
 )
-from ctct.errors import ConsoleError
+from ctct.db.stores import open_client
+from ctct.errors import ConsoleError, SyncBusy
 from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync import journal
 from ctct.sync.apply import COMPLETED, COMPLETED_WITH_ERRORS, INTERRUPTED, SyncService
@@ -167,7 +166,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.clear_faults()
         http = httpx.Client(transport=Hooks(self.world.transport, self.on_request), base_url="http://sandbox")
         limiter = RateLimiter(self.world.settings.rate_limit, clock=self.world.clock, sleep=self.world.clock.advance)
-        self.client = CtctClient.from_settings(
+        self.client = open_client(
             self.world.settings, self.database, http=http, sleep=self.world.clock.advance, limiter=limiter
         )
         activate(self.client)
@@ -386,7 +385,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.counts["rules run"] += 1
         try:
             plan = self.service.plan(direction)
-        except (CtctError, ConsoleError):
+        except ConsoleError:
             return
         self.run(
             direction,
@@ -409,7 +408,7 @@ class EngineMachine(RuleBasedStateMachine):
         try:
             # What the resume will plan, as the user would preview it first.
             warnings = [w.message for w in self.service.plan(direction).warnings]
-        except (CtctError, ConsoleError):
+        except ConsoleError:
             return
         status = self.run(
             direction,
@@ -448,10 +447,10 @@ class EngineMachine(RuleBasedStateMachine):
         except Crash:
             crashed = self.crashed = True
             self.counts[f"{label} crashed"] += 1
-        except journal.SyncBusy as error:
+        except SyncBusy as error:
             # One process here: a lock left behind is a dead one, to be taken over.
             raise AssertionError(f"refused as busy with no other sync running: {error}") from None
-        except (CtctError, ConsoleError) as error:
+        except ConsoleError as error:
             self.counts[f"{label} {type(error).__name__}"] += 1
             self.world.errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
         finally:

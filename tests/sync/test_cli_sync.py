@@ -91,8 +91,9 @@ def test_budget_refusal_exits_3(cli_run, database, settings):
     with database.session() as session:
         create_list(session, "News")
     from ctct.api.limits import DailyBudget
+    from ctct.db.stores import SqlUsageStore
 
-    budget = DailyBudget(database, settings.daily_quota)
+    budget = DailyBudget(SqlUsageStore(database), settings.daily_quota)
     budget.record(budget.remaining())
     code, _, err = cli_run("sync", "push", "--yes")
     assert code in {1, 3} and ("left today" in err or "quota" in err)

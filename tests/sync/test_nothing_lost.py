@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from ctct import lists
 from ctct.db.models import MembershipChangeHow, RowChange, SyncLock, SyncRun, utcnow
+from ctct.errors import SyncBusy, SyncRefused
 from ctct.sync import journal
 from ctct.sync.apply import COMPLETED, COMPLETED_WITH_ERRORS
 from ctct.sync.snapshot import load_baseline
@@ -211,7 +212,7 @@ def test_a_dead_holders_lock_is_taken_over_and_a_live_one_refuses(service, datab
                 expires_at=utcnow() + dt.timedelta(hours=1),
             )
         )
-    with pytest.raises(journal.SyncBusy, match="python -m ctct unlock"):
+    with pytest.raises(SyncBusy, match="python -m ctct unlock"):
         service.commit(service.plan("push"))
     with database.session() as session:  # a lapsed renewal is taken over too
         session.execute(update(SyncLock).values(holder="elsewhere:1:1", expires_at=utcnow() - dt.timedelta(seconds=1)))
@@ -284,7 +285,7 @@ def test_a_resume_waits_for_the_interrupted_runs_activities_and_a_refused_one_is
     assert active_client.activities.unfinished()  # CTCT still works on what was submitted
     # A resume refused (over the budget here) leaves the interrupted run to resume later.
     service.client.budget.quota = service.client.budget.used() + 1
-    with pytest.raises(journal.SyncRefused):
+    with pytest.raises(SyncRefused):
         service.resume("push")
     with database.session() as session:
         statuses = [run.status for run in session.scalars(select(SyncRun).order_by(SyncRun.id))]

@@ -8,8 +8,8 @@ from ctct.api.errors import CtctConnectionError
 from ctct.crm import services
 from ctct.crm.export import export_data
 from ctct.db.models import SyncLock, utcnow
+from ctct.errors import SyncBusy, SyncRefused
 from ctct.sync import history
-from ctct.sync.journal import SyncBusy, SyncRefused
 
 
 def crm(database, *people, company="Acme", tags=()):
@@ -280,11 +280,12 @@ def test_losing_side_changes_are_named_before_they_are_undone(service, database,
 
 
 def test_reset_demo_restores_both_sides(service, database, active_client, sandbox):
-    from ctct.activation import connection_status, reset_demo
+    from ctct.activation import connection_status
+    from ctct.sandbox.demo_account import reset_demo
 
     local_list(database, "Temporary")
     service.commit(service.plan("push"))
-    reset_demo(active_client)
+    reset_demo(active_client, database)
     assert not connection_status(active_client).active
     data = exported(database)
     assert data["lists"] == [] and len(data["companies"]) == 40

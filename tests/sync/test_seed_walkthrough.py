@@ -5,7 +5,7 @@ import pytest
 from ctct import lists
 from ctct.crm import services
 from ctct.crm.export import export_data
-from ctct.sync.journal import SyncRefused
+from ctct.errors import SyncRefused
 
 COMPANIES = ["Acme Sports", "Beta Foods", "Cobalt Design", "Delta Marine", "Evergreen Yoga"]
 

@@ -1,0 +1,38 @@
+"""Whether either side changed since the preview: the check before a commit may start.
+
+It only reads — Customer Focus through its snapshot's fingerprint, CTCT through one listing of its
+lists and one request for contacts updated since — and changes neither side. It is apart from the
+commit's modules because its answer decides whether there is a commit at all: a stale plan is
+refused before the journal records a run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ctct.api.client import CtctClient
+from ctct.errors import SyncRefused
+from ctct.sync.plan import Plan
+from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot
+
+
+def ctct_lists(client: CtctClient) -> pd.DataFrame:
+    """CTCT's lists as they are now, with their member counts: one listing."""
+    return pd.DataFrame(
+        [(item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()],
+        columns=["ctct_list_id", "name", "membership_count"],
+    )
+
+
+def refuse_local_change(plan: Plan, local: LocalSnapshot) -> None:
+    if local.fingerprint != plan.local_fingerprint:
+        raise SyncRefused("Customer Focus changed since this preview: make a new preview")
+
+
+def refuse_remote_change(plan: Plan, client: CtctClient) -> None:
+    probe = RemoteSnapshot(ctct_lists(client), pd.DataFrame(), pd.DataFrame())
+    # One request tells whether any contact changed: anything updated after the newest
+    # update the preview saw (or, when CTCT had no contacts then, anything at all).
+    page = client.get("/contacts", status="all", updated_after=plan.remote_max_updated, limit=1)
+    if probe.lists_fingerprint != plan.remote_fingerprint or page.get("contacts"):
+        raise SyncRefused("Constant Contact changed since this preview: make a new preview")
