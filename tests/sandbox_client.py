@@ -11,11 +11,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from ctct import cli
-from ctct.activation import complete_activation, sign_in_to_sandbox
+from ctct.activation import complete_activation
 from ctct.api.client import CtctClient
 from ctct.api.limits import RateLimiter
 from ctct.config import Settings
+from ctct.db.stores import open_client
 from ctct.sandbox import SandboxConfig, create_app
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.inprocess import SandboxTransport
 from tests.sandbox.conftest import FakeClock
 
@@ -73,7 +75,7 @@ def http(sandbox_app) -> Iterator[httpx.Client]:
 @pytest.fixture
 def client(settings: Settings, database, http: httpx.Client, clock: FakeClock) -> CtctClient:
     limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=clock.advance)
-    return CtctClient.from_settings(settings, database, http=http, sleep=clock.advance, limiter=limiter)
+    return open_client(settings, database, http=http, sleep=clock.advance, limiter=limiter)
 
 
 def activate(client: CtctClient, username: str = "demo", password: str = "demo"):
@@ -91,13 +93,13 @@ def active_client(client: CtctClient) -> CtctClient:
 def cli_run(settings, http, clock, monkeypatch, capsys):
     """Runs the CLI with its CTCT client wired to the in-process sandbox."""
 
-    build = CtctClient.from_settings
+    build = open_client
 
     def wired(_settings, database):
         limiter = RateLimiter(4, clock=clock, sleep=clock.advance)
         return build(settings, database, http=http, sleep=clock.advance, limiter=limiter)
 
-    monkeypatch.setattr(cli.CtctClient, "from_settings", staticmethod(wired))
+    monkeypatch.setattr(cli, "open_client", wired)
     monkeypatch.setattr(cli.Settings, "load", classmethod(lambda cls: settings))
 
     def run(*args):

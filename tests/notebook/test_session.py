@@ -8,13 +8,12 @@ import httpx
 import pytest
 
 import ctct
-from ctct.activation import sign_in_to_sandbox
 from ctct.config import DEFAULT_AUTH_BASE
-from ctct.errors import ConsoleError, IneligibleContacts
+from ctct.errors import ConsoleError, IneligibleContacts, SyncRefused
+from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.process import SandboxServer
 from ctct.session import Console
 from ctct.sync.history import RunDetail, RunHistory
-from ctct.sync.journal import SyncRefused
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from ctct.activation import connection_status
-from ctct.api.client import CtctClient
 from ctct.api.errors import OAuthFlowError
 from ctct.api.limits import RateLimiter
+from ctct.db.stores import open_client
 from ctct.sandbox import SandboxConfig, create_app
 from tests.sandbox.conftest import FakeClock
 from tests.sandbox_client import activate, sandbox_http
@@ -36,7 +36,7 @@ def confidential_http(confidential_sandbox) -> Iterator[httpx.Client]:
 def console(settings, database, http, clock, secret):
     configured = replace(settings, client_secret=secret)
     limiter = RateLimiter(configured.rate_limit, clock=clock, sleep=clock.advance)
-    return CtctClient.from_settings(configured, database, http=http, sleep=clock.advance, limiter=limiter)
+    return open_client(configured, database, http=http, sleep=clock.advance, limiter=limiter)
 
 
 def test_the_console_activates_and_refreshes_with_its_client_secret(
@@ -76,5 +76,5 @@ def test_deactivation_revokes_the_grant_with_the_client_secret(
     client = console(settings, database, confidential_http, confidential_sandbox.clock, SECRET)
     activate(client)
     token = client.authorization.access_token()
-    deactivate(client)
+    deactivate(client, database)
     assert sandbox.tokens.grant_for(token, sandbox.now()) is None  # revoked at the sandbox, not just forgotten
