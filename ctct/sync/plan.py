@@ -203,6 +203,12 @@ class Plan:
         return display.card(*parts)
 
 
+def _folded(column: pd.Series) -> pd.Series:
+    """A sort key for names and emails: case-insensitive, as a person reads a sorted list. Warnings
+    that name rows say them in this order, so the same inputs give the same words."""
+    return column.astype(str).str.casefold()
+
+
 def _str(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), None)
 
@@ -220,12 +226,16 @@ def _ordered(changes: Changes) -> dict[str, pd.DataFrame]:
 
 def _stable(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Fixed columns, fixed order: the same inputs always give the same plan."""
-    frame = frame.reindex(columns=SCHEMAS[kind])
+    # Rows are put in order by position: a frame concatenated from two steps can carry one index
+    # label twice, and ordering by label would then repeat rows.
+    frame = frame.reindex(columns=SCHEMAS[kind]).reset_index(drop=True)
     if frame.empty:
-        return frame.reset_index(drop=True)
+        return frame
     keys = list(SPECS[ChangeKind(kind)].sort_key)
-    order = frame[keys].astype(str).apply(lambda column: column.str.lower())
-    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
+    # Case-insensitive as a person reads it; the exact text breaks a tie ('Ann@' and 'ann@').
+    text = frame[keys].astype(str)
+    order = pd.concat([text.apply(lambda column: column.str.lower()), text.add_prefix("exact_")], axis=1)
+    return frame.loc[order.sort_values(list(order.columns), kind="stable").index].reset_index(drop=True)
 
 
 def _plan(
@@ -314,8 +324,9 @@ def plan_pull(
         changes, kept = _keep_local_changes(changes, baseline)
         # Nothing made here is lost now: the notes on what is kept replace the warnings.
         warnings = [warning for warning in warnings if warning.kind != "losing_side_change"] + kept
-    warnings += _formula_warnings(changes)
     ordered = _ordered(changes)
+    # From the ordered rows: which values are named, when there are more than can be shown, is fixed.
+    warnings += _formula_warnings(ordered)
     removals = mass_removals(ordered, _local_sizes(local), policy or MassRemovalPolicy(), "list_id")
     return _plan(
         direction,
@@ -389,7 +400,7 @@ def _pull_renames(matched: pd.DataFrame, baseline: Baseline, warnings: list[Plan
     """Lists CTCT calls otherwise than here take CTCT's name; a rename made here is said lost."""
     renamed = matched[matched["local_name"] != matched["name"]]
     baseline_names = baseline.lists.set_index("ctct_list_id")["name"] if not baseline.empty else pd.Series(dtype=str)
-    for row in renamed.itertuples():
+    for row in renamed.sort_values("local_name", key=_folded).itertuples():
         was = baseline_names.get(row.ctct_list_id)
         if was is not None and was != row.local_name:
             warnings.append(
@@ -419,7 +430,7 @@ def _local_deletions_undone(local: LocalSnapshot, remote: RemoteSnapshot, baseli
         PlanWarning(
             "losing_side_change", f"local deletion of '{name}' will be undone: it still exists in Constant Contact"
         )
-        for name in deleted_here["name"]
+        for name in sorted(deleted_here["name"], key=str.casefold)
     ]
 
 
@@ -430,7 +441,7 @@ def _pull_contacts(local: LocalSnapshot, remote: RemoteSnapshot, warnings: list[
     # Statuses for every contact; names only for the few rows that use them (a million-row
     # frame of names costs more memory than the rest of the plan).
     contacts = contacts.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id", how="left")
-    for row in contacts[contacts["ambiguous"]].itertuples():
+    for row in contacts[contacts["ambiguous"]].sort_values("email", key=_folded).itertuples():
         warnings.append(
             PlanWarning(
                 "shared_email",
@@ -752,7 +763,8 @@ def _renames_without_clashes(
         name_key(name): name for list_id, name in zip(lists[key], lists["name"], strict=True) if list_id not in moving
     }
     clash = renames["to"].map(lambda name: name_key(name) in taken).astype(bool)
-    for old, new in zip(renames.loc[clash, "from"], renames.loc[clash, "to"], strict=True):
+    clashing = renames[clash].sort_values("from", key=_folded)
+    for old, new in zip(clashing["from"], clashing["to"], strict=True):
         warnings.append(PlanWarning("name_clash", says(old, new, taken[name_key(new)])))
     return renames[~clash]
 
@@ -833,7 +845,7 @@ def _new_company_warnings(contacts_create: pd.DataFrame, companies: pd.DataFrame
             f"new company '{first}' looks like '{second}' ({where}); they are "
             "kept apart — merge them by hand if they are one",
         )
-        for first, second, where in near_duplicate_names(new, companies.rename(columns={"name_key": "key"}))
+        for first, second, where in sorted(near_duplicate_names(new, companies.rename(columns={"name_key": "key"})))
     ]
 
 
@@ -844,6 +856,7 @@ def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str])
     flagged = pairs[role_locals(pairs["email"], roles).notna()]
     if flagged.empty:
         return []
+    flagged = flagged.sort_values(["list", "email"], key=lambda column: column.str.lower(), kind="stable")
     examples = ", ".join(f"{row.email} on '{row.list}'" for row in flagged.head(3).itertuples())
     return [
         PlanWarning(
@@ -950,7 +963,7 @@ def _push_lists(
             f"list '{name}' was deleted in Constant Contact; this push "
             "creates it again — pull first to delete it here instead",
         )
-        for name in stale_links["name"]
+        for name in sorted(stale_links["name"], key=str.casefold)
     ]
     free_remote = remote.lists[
         ~remote.lists["ctct_list_id"].isin(local.lists["ctct_list_id"].dropna())
@@ -1016,9 +1029,8 @@ def _push_renames(
         }
     )
     baseline_names = baseline.lists.set_index("ctct_list_id")["name"]
-    for ctct_name, local_name, ctct_list_id in zip(
-        lists_rename["from"], lists_rename["to"], lists_rename["ctct_list_id"], strict=True
-    ):
+    said = lists_rename.sort_values("to", key=_folded)
+    for ctct_name, local_name, ctct_list_id in zip(said["from"], said["to"], said["ctct_list_id"], strict=True):
         was = baseline_names.get(ctct_list_id)
         if was is not None and was != ctct_name:
             warnings.append(
@@ -1174,7 +1186,7 @@ def _ctct_only_lists(lists: PushedLists) -> list[PlanWarning]:
         PlanWarning(
             "ctct_only_lists",
             f"{len(new_remote):,} list(s) exist only in Constant "
-            f"Contact (e.g. '{new_remote['name'].iloc[0]}'); pull to bring them over",
+            f"Contact (e.g. '{min(new_remote['name'], key=str.casefold)}'); pull to bring them over",
         )
     ]
 

@@ -157,3 +157,8 @@ def test_a_pull_works_out_its_companies_once() -> None:
     assert list(matches["email"]) == ["info@globex.com"]
     assert matches["company_here"].isna().all()  # Globex is a new company here
     assert plan_push(*snapshots()).company_matches() is None
+
+
+def test_every_sort_key_is_among_the_kinds_columns() -> None:
+    for spec in CHANGES:
+        assert set(spec.sort_key) <= set(spec.columns), spec.kind
