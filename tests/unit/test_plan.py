@@ -696,3 +696,31 @@ def test_a_push_linking_a_list_by_name_makes_its_members_the_ones_here() -> None
     assert rows(plan, "lists_create", "name", "ctct_list_id", "link") == [("News", "L1", True)]
     again = plan_push(*push_applied(world, plan).snapshots())
     assert again.is_empty, "the second push removes bo@acme.com, which the first neither removed nor named"
+
+
+def test_a_pull_names_each_removal_once() -> None:
+    """Removals from CTCT and those of a contact CTCT unsubscribed are two frames put together:
+    a pull of both lists each removal once, in order (it once listed them twice)."""
+    local = local_side(
+        [(1, "News", "L1"), (2, "Local only", None)],
+        [
+            Here(1, "ann@acme.com", ctct_contact_id="C1"),
+            Here(2, "bo@acme.com", ctct_contact_id="C2"),
+            Here(3, "cy@acme.com", ctct_contact_id="C3"),
+        ],
+        [(1, 1), (1, 3), (2, 2)],
+    )
+    remote = remote_side(
+        [("L1", "News")],
+        [
+            There("C1", "ann@acme.com"),
+            There("C2", "bo@acme.com", permission="unsubscribed", opt_out_source="Contact"),
+            There("C3", "cy@acme.com"),
+        ],
+        [("L1", "C3")],
+    )
+    plan = plan_pull(local, remote, baseline_of([("L1", "News")]))
+    assert rows(plan, "memberships_remove", "list", "email") == [
+        ("Local only", "bo@acme.com"),
+        ("News", "ann@acme.com"),
+    ]
