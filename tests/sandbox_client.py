@@ -44,8 +44,8 @@ def sandbox(sandbox_app):
     return sandbox_app.state.sandbox
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path) -> Settings:
+def sandbox_settings(database_url: str, key_dir) -> Settings:
+    """The console's settings for the in-process sandbox, with a fresh key of its own."""
     return Settings(
         database_url=database_url,
         api_base=f"{BASE}/v3",
@@ -53,8 +53,13 @@ def settings(database_url: str, tmp_path) -> Settings:
         client_id="console-tests",
         redirect_uri="http://127.0.0.1:8501/",
         secret_key=Fernet.generate_key().decode(),
-        secret_key_file=tmp_path / "unused.key",
+        secret_key_file=key_dir / "unused.key",
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path) -> Settings:
+    return sandbox_settings(database_url, tmp_path)
 
 
 @contextmanager

@@ -10,16 +10,14 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from cryptography.fernet import Fernet
 
 from ctct.activation import complete_activation, connection_status
 from ctct.api.client import CtctClient
 from ctct.api.limits import RateLimiter, utc_day
 from ctct.api.oauth import Revocation
 from ctct.api.stores import PendingSignIn, SealedTokens, StoredConnection
-from ctct.config import Settings
 from ctct.sandbox.demo_account import sign_in_to_sandbox
-from tests.sandbox_client import BASE
+from tests.sandbox_client import sandbox_settings
 
 
 class MemoryTokenStore:
@@ -99,15 +97,7 @@ class MemoryUsageStore:
 
 @pytest.fixture
 def memory_client(http, clock, tmp_path):
-    settings = Settings(
-        database_url="sqlite:///never-opened.db",
-        api_base=f"{BASE}/v3",
-        auth_base=f"{BASE}/oauth2/default/v1",
-        client_id="console-tests",
-        redirect_uri="http://127.0.0.1:8501/",
-        secret_key=Fernet.generate_key().decode(),
-        secret_key_file=tmp_path / "unused.key",
-    )
+    settings = sandbox_settings("sqlite:///never-opened.db", tmp_path)
     limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=clock.advance)
     return CtctClient.from_settings(
         settings, MemoryTokenStore(), MemoryUsageStore(), http=http, sleep=clock.advance, limiter=limiter
