@@ -724,3 +724,68 @@ def test_a_pull_names_each_removal_once() -> None:
         ("Local only", "bo@acme.com"),
         ("News", "ann@acme.com"),
     ]
+
+
+def test_import_keeps_members_added_and_removed_here_and_takes_ctcts_own_changes() -> None:
+    """Connecting again: since the last sync Bo left News here and Cy joined it here, while Dee
+    joined it in Constant Contact. The import keeps both changes made here and brings Dee over."""
+    people = [
+        Here(1, "ann@acme.com", ctct_contact_id="C1"),
+        Here(2, "bo@acme.com", ctct_contact_id="C2"),
+        Here(3, "cy@acme.com", ctct_contact_id="C3"),
+        Here(4, "dee@acme.com", ctct_contact_id="C4"),
+    ]
+    local = local_side([(1, "News", "L1")], people, [(1, 1), (1, 3)])
+    there = [There(f"C{n}", email) for n, email in enumerate(("ann", "bo", "cy", "dee"), start=1)]
+    there = [replace(contact, email=f"{contact.email}@acme.com") for contact in there]
+    remote = remote_side([("L1", "News")], there, [("L1", "C1"), ("L1", "C2"), ("L1", "C4")])
+    baseline = baseline_of([("L1", "News")], [("L1", "ann@acme.com"), ("L1", "bo@acme.com")])
+    plan = plan_import(local, remote, baseline)
+    assert rows(plan, "memberships_add", "list", "email") == [("News", "dee@acme.com")]
+    assert plan["memberships_remove"].empty
+    kept = "since the last sync are kept (Constant Contact does not have them yet): push to send them"
+    assert messages(plan, "kept_local_change") == [f"1 member(s) added here {kept}", f"1 removal(s) made here {kept}"]
+
+
+def test_import_after_renames_on_both_sides_takes_ctcts_name() -> None:
+    """Only a rename made here alone is kept; renamed on both sides, Constant Contact's name wins."""
+    local = local_side([(1, "Newsletter", "L1")], [], [])
+    remote = remote_side([("L1", "Updates")], [], [])
+    plan = plan_import(local, remote, baseline_of([("L1", "News")]))
+    assert rows(plan, "lists_rename", "from", "to") == [("Newsletter", "Updates")]
+    assert messages(plan, "kept_local_change") == []
+
+
+def test_push_does_not_send_a_company_an_import_made_up() -> None:
+    """CTCT has no company for Ann and Bo; the import named theirs after the email's domain
+    (`acme.com`) and, for a public mailbox, the person. Those are not changes to send; a company
+    typed here is — even one that reads like a domain, where CTCT has a company."""
+    here = [
+        Here(1, "ann@acme.com", company="acme.com", ctct_contact_id="C1"),
+        Here(2, "bo@gmail.com", first_name="Bo", company="Bo Lee", ctct_contact_id="C2"),
+        Here(3, "cy@acme.com", first_name="Cy", company="Acme Corp", ctct_contact_id="C3"),
+        Here(4, "dee@beta.org", first_name="Dee", company="beta.org", ctct_contact_id="C4"),
+    ]
+    there = [
+        There("C1", "ann@acme.com", company_name=None),
+        There("C2", "bo@gmail.com", first_name="Bo", company_name=None),
+        There("C3", "cy@acme.com", first_name="Cy", company_name=None),
+        There("C4", "dee@beta.org", first_name="Dee", company_name="Beta"),
+    ]
+    local = local_side([(1, "News", "L1")], here, [(1, 1), (1, 2), (1, 3), (1, 4)])
+    remote = remote_side([("L1", "News")], there, [("L1", "C1"), ("L1", "C2"), ("L1", "C3"), ("L1", "C4")])
+    baseline = baseline_of(
+        [("L1", "News")],
+        [("L1", "ann@acme.com"), ("L1", "bo@gmail.com"), ("L1", "cy@acme.com"), ("L1", "dee@beta.org")],
+        [
+            ("ann@acme.com", "Ann", "Lee", None, None),
+            ("bo@gmail.com", "Bo", "Lee", None, None),
+            ("cy@acme.com", "Cy", "Lee", None, None),
+            ("dee@beta.org", "Dee", "Lee", "Beta", None),
+        ],
+    )
+    plan = plan_push(local, remote, baseline)
+    assert rows(plan, "contacts_update", "email", "company") == [
+        ("cy@acme.com", "Acme Corp"),
+        ("dee@beta.org", "beta.org"),
+    ]
