@@ -42,6 +42,7 @@ from ctct.sandbox.config import SandboxAccount
 from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sync import history, journal
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult, SyncService
+from ctct.sync.changes import SHOWN_KINDS
 from ctct.sync.plan import IMPORT, Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_WITH_ERRORS = 0, 1, 2, 3, 4
@@ -404,8 +405,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _print_json(plan.to_json())
     else:
         _print_plan_summary(plan)
-        for kind, frame in plan.changes.items():
-            if len(frame) and kind != "contacts_link":
+        for kind in SHOWN_KINDS:
+            frame = plan[kind]
+            if len(frame):
                 print(f"\n{kind.replace('_', ' ')}:")
                 print(frame.head(20).to_string(index=False))
     return EXIT_OK

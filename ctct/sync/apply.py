@@ -21,10 +21,9 @@ from ctct.config import Settings
 from ctct.db import Database
 from ctct.errors import InvalidInput, SyncRefused
 from ctct.sync import journal, staleness
-from ctct.sync.changes import Direction
+from ctct.sync.changes import Direction, title_of
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import (
-    CHANGE_KINDS,
     IMPORT,
     PULL,
     PUSH,
@@ -74,9 +73,7 @@ class SyncResult:
         return display.card(
             display.heading(f"{self.direction.capitalize()} {self.status.replace('_', ' ')}: run {self.run_id}"),
             display.paragraph(f"{self.requests_used:,} Constant Contact requests used."),
-            display.counts_table(
-                (CHANGE_KINDS.get(kind, (kind.replace("_", " "), []))[0], count) for kind, count in self.counts.items()
-            ),
+            display.counts_table((title_of(kind), count) for kind, count in self.counts.items()),
             display.messages(self.warnings, "warning"),
             display.messages([f"Did not apply — {row}" for row in failed], "error"),
             display.messages([f"Constant Contact reported: {error}" for error in self.activity_errors], "error"),

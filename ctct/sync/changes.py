@@ -225,8 +225,15 @@ IMPORT_RUN_WORDS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
     }
 )
 
+
 # The former tables, derived: each kind's frame columns, (title, reviewed columns), journal kind,
 # and done words (with the import runs' words, which History says too).
+def title_of(kind: str) -> str:
+    """A change kind's title; a kind the registry does not know (an older run's) in plain words."""
+    spec = SPECS.get(ChangeKind(kind)) if kind in SPECS else None
+    return spec.title if spec is not None else kind.replace("_", " ")
+
+
 SCHEMAS: dict[str, list[str]] = {spec.kind: list(spec.columns) for spec in CHANGES}
 CHANGE_KINDS: dict[str, tuple[str, list[str]]] = {
     spec.kind: (spec.title, list(spec.reviewed)) for spec in CHANGES if spec.shown

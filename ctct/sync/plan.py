@@ -33,8 +33,6 @@ from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 PUSH, PULL, IMPORT = Direction.PUSH, Direction.PULL, Direction.IMPORT
 # Polls a bulk activity takes, about, before CTCT says it is done: a planner's estimate only.
 POLLS_PER_ACTIVITY = 3
-# The longest address an import row takes; the commit sends a longer one on its own.
-IMPORT_EMAIL_LENGTH = MAX_IMPORT_EMAIL_LENGTH
 
 # A plan's frames by change kind, as the planner's steps hand them on.
 Changes = Mapping[str, pd.DataFrame]

@@ -18,7 +18,7 @@ from typing import Any, TypedDict, cast
 import pandas as pd
 from sqlalchemy import select, update
 
-from ctct.api.activities import Activity, ActivityProgress, BulkResult, ImportBody, ImportRow
+from ctct.api.activities import MAX_IMPORT_EMAIL_LENGTH, Activity, ActivityProgress, BulkResult, ImportBody, ImportRow
 from ctct.api.client import CtctClient
 from ctct.api.contacts import ContactUpdate, EmailAddressBody
 from ctct.api.errors import ApiStatusError, BadRequest, Conflict, NotFound
@@ -27,7 +27,7 @@ from ctct.db import Database
 from ctct.db.models import EmailList, ListMembership, SyncStep
 from ctct.sync import journal
 from ctct.sync.outcome import Outcome
-from ctct.sync.plan import IMPORT_EMAIL_LENGTH, Plan
+from ctct.sync.plan import Plan
 from ctct.sync.pull import link_contacts
 from ctct.sync.push_check import Touched, check_push
 from ctct.sync.push_progress import Progress, PushSteps, silent
@@ -238,8 +238,8 @@ def _long_addresses_apart(
     kept: list[ImportGroup] = []
     apart: list[OneByOne] = []
     for ids, rows in imports:
-        short = [row for row in rows if len(row["email"]) <= IMPORT_EMAIL_LENGTH]
-        apart += [(ids, row) for row in rows if len(row["email"]) > IMPORT_EMAIL_LENGTH]
+        short = [row for row in rows if len(row["email"]) <= MAX_IMPORT_EMAIL_LENGTH]
+        apart += [(ids, row) for row in rows if len(row["email"]) > MAX_IMPORT_EMAIL_LENGTH]
         if short:
             kept.append((ids, short))
     return kept, apart

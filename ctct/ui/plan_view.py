@@ -13,7 +13,7 @@ from ctct.crm.normalize import company_name_key
 from ctct.errors import ConsoleError, SyncRefused
 from ctct.sync import history
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult
-from ctct.sync.changes import CHANGE_KINDS, ChangeKind
+from ctct.sync.changes import CHANGE_KINDS, ChangeKind, title_of
 from ctct.sync.plan import COLUMN_TITLES, PUSH, Plan
 from ctct.ui.downloads import csv_download
 from ctct.ui.state import database, sync_service
@@ -273,7 +273,7 @@ def show_result(result: SyncResult, done: str = "Synchronized") -> None:
         failed = pd.DataFrame(result.failed[:FAILED_ROWS_SHOWN]).rename(
             columns={"kind": "Change", "list": "List", "email": "Email", "reason": "Why"}
         )
-        failed["Change"] = failed["Change"].map(lambda kind: CHANGE_KINDS.get(kind, (kind, []))[0])
+        failed["Change"] = failed["Change"].map(title_of)
         st.dataframe(failed, hide_index=True, width="stretch")
     for message in result.activity_errors[:10]:
         st.warning(f"Constant Contact reported: {plain(message)}")

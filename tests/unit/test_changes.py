@@ -162,3 +162,11 @@ def test_a_pull_works_out_its_companies_once() -> None:
 def test_every_sort_key_is_among_the_kinds_columns() -> None:
     for spec in CHANGES:
         assert set(spec.sort_key) <= set(spec.columns), spec.kind
+
+
+def test_a_kinds_title_comes_from_the_registry_and_an_unknown_kind_reads_as_words() -> None:
+    from ctct.sync.changes import title_of
+
+    assert title_of("lists_create") == "Lists to create or link"
+    assert title_of(ChangeKind.SKIPPED) == "Skipped"
+    assert title_of("companies_created") == "companies created"
