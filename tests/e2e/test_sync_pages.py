@@ -57,6 +57,20 @@ def pushed_console(chromium_path: str, tmp_path_factory: pytest.TempPathFactory)
     database.dispose()
 
 
+PROGRESS_NOW = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const box = main && main.querySelector('[data-testid="stProgress"]');
+    const bar = box && box.querySelector('[role="progressbar"]');
+    if (!bar) return null;
+    return {
+        value: bar.getAttribute("aria-valuenow"),
+        note: box.innerText,
+        frames: document.querySelectorAll('[data-testid="stDataFrame"]').length,
+        commit: document.querySelectorAll(".st-key-sync_commit").length,
+    };
+}"""
+
+
 def sidebar_requests(page) -> int:
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("requests today").wait_for()
@@ -79,11 +93,12 @@ def test_a_push_shows_one_forward_bar_then_the_result_and_its_run_in_history(pag
     values: list[int] = []
     notes: list[str] = []
     while not page.locator(STREAMLIT_IDLE).count():
-        if bar.count():
-            values.append(int(bar.first.get_attribute("aria-valuenow") or 0))
-            notes.append(page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first.inner_text())
-            assert page.locator('[data-testid="stDataFrame"]').count() == 0
-            assert page.locator(".st-key-sync_commit").count() == 0
+        # One read of the page per look: the bar may go between two separate locator calls.
+        seen = page.evaluate(PROGRESS_NOW)
+        if seen is not None:
+            values.append(int(seen["value"] or 0))
+            notes.append(seen["note"])
+            assert seen["frames"] == 0 and seen["commit"] == 0, seen
         if len(values) == 8:
             page.screenshot(path=str(SCREENSHOTS / "synchronize-push-progress.png"), full_page=True)
         time.sleep(0.25)
