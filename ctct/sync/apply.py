@@ -22,6 +22,7 @@ from ctct.db import Database
 from ctct.errors import InvalidInput, SyncRefused
 from ctct.sync import journal, staleness
 from ctct.sync.changes import Direction, title_of
+from ctct.sync.local_read import local_snapshot
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import (
     IMPORT,
@@ -38,7 +39,8 @@ from ctct.sync.pull import pull
 from ctct.sync.push import push
 from ctct.sync.push_progress import Progress, silent
 from ctct.sync.recording import record_baseline
-from ctct.sync.snapshot import LocalSnapshot, load_baseline, local_snapshot, remote_snapshot
+from ctct.sync.remote_read import remote_snapshot
+from ctct.sync.snapshot import LocalSnapshot, load_baseline
 
 COMPLETED, COMPLETED_WITH_ERRORS, INTERRUPTED, FAILED = "completed", "completed_with_errors", "interrupted", "failed"
 
