@@ -118,7 +118,10 @@ def email_syntax_errors(emails: pd.Series) -> pd.Series:
         return pd.Series([], index=emails.index, dtype=object)
     stripped = emails.fillna("").astype(str).str.strip()
     plain = stripped.str.fullmatch(_PLAIN_EMAIL.pattern) & (stripped.str.len() <= MAX_EMAIL_LENGTH)
-    domains = stripped.str.partition("@")[2].str.lower()
+    # Everything after the first "@" (what `_is_plain_email` calls the domain); a row without one
+    # is not plain anyway. A regex replace stays in the column engine, where `partition` builds
+    # three Python strings per row.
+    domains = stripped.str.replace(r"^[^@]*@", "", regex=True).str.lower()
     plain &= ~domains.str.contains("--", regex=False)
     plain &= ~domains.str.endswith(_SPECIAL_USE_SUFFIXES)
     needs_parser = ~plain
@@ -158,7 +161,9 @@ def role_locals(emails: pd.Series, role_addresses: Iterable[str]) -> pd.Series:
     if any(not role or "@" in role or "+" in role for role in roles):
         suspect = emails.notna()
     else:
-        head = keys.str.extract(r"^([^@+]*)", expand=False).fillna("")
+        # The part before the first "@" or "+": cut by a regex replace, which stays in the column
+        # engine (`str.extract` goes through Python objects row by row).
+        head = keys.str.replace(r"(?s)[@+].*", "", regex=True)
         suspect = emails.notna() & (head.isin(roles) | head.str.replace(r"[-_.]", "", regex=True).isin(roles))
     return per_row(suspect, [role_local_part(email, roles) for email in emails[suspect]])
 
@@ -189,6 +194,39 @@ def company_name_key(name: str | None) -> str:
     # casefold after NFKC can produce text that NFKC changes again (e.g. 'ǰ'); one more pass
     # makes the key idempotent.
     return unicodedata.normalize("NFKC", " ".join(words)).casefold()
+
+
+# For a name of printable ASCII only, `company_name_key` comes down to these steps, which the
+# column engine runs on a whole column at once: NFKC and a second punctuation pass change nothing,
+# casefold is lower, and the only whitespace is the space.
+_PRINTABLE_ASCII = r"[ -~]*"
+_ASCII_PUNCTUATION_CLASS = "[" + re.escape(string.punctuation) + "]"
+_SUFFIX = "(?:" + "|".join(sorted(LEGAL_SUFFIXES)) + ")"
+_TRAILING_SUFFIXES = f"(?: {_SUFFIX})+$"
+_ONLY_SUFFIXES = f"{_SUFFIX}(?: {_SUFFIX})*"
+
+
+def company_name_keys(names: pd.Series) -> pd.Series:
+    """Vectorized `company_name_key` (a missing name as ""), worked out once per distinct name.
+    Names with any character outside printable ASCII get `company_name_key`'s own verdict, so the
+    two never disagree."""
+    text = names.astype(object).where(names.notna(), "").astype(str)
+    codes, distinct = pd.factorize(text)
+    unique = pd.Series(distinct, dtype="str")
+    words = (
+        unique.str.replace(_ASCII_PUNCTUATION_CLASS, "", regex=True)
+        .str.lower()
+        .str.replace(" +", " ", regex=True)
+        .str.strip(" ")
+    )
+    # Trailing legal suffixes go, but never the last word: a name of suffixes only keeps its first.
+    only_suffixes = words.str.fullmatch(_ONLY_SUFFIXES)
+    keys = words.str.replace(_TRAILING_SUFFIXES, "", regex=True)
+    keys[only_suffixes] = words[only_suffixes].str.replace(" .*", "", regex=True)
+    plain = unique.str.fullmatch(_PRINTABLE_ASCII)
+    if not plain.all():
+        keys[~plain] = [company_name_key(name) for name in unique[~plain]]
+    return pd.Series(keys.to_numpy()[codes], index=names.index, dtype="str")
 
 
 def name_key(name: str) -> str:

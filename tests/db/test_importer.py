@@ -501,3 +501,275 @@ def test_typed_and_imported_values_are_told_the_same(database, column, value):
     with database.session() as session:
         typed = _typed(session, column, value)
     assert _imported(database, column, value) == typed
+
+
+# Random files against the rules one value at a time: the import checks whole columns at once and
+# writes rows straight to the driver, and must still say and store exactly what the single-value
+# rules (the ones the forms use) say for every row.
+
+RANDOM_COMPANIES = [
+    "Acme",
+    "ACME, Inc.",
+    "Acme Co Inc",
+    "Beta Foods",
+    "beta  foods llc",
+    "Co Inc",
+    "Éclair",
+    "Ωmega Ltd.",
+]
+RANDOM_EMAILS = ["", "ann@acme.com", "ANN@acme.com", "bo@beta.com", "info@acme.com", "ü@exämple.com", "cy@gamma.org"]
+RANDOM_TAGS = ["", "VIP", "vip ; Newsletter", "Apparel Sports Wear", "a;;b", "New Tag"]
+RANDOM_BAD = {
+    "company": ["", "=SUM(A1)", "x" * 300, "Le\u200be", "Multi\nLine"],
+    "kind": ["partner", "customer\u200b"],
+    "company email": ["not-mail", "a@b--c.com"],
+    "first name": ["=cmd", "n" * 60, "Ann\x07"],
+    "last name": ["-x", "Le\u202ee"],
+    "email": ["cy@gamma", "a@localhost", "x" * 90 + "@a.com", "ann\u200b@acme.com"],
+    "job title": ["+1", "Own\ufeffer"],
+    "tags": ["t" * 120, "ok;=bad;b\u200bad", "y" * 2100],
+}
+
+
+def _random_file(draw_value, rows: int, seed: int) -> tuple[str, list[dict[str, str]], list[int]]:
+    """A CSV of `rows` data rows with blank lines and multi-line cells between them: its text, the
+    rows as the import reads them (trimmed) and the line each starts on."""
+    import random
+
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(importer.COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    line, records, lines = 2, [], []
+    for _ in range(rows):
+        if rng.random() < 0.15:
+            out.write("\n")
+            line += 1
+        record = {column: draw_value(rng, column) for column in importer.COLUMNS}
+        writer.writerow(record)
+        records.append({column: value.strip() for column, value in record.items()})
+        lines.append(line)
+        line += 1 + sum(value.count("\n") for value in record.values())
+    return out.getvalue(), records, lines
+
+
+def _draw_value(bad_rate: float):
+    def draw(rng, column):
+        if rng.random() < bad_rate:
+            return rng.choice(RANDOM_BAD[column])
+        good = {
+            "company": RANDOM_COMPANIES,
+            "kind": ["", "customer", "Prospect"],
+            "company email": RANDOM_EMAILS,
+            "first name": ["", "Ann", "Ünal"],
+            "last name": ["", "Lee", " O'Brien "],
+            "email": RANDOM_EMAILS,
+            "job title": ["", "Owner"],
+            "tags": RANDOM_TAGS,
+        }[column]
+        return rng.choice(good)
+
+    return draw
+
+
+def _expected_reason(record: dict[str, str], earlier: dict[str, int]) -> str | None:
+    """The row's reason by the single-value rules, in the import's order; `earlier` maps each
+    email key seen so far to its line."""
+    from ctct.crm.normalize import choice_problem, email_problem, length_problem, text_problem
+
+    tags = record["tags"]
+    if len(tags) > importer.MAX_TAGS_CELL_LENGTH:
+        tag_problem = length_problem(tags, "tags", importer.MAX_TAGS_CELL_LENGTH)
+    else:
+        verdicts = [text_problem(tag.strip(), services.TAG_NAME_LABEL, 100) for tag in tags.split(";")] if tags else []
+        tag_problem = next((verdict for verdict in verdicts if verdict), None)
+    problems = [
+        "company name is required" if record["company"] == "" else None,
+        text_problem(record["company"], *services.COMPANY_TEXT_FIELDS["name"]),
+        choice_problem(record["kind"], services.KIND_LABEL, services.COMPANY_KINDS),
+        email_problem(record["company email"], services.COMPANY_EMAIL_LABEL),
+        text_problem(record["first name"], *services.CONTACT_TEXT_FIELDS["first_name"]),
+        text_problem(record["last name"], *services.CONTACT_TEXT_FIELDS["last_name"]),
+        email_problem(record["email"], services.CONTACT_EMAIL_LABEL),
+        text_problem(record["job title"], *services.CONTACT_TEXT_FIELDS["job_title"]),
+        tag_problem,
+    ]
+    key = record["email"].lower()
+    if key in earlier:
+        problems.append(
+            f"duplicate email {importer.quoted(record['email'])}: same as line {earlier[key]} "
+            "(emails are compared ignoring case)"
+        )
+    found = [problem for problem in problems if problem]
+    return "; ".join(found) if found else None
+
+
+def _stored(session):
+    companies = {
+        key: (name, kind, email)
+        for key, name, kind, email in session.execute(
+            select(Company.name_key, Company.name, Company.kind, Company.email)
+        )
+    }
+    contacts = {
+        email: (key, first, last, title)
+        for email, key, first, last, title in session.execute(
+            select(Contact.email, Company.name_key, Contact.first_name, Contact.last_name, Contact.job_title).join(
+                Company
+            )
+        )
+    }
+    tags = {
+        (company, tag)
+        for company, tag in session.execute(select(Company.name_key, MarketingTag.name_key).join(Company.tags))
+    }
+    return companies, contacts, tags
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_files_are_told_and_stored_as_the_single_value_rules_say(database, seed):
+    from ctct.crm.normalize import company_name_key, name_key
+
+    with database.session() as session:
+        services.create_tag(session, "VIP")
+        acme = services.create_company(session, "Acme", "prospect")
+        services.create_contact(session, acme.id, email="ann@acme.com", first_name="Annie")
+    bad_rate = [0.0, 0.1, 0.3][seed % 3]
+    text, records, lines = _random_file(_draw_value(bad_rate), rows=5 + seed * 3, seed=seed)
+    plan = plan_for(database, text)
+
+    earlier: dict[str, int] = {}
+    expected = []
+    for record, line in zip(records, lines, strict=True):
+        expected.append(_expected_reason(record, earlier))
+        if record["email"]:
+            earlier.setdefault(record["email"].lower(), line)
+    assert plan.rows["line"].tolist() == lines
+    assert plan.rows["reason"].tolist() == expected
+    assert plan.rows["company_key"].tolist() == [company_name_key(record["company"]) for record in records]
+    assert plan.rows["company_action"].tolist() == [
+        "match" if company_name_key(record["company"]) == "acme" else "create" for record in records
+    ]
+
+    with database.session() as session:
+        before = _stored(session)
+    if expected.count(None) < len(expected):
+        with database.session() as session, pytest.raises(importer.ImportRejected):
+            importer.commit_crm_import(session, plan)
+        with database.session() as session:
+            assert _stored(session) == before  # a rejected file changes nothing
+    with database.session() as session:
+        summary = importer.commit_crm_import(session, plan, skip_invalid=True)
+    with database.session() as session:
+        companies, contacts, tags = _stored(session)
+
+    valid = [record for record, reason in zip(records, expected, strict=True) if reason is None]
+    first_of_company: dict[str, dict[str, str]] = {}
+    for record in valid:
+        first_of_company.setdefault(company_name_key(record["company"]), record)
+    expected_companies = dict(before[0])
+    # A company already here gets the file's first general email for it, having none.
+    acme_email = next(
+        (r["company email"] for r in valid if company_name_key(r["company"]) == "acme" and r["company email"]), None
+    )
+    expected_companies["acme"] = (*expected_companies["acme"][:2], acme_email)
+    for key, record in first_of_company.items():
+        if key not in expected_companies:
+            expected_companies[key] = (
+                record["company"],
+                record["kind"].lower() or "customer",
+                record["company email"] or None,
+            )
+    assert companies == expected_companies
+    expected_contacts = dict(before[1])
+    for record in valid:
+        if record["email"].lower() == "ann@acme.com":  # Annie: only her empty fields are filled
+            expected_contacts["ann@acme.com"] = (
+                "acme",
+                "Annie",
+                record["last name"] or None,
+                record["job title"] or None,
+            )
+        elif record["email"]:
+            expected_contacts[record["email"]] = (
+                company_name_key(record["company"]),
+                record["first name"] or None,
+                record["last name"] or None,
+                record["job title"] or None,
+            )
+    assert contacts == expected_contacts  # Annie keeps her name and company: nothing stored is lost
+    assert tags == before[2] | {
+        (company_name_key(record["company"]), name_key(tag))
+        for record in valid
+        for tag in record["tags"].split(";")
+        if tag.strip()
+    }
+    assert summary.contacts_created == len(expected_contacts) - len(before[1])
+    assert summary.rows_rejected == len(records) - len(valid)
+
+
+def test_a_big_import_is_stored_whole_across_statements_and_batches(database):
+    """More rows than one statement or one batch takes, so every boundary is crossed."""
+    count = importer.SQLITE_MAX_PARAMETERS + 7
+    rows = "".join(
+        f"Company {index % 150},{'prospect' if index % 3 else ''},,{f'First{index % 5}' if index % 5 else ''},,"
+        f"p{index}@x.com,,{'VIP;Gold' if index % 4 else ''}\n"
+        for index in range(count)
+    )
+    summary = run_import(database, HEADER + rows, batch_size=400)
+    assert (summary.companies_created, summary.contacts_created, summary.tags_created) == (150, count, 2)
+    with database.session() as session:
+        stored = session.execute(
+            select(Contact.email, Contact.email_key, Contact.first_name, Contact.created_by_import, Company.name)
+            .join(Company)
+            .order_by(Contact.id)
+        ).all()
+        assert [tuple(row) for row in stored] == [
+            (
+                f"p{index}@x.com",
+                f"p{index}@x.com",
+                f"First{index % 5}" if index % 5 else None,
+                True,
+                f"Company {index % 150}",
+            )
+            for index in range(count)
+        ]
+        assert session.scalar(select(func.count()).select_from(Company.tags.property.secondary)) == 150 * 2
+        kinds = dict(session.execute(select(Company.name, Company.kind)).all())
+        assert kinds["Company 0"] == "customer" and kinds["Company 1"] == "prospect"
+        assert (
+            session.scalar(select(func.count()).where(Contact.created_at.is_(None) | Contact.updated_at.is_(None))) == 0
+        )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "Acme",
+        "ACME, Inc.",
+        "acme co inc",
+        "Co Inc",
+        "inc",
+        "Inc. LLC",
+        "  Beta   Foods  LLC ",
+        "Coast Co",
+        "Company",
+        "A.B.C. Ltd",
+        "!!!",
+        "Éclair SARL",
+        "Ωmega Ltd.",
+        "Acme™ Corp",
+        "ǰ Inc",
+        "Tab\tCo",
+        "Line\nInc",
+        "x\u200by co",
+    ],
+)
+def test_company_keys_of_a_column_are_the_single_name_keys(name):
+    from ctct.crm.normalize import company_name_key, company_name_keys
+
+    for dtype in ("str", object):
+        names = pd.Series([name, "Other Co", name], dtype=dtype)
+        assert company_name_keys(names).tolist() == [company_name_key(name), "other", company_name_key(name)]
+    assert company_name_keys(pd.Series([None, "Acme Inc"], dtype=object)).tolist() == ["", "acme"]
