@@ -16,6 +16,10 @@ from ctct.ui.state import client, contacts, database, settings
 from ctct.ui.text import plain
 
 CONTACT_CHOICES = 50
+COMPANY_CHOICES = 50
+# Rows the Contacts table holds at a time.
+PAGE_ROWS = 100
+NO_COMPANY = "No company found: change the search, or add the company above."
 KINDS = ["customer", "prospect"]
 # A contact's editable fields and the suffix of their widget keys.
 EDIT_FIELDS = {"first_name": "first", "last_name": "last", "email": "email", "job_title": "title"}
@@ -42,8 +46,22 @@ with browse:
     )
     frame = contacts(contact_filter)
     eligible = int(frame["eligible"].sum()) if not frame.empty else 0
-    st.caption(f"{len(frame):,} contacts · {eligible:,} can be put on email lists")
-    st.dataframe(frame[list(COLUMNS)], hide_index=True, width="stretch", column_config=COLUMNS)
+    pages = max(1, -(-len(frame) // PAGE_ROWS))
+    # A new filter starts at its first page (assigned before the page picker is drawn).
+    if st.session_state.get("customers_view") != contact_filter or st.session_state.get("customers_page", 1) > pages:
+        st.session_state["customers_view"] = contact_filter
+        st.session_state["customers_page"] = 1
+    page_number = 1
+    caption, pager = st.columns([4, 1], vertical_alignment="bottom")
+    if pages > 1:
+        # The table holds a page at a time (100,000 rows would be 30 MB a run); counts and the
+        # download cover every row the filter selects.
+        page_number = int(pager.number_input(f"Page (of {pages:,})", 1, pages, key="customers_page"))
+    first_row = (page_number - 1) * PAGE_ROWS
+    page = frame.iloc[first_row : first_row + PAGE_ROWS]
+    rows_shown = f" · rows {first_row + 1:,}–{first_row + len(page):,} shown" if pages > 1 else ""
+    caption.caption(f"{len(frame):,} contacts · {eligible:,} can be put on email lists{rows_shown}")
+    st.dataframe(page[list(COLUMNS)], hide_index=True, width="stretch", column_config=COLUMNS)
     # The table's own download is off (client.disableDataExport): this one is formula-safe.
     csv_download(frame[list(COLUMNS)].rename(columns=COLUMNS), "contacts.csv", "customers_csv")
 
@@ -269,15 +287,51 @@ def confirm_contact_deletion(contact_id: int) -> None:
     deletion_dialog("contact", contact_id, services.contact_deletion_impact, contact_consequence, delete_contact)
 
 
-with add:
-    # Read after the callbacks: a company added (or deleted) by this click is already here.
+def company_options(key: str) -> services.CompanyMatches:
+    """What the company picker `key` offers: the companies its search box finds (the first
+    COMPANY_CHOICES by name), and the one it holds even when the search does not find it. A
+    choice that no longer exists gives way to the first company found."""
     with database().session() as session:
-        companies = dict(services.company_choices(session))
+        found = services.search_companies(session, st.session_state.get(f"{key}_find", ""), COMPANY_CHOICES)
+        held = st.session_state.get(key)
+        held_name = None if held in found.shown else services.company_name(session, held)
+    options = {held: held_name, **found.shown} if held_name is not None else found.shown
+    choose_valid(key, list(options))
+    return services.CompanyMatches(shown=options, total=found.total)
 
-    def company_label(company_id: int) -> str:
+
+def pick_found_company(key: str) -> None:
+    """A new search chooses the first company it finds: what is typed is usually the one meant."""
+    with database().session() as session:
+        found = services.search_companies(session, st.session_state.get(f"{key}_find", ""), 1)
+    if found.shown:
+        st.session_state[key] = next(iter(found.shown))
+
+
+def company_finder(key: str) -> None:
+    st.text_input(
+        "Find the company",
+        key=f"{key}_find",
+        placeholder="part of its name, or #id",
+        on_change=pick_found_company,
+        args=(key,),
+    )
+
+
+def company_picker(key: str, options: services.CompanyMatches) -> int:
+    def label(company_id: int) -> str:
         # Labels carry the id: two companies may share a name.
-        return f"{companies[company_id]} · #{company_id}"
+        return f"{options.shown[company_id]} · #{company_id}"
 
+    narrowed = (
+        f" ({options.total:,} found, the first {COMPANY_CHOICES} shown: type more to narrow)"
+        if options.total > COMPANY_CHOICES
+        else ""
+    )
+    return int(st.selectbox(f"Company{narrowed}", list(options.shown), format_func=label, key=key))
+
+
+with add:
     with st.form("customers_company"):
         st.markdown("**New company**")
         st.text_input("Company name", key="customers_company_name")
@@ -285,11 +339,16 @@ with add:
         st.text_input("General email (optional)", key="customers_company_email")
         st.form_submit_button("Add company", on_click=add_company)
         show_refusal("company")
-    if companies:
-        choose_valid("customers_contact_company", list(companies))
+    # Read after the callbacks: a company added (or deleted) by this click is already here.
+    # Searched, never listed whole: a picker of 33,000 companies is megabytes on every run.
+    st.markdown("**New contact**")
+    company_finder("customers_contact_company")
+    new_contact_companies = company_options("customers_contact_company")
+    if not new_contact_companies.shown:
+        st.caption(NO_COMPANY)
+    else:
         with st.form("customers_contact"):
-            st.markdown("**New contact**")
-            st.selectbox("Company", list(companies), format_func=company_label, key="customers_contact_company")
+            company_picker("customers_contact_company", new_contact_companies)
             first, last = st.columns(2)
             first.text_input("First name", key="customers_contact_first")
             last.text_input("Last name", key="customers_contact_last")
@@ -298,10 +357,14 @@ with add:
             st.form_submit_button("Add contact", on_click=add_contact)
             show_refusal("contact")
 
-        st.markdown("**Edit or delete a company**")
-        choose_valid("customers_edit_target", list(companies))
+    st.markdown("**Edit or delete a company**")
+    company_finder("customers_edit_target")
+    edit_companies = company_options("customers_edit_target")
+    if not edit_companies.shown:
+        st.caption(NO_COMPANY)
+    else:
         # Outside the form: Delete acts on the company shown, not on the one of the last Save.
-        target = st.selectbox("Company", list(companies), format_func=company_label, key="customers_edit_target")
+        target = company_picker("customers_edit_target", edit_companies)
         with st.form("customers_edit_company"):
             st.text_input("New name (leave empty to keep)", key="customers_edit_name")
             st.radio("Kind", ["keep", *KINDS], horizontal=True, key="customers_edit_kind")

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -141,8 +143,14 @@ def _search_text(frame: pd.DataFrame) -> pd.Series:
     that one substring test per row finds what a test per field would."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
-    fields = [frame[column].fillna("").astype(str) for column in _SEARCHED]
-    return fields[0].str.cat(fields[1:], sep="\n").str.lower()
+    # Arrow's kernels join and lower-case the 100,000 rows of a first visit several times
+    # faster than pandas' string methods.
+    fields = [
+        pc.fill_null(pa.array(frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True), "")
+        for column in _SEARCHED
+    ]
+    joined = pc.utf8_lower(pc.binary_join_element_wise(*fields, "\n"))
+    return pd.Series(joined, index=frame.index, dtype="str")
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -138,6 +138,37 @@ def company_choices(session: Session) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in session.execute(select(Company.id, Company.name).order_by(Company.name))]
 
 
+@dataclass(frozen=True)
+class CompanyMatches:
+    """The first companies a search finds, by name, and how many it finds in all."""
+
+    shown: dict[int, str]
+    total: int
+
+
+def search_companies(session: Session, search: str, limit: int) -> CompanyMatches:
+    """Companies whose name holds `search` (ignoring case; "#12" or "12" also finds company 12),
+    the first `limit` of them by name: a picker offers these, never all 33,000 companies."""
+    needle = " ".join(search.split())
+    condition: ColumnElement[bool] = func.lower(Company.name).contains(needle.lower(), autoescape=True)
+    number = needle.removeprefix("#")
+    if number.isdigit():
+        condition = condition | (Company.id == int(number))
+    counted = select(func.count(Company.id))
+    query = select(Company.id, Company.name).order_by(func.lower(Company.name), Company.id).limit(limit)
+    if needle:
+        counted, query = counted.where(condition), query.where(condition)
+    shown = {int(company_id): name for company_id, name in session.execute(query)}
+    return CompanyMatches(shown=shown, total=int(session.scalar(counted) or 0))
+
+
+def company_name(session: Session, company_id: object) -> str | None:
+    """The name of the company with this id, or None when there is none (deleted, or no id)."""
+    if not isinstance(company_id, int):
+        return None
+    return session.scalar(select(Company.name).where(Company.id == company_id))
+
+
 def find_companies_by_name(session: Session, name: str) -> list[Company]:
     """Companies whose normalized name equals that of `name` (SPEC §4)."""
     return list(session.scalars(select(Company).where(Company.name_key == company_name_key(name))))

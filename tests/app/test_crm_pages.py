@@ -2,6 +2,7 @@
 (AppTest against a real SQLite database with demo data)."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from ctct.db import Database
 from ctct.db.models import Contact
 from ctct.sandbox.process import running_sandbox
 from tests.activated import activate_database, sandbox_env
+
+customers = SimpleNamespace(PAGE_ROWS=100, COMPANY_CHOICES=50)  # views/customers.py's page sizes
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 ADD_COMPANY = "FormSubmitter:customers_company-Add company"
@@ -253,3 +256,93 @@ def test_a_refused_tag_name_keeps_what_was_typed(app):
     app.button(key="FormSubmitter:tags_new-Create").click().run()
     assert app.text_input(key="tags_new_name").value == ""
     assert "Golf Clubs" in app.dataframe[0].value["Tag"].tolist()
+
+
+@pytest.fixture
+def many_app(sqlite_url, monkeypatch):
+    """More contacts than the Contacts table holds at a time, more companies than a picker offers."""
+    database = Database(sqlite_url)
+    with database.session() as session:
+        demo.load_demo_data(session, companies=70)
+    database.dispose()
+    monkeypatch.setenv("CTCT_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CTCT_DEMO_MODE", "1")
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    app.switch_page("views/customers.py").run()
+    return app
+
+
+def contacts_caption(app) -> str:
+    return next(caption.value for caption in app.caption if "can be put on email lists" in caption.value)
+
+
+def test_the_contacts_table_sends_one_page_and_the_next_page_goes_on(many_app, db):
+    app = many_app
+    with db.session() as session:
+        everyone = lists.contacts_frame(session)
+    assert len(everyone) > customers.PAGE_ROWS
+    first = app.dataframe[0].value
+    # One page of rows, the first ones in the grid's order; the caption counts them all.
+    assert first["email"].tolist() == everyone["email"].head(customers.PAGE_ROWS).tolist()
+    assert f"{len(everyone):,} contacts" in contacts_caption(app)
+    assert f"rows 1–{customers.PAGE_ROWS} shown" in contacts_caption(app)
+
+    app.number_input(key="customers_page").set_value(2).run()
+    second = app.dataframe[0].value
+    assert second["email"].tolist() == everyone["email"].iloc[customers.PAGE_ROWS : 2 * customers.PAGE_ROWS].tolist()
+    # A new filter starts again at its first page.
+    app.radio(key="customers_type").set_value("Prospect only").run()
+    prospects = everyone[everyone["company_kind"] == "prospect"]
+    assert app.dataframe[0].value["email"].tolist() == prospects["email"].head(customers.PAGE_ROWS).tolist()
+
+
+def test_search_finds_a_contact_past_the_first_page(many_app, db):
+    app = many_app
+    with db.session() as session:
+        everyone = lists.contacts_frame(session)
+    late = everyone.iloc[-1]
+    assert late["email"] not in app.dataframe[0].value["email"].tolist()
+    app.text_input(key="customers_search").input(late["email"]).run()
+    assert late["email"] in app.dataframe[0].value["email"].tolist()
+
+
+def test_a_company_picker_offers_what_its_search_finds_and_saves_the_one_found(many_app, db):
+    app = many_app
+    with db.session() as session:
+        companies = services.company_choices(session)
+    assert len(companies) > customers.COMPANY_CHOICES
+    picker = app.selectbox(key="customers_edit_target")
+    assert len(picker.options) == customers.COMPANY_CHOICES  # never every company
+    assert f"{len(companies):,} found" in picker.label
+    late_id, late_name = companies[-1]
+    assert f"{late_name} · #{late_id}" not in picker.options
+
+    app.text_input(key="customers_edit_target_find").input(late_name.upper()).run()
+    picker = app.selectbox(key="customers_edit_target")
+    assert picker.value == late_id  # the search chose the company it found
+    app.text_input(key="customers_edit_name").input("Found And Renamed")
+    app.button(key="FormSubmitter:customers_edit_company-Save").click().run()
+    assert not app.error
+    with db.session() as session:
+        assert services.get_company(session, late_id).name == "Found And Renamed"
+    assert any("renamed from" in shown(toast.value) for toast in app.toast)
+
+    # The contact form's picker searches too, by the id its labels carry.
+    app.text_input(key="customers_contact_company_find").input(f"#{late_id}").run()
+    assert app.selectbox(key="customers_contact_company").value == late_id
+    for key, value in {"customers_contact_first": "Nia", "customers_contact_email": "nia@found.example"}.items():
+        app.text_input(key=key).input(value)
+    app.button(key=ADD_CONTACT).click().run()
+    assert not app.error
+    with db.session() as session:
+        [nia] = services.find_contacts_by_email(session, "nia@found.example")
+        assert nia.company_id == late_id
+
+
+def test_a_company_search_that_finds_nothing_says_so(many_app):
+    app = many_app
+    app.text_input(key="customers_edit_target_find").input("no such company anywhere").run()
+    # The company already chosen stays offered: a search that finds nothing takes nothing away.
+    assert len(app.selectbox(key="customers_edit_target").options) == 1
+    assert not app.exception
