@@ -34,6 +34,7 @@ from ctct.api.errors import (
     Throttled,
     from_response,
 )
+from ctct.api.exports import Exports
 from ctct.api.limits import DailyBudget, RateLimiter
 from ctct.api.lists import Lists
 from ctct.api.oauth import Authorization, OAuthClient
@@ -121,6 +122,10 @@ class CtctClient:
     def activities(self) -> Activities:
         return Activities(self)
 
+    @property
+    def exports(self) -> Exports:
+        return Exports(self)
+
     # The one request path
 
     def _url(self, path: str) -> str:
@@ -150,13 +155,16 @@ class CtctClient:
         refreshed = False
         while True:
             token = self.authorization.access_token()
-            self.limiter.acquire()
             self.budget.record(1)
+            prepared = self.http.build_request(
+                method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+            )
+            # Last before the send, all else done first (even encoding the body): the limiter's
+            # record of when the request left is only as true as the gap from here to the socket.
+            self.limiter.acquire()
             started = time.monotonic()
             try:
-                response = self.http.request(
-                    method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
-                )
+                response = self.http.send(prepared)
             except httpx.TransportError as error:
                 window.spend(time.monotonic() - started)
                 retry = repeatable or isinstance(error, NEVER_SENT)
@@ -177,6 +185,8 @@ class CtctClient:
             refusal = from_response(response)
             if isinstance(refusal, QuotaExceeded | NotEmulated):
                 raise refusal
+            if isinstance(refusal, Throttled):
+                self.limiter.throttled()
             retry = isinstance(refusal, Throttled) or (isinstance(refusal, ServerError) and repeatable)
             if not retry or not window.wait(retry_after(response)):
                 raise refusal
@@ -186,15 +196,20 @@ class CtctClient:
         clean = {key: value for key, value in params.items() if value is not None}
         return self.request("GET", path, params=clean or None).json()
 
-    def paginate(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a listing, following `_links.next.href` to the last page."""
+    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a listing, following `_links.next.href` to the last one."""
         page = self.get(path, **params)
         while True:
-            yield from page.get(key, [])
+            yield page
             next_link = page.get("_links", {}).get("next", {}).get("href")
             if not next_link:
                 return
             page = self.get(next_link)
+
+    def paginate(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a listing, across all its pages."""
+        for page in self.pages(path, **params):
+            yield from page.get(key, [])
 
 
 class RetryWindow:

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ctct.sandbox.exports import EMAIL_ONLY_FIELDS, EMPTY_FIELDS, EXPORT_FIELDS, EXPORT_STATUSES
 from ctct.sandbox.model import (
     ACTIVITY_CONTACT_DELETE,
+    ACTIVITY_EXPORT,
     ACTIVITY_IMPORT,
     ACTIVITY_LIST_DELETE,
     ACTIVITY_REMOVE,
@@ -627,3 +629,72 @@ def get_activity(account: Account, activity_id: str) -> Reply:
     if activity is None:
         raise SandboxError(404, "activities.api.not_found", f"Activity {activity_id} not found")
     return 200, activity.to_json()
+
+
+# Contact exports (docs/ctct-contact-exports.md)
+
+# Which row filters may go together, per the description: status with contact_ids or list_ids,
+# exclude with list_ids or new_subscriber, new_subscriber with list_ids.
+_EXPORT_SOURCES = ("contact_ids", "list_ids", "tag_ids", "segment_id", "new_subscriber")
+_EXPORT_COMPANIONS = {
+    "status": frozenset({"contact_ids", "list_ids"}),
+    "exclude": frozenset({"list_ids", "new_subscriber"}),
+}
+
+
+def _export_fields(body: dict[str, Any]) -> list[str]:
+    fields = body.get("fields")
+    if fields is None:
+        return list(EXPORT_FIELDS)
+    if not fields:
+        raise invalid("fields must name at least one field", "activities.api.validation.error")
+    unknown = sorted(set(fields) - set(EXPORT_FIELDS) - EMPTY_FIELDS)
+    if unknown:
+        raise invalid(f"fields has unknown field(s): {', '.join(unknown)}", "activities.api.validation.error")
+    if EMAIL_ONLY_FIELDS & set(fields) and "email_address" not in fields:
+        raise invalid("the email_optin/optout fields need email_address", "activities.api.validation.error")
+    return list(dict.fromkeys(fields))
+
+
+def _export_sources(body: dict[str, Any]) -> list[str]:
+    sources = [name for name in _EXPORT_SOURCES if body.get(name) not in (None, [], False)]
+    if len(sources) > 1 and sources != ["list_ids", "new_subscriber"]:
+        raise invalid(f"{' and '.join(sources)} exclude one another", "activities.api.validation.error")
+    for companion, allowed in _EXPORT_COMPANIONS.items():
+        if body.get(companion) and any(source not in allowed for source in sources):
+            raise invalid(
+                f"{companion} goes only with {' or '.join(sorted(allowed))}", "activities.api.validation.error"
+            )
+    unemulated = [source for source in sources if source in {"tag_ids", "segment_id", "new_subscriber"}]
+    if unemulated:
+        raise not_emulated(
+            f"{unemulated[0]} is not emulated by the sandbox (it has no tags, segments or sign-up dates)"
+        )
+    return sources
+
+
+def start_export(account: Account, body: Any, now: float, fail: bool) -> Reply:
+    body = _object(body)
+    _export_sources(body)
+    status = body.get("status")
+    if status is not None and status not in EXPORT_STATUSES:
+        raise invalid(f"status must be one of {', '.join(sorted(EXPORT_STATUSES))}", "activities.api.validation.error")
+    list_ids = _ids(body, "list_ids", MAX_LIST_IDS)
+    _require_lists(account, list_ids, 404)
+    exclude = body.get("exclude") or {}
+    payload = {
+        "contact_ids": _ids(body, "contact_ids", MAX_CONTACT_IDS),
+        "list_ids": list_ids,
+        "status": status,
+        "fields": _export_fields(body),
+        "exclude_contact_ids": _ids(exclude, "contact_ids", None),
+    }
+    return 201, account.submit(ACTIVITY_EXPORT, payload, now, fail=fail).to_json()
+
+
+def export_file(account: Account, file_export_id: str) -> tuple[int, str]:
+    """The CSV of a completed export; 404 for an unknown id or an export still queued or running."""
+    activity = account.activities.get(file_export_id)
+    if activity is None or activity.kind != ACTIVITY_EXPORT or activity.file is None:
+        raise SandboxError(404, "activities.api.not_found", f"Export file {file_export_id} not found")
+    return 200, activity.file

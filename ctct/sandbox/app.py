@@ -185,6 +185,8 @@ class _Served:
             sandbox.dirty = True
         if status == 204:
             return Response(status_code=204)
+        if self.route.media_type != "application/json":
+            return Response(reply, status_code=status, media_type=self.route.media_type)
         return JSONResponse(reply, status_code=status)
 
     def _refuse_unemulated(self, request: Request, query: dict[str, str]) -> None:
@@ -283,6 +285,8 @@ class V3Route:
     handler: Handler | None
     # The query parameters of the description the handler implements; the others answer 501.
     query: frozenset[str] = frozenset()
+    # What a successful answer is: JSON, or a file's text (a contact export's CSV).
+    media_type: str = "application/json"
 
     @property
     def spec_path(self) -> str:
@@ -372,6 +376,15 @@ ROUTES_V3: list[V3Route] = [
         "/v3/activities", "GET", lambda s, a, r, b, n: api.get_activities(a, _query(r)), frozenset({"limit", "state"})
     ),
     V3Route("/v3/activities/{activity_id}", "GET", lambda s, a, r, b, n: api.get_activity(a, _path(r, "activity_id"))),
+    V3Route(
+        "/v3/activities/contact_exports", "POST", lambda s, a, r, b, n: api.start_export(a, b, s.now(), _take_fail(s))
+    ),
+    V3Route(
+        "/v3/contact_exports/{file_export_id}",
+        "GET",
+        lambda s, a, r, b, n: api.export_file(a, _path(r, "file_export_id")),
+        media_type="text/csv",
+    ),
 ]
 
 

@@ -38,6 +38,9 @@ class SandboxConfig:
     rate_limit: float = 4.0
     daily_quota: int = 10_000
     activity_seconds: float = 2.0
+    # Whether adding or removing a list member moves the contact's `updated_at`, as the console's
+    # incremental read assumes (unconfirmed for CTCT itself): False emulates a CTCT where it does not.
+    membership_bumps_updated_at: bool = True
     access_token_seconds: int = 86_400
     code_seconds: int = 300
     state_file: Path | None = None

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ctct.sandbox.exports import export_csv, status_matches
 from ctct.sandbox.validation import RowProblem, import_rows
 
 MAX_LISTS = 1_000
@@ -28,6 +29,7 @@ ACTIVITY_ADD = "add_list_memberships"
 ACTIVITY_REMOVE = "remove_list_memberships"
 ACTIVITY_CONTACT_DELETE = "contact_delete"
 ACTIVITY_LIST_DELETE = "list_delete"
+ACTIVITY_EXPORT = "contact_exports"
 
 PERMISSIONS = frozenset({"explicit", "implicit", "not_set", "pending_confirmation", "temp_hold", "unsubscribed"})
 SOURCES = frozenset({"Account", "Contact"})
@@ -224,6 +226,8 @@ class Activity:
     errors: list[str] = field(default_factory=list)
     status: dict[str, int] = field(default_factory=dict)
     fail: bool = False
+    # A completed contact export's CSV file, served by GET /contact_exports/{activity_id}.
+    file: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -236,6 +240,9 @@ class Activity:
             "status": dict(self.status),
             "_links": {"self": {"href": f"/v3/activities/{self.activity_id}"}},
         }
+        if self.kind == ACTIVITY_EXPORT and self.state == "completed":
+            # The file's id is the activity's, as in CTCT's own example.
+            body["_links"]["results"] = {"href": f"/v3/contact_exports/{self.activity_id}"}
         if self.started_at is not None:
             body["started_at"] = iso(self.started_at)
         if self.completed_at is not None:
@@ -249,9 +256,12 @@ class Activity:
 class Account:
     """One CTCT account's data and its activity queue."""
 
-    def __init__(self, username: str, now: float, activity_seconds: float) -> None:
+    def __init__(
+        self, username: str, now: float, activity_seconds: float, *, membership_bumps_updated_at: bool = True
+    ) -> None:
         self.username = username
         self.activity_seconds = activity_seconds
+        self.membership_bumps_updated_at = membership_bumps_updated_at
         self.lists: dict[str, ContactList] = {}
         self.contacts: dict[str, Contact] = {}
         self.by_email: dict[str, str] = {}
@@ -472,6 +482,7 @@ class Account:
                 ACTIVITY_REMOVE: self._apply_remove,
                 ACTIVITY_CONTACT_DELETE: self._apply_contact_delete,
                 ACTIVITY_LIST_DELETE: self._apply_list_delete,
+                ACTIVITY_EXPORT: self._apply_export,
             }.get(activity.kind)
             try:
                 if apply is None:
@@ -587,7 +598,8 @@ class Account:
                 cannot_add += 1
                 continue
             self.revive(contact, at)
-            contact.updated_at = at
+            if self.membership_bumps_updated_at:
+                contact.updated_at = at
             if all(self.add_membership(contact, list_id) for list_id in targets):
                 completed += 1
             else:
@@ -606,7 +618,7 @@ class Account:
         contacts = self._source_contacts(activity.payload, activity)
         for contact in contacts:
             for list_id in targets:
-                if self.remove_membership(contact, list_id):
+                if self.remove_membership(contact, list_id) and self.membership_bumps_updated_at:
                     contact.updated_at = at
         activity.status = {
             "items_total_count": len(contacts),
@@ -646,6 +658,24 @@ class Account:
                 self._delete_list_now(item, at)
         activity.status = {"list_count": len(doomed)}
 
+    def _apply_export(self, activity: Activity, at: float) -> None:
+        """The file as the account stands when the activity runs (see ctct/sandbox/exports.py)."""
+        payload = activity.payload
+        status = payload.get("status")
+        if payload.get("contact_ids"):
+            wanted = set(_strings(payload["contact_ids"]))
+            chosen: Iterable[Contact] = (c for c in self.contacts.values() if c.contact_id in wanted)
+        elif payload.get("list_ids"):
+            lists = set(_strings(payload["list_ids"]))
+            chosen = (contact for contact in self.contacts.values() if contact.lists & lists)
+        else:
+            chosen = self.contacts.values()
+        excluded = set(_strings(payload.get("exclude_contact_ids")))
+        rows = (c for c in chosen if c.contact_id not in excluded and status_matches(c, status))
+        names = {list_id: item.name for list_id, item in self.lists.items()}
+        activity.file, count = export_csv(rows, list(_strings(payload.get("fields"))), names)
+        activity.status = {"items_total_count": count, "items_completed_count": count}
+
     # Persistence
 
     def state(self) -> dict[str, Any]:
@@ -662,10 +692,13 @@ class Account:
         }
 
     @classmethod
-    def from_state(cls, data: dict[str, Any], activity_seconds: float) -> Account:
+    def from_state(
+        cls, data: dict[str, Any], activity_seconds: float, *, membership_bumps_updated_at: bool = True
+    ) -> Account:
         account = cls.__new__(cls)
         account.username = data["username"]
         account.activity_seconds = activity_seconds
+        account.membership_bumps_updated_at = membership_bumps_updated_at
         account.next_seq = data["next_seq"]
         account.lists = {}
         for item in data["lists"]:

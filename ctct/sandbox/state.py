@@ -51,7 +51,12 @@ class Sandbox:
         """A fresh instance: every account back to one "General Interest" list, no tokens."""
         now = self.now()
         self.accounts = {
-            account.username: Account(account.username, now, self.config.activity_seconds)
+            account.username: Account(
+                account.username,
+                now,
+                self.config.activity_seconds,
+                membership_bumps_updated_at=self.config.membership_bumps_updated_at,
+            )
             for account in self.config.accounts
         }
         self.tokens = TokenStore()
@@ -140,7 +145,11 @@ class Sandbox:
         data = json.loads(path.read_text(encoding="utf-8"))
         for name, raw in data["accounts"].items():
             if name in self.accounts_by_username:
-                self.accounts[name] = Account.from_state(raw, self.config.activity_seconds)
+                self.accounts[name] = Account.from_state(
+                    raw,
+                    self.config.activity_seconds,
+                    membership_bumps_updated_at=self.config.membership_bumps_updated_at,
+                )
         self.tokens = TokenStore.from_state(data["tokens"])
         self.quota_day = data.get("quota_day", "")
         self.quota_used = Counter(data.get("quota_used", {}))

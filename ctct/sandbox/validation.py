@@ -4,7 +4,9 @@ The rules come from the reference description (`ctct-v3-openapi.yaml`): `derive_
 each operation, its scopes, its parameters and its request body schema (references resolved,
 prose dropped), and `spec_requests.json` beside this module is that result — the sandbox runs
 without the reference file, and `tests/sandbox/test_validation.py` fails when the two drift apart.
-Regenerate it with `python -m ctct.sandbox.validation PATH/TO/ctct-v3-openapi.yaml`.
+Regenerate it with `python -m ctct.sandbox.validation PATH/TO/ctct-v3-openapi.yaml`; the paths the
+reference leaves out and this project describes itself (`docs/reference/*.yaml`, e.g. contact
+exports) are merged in first (`with_fragments`).
 
 Each schema is compiled once into nested closures: a 40,000-row import is checked in about 20 ms,
 where a general JSON Schema validator takes close to a second (see docs/sandbox.md, Capacity).
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 RULES_FILE = Path(__file__).with_name("spec_requests.json")
+# Descriptions of CTCT paths the reference lacks, written from CTCT's full official description.
+FRAGMENTS = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "ctct-contact-exports.yaml",)
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 # Keywords that constrain a value, and keywords that only describe it.
@@ -79,6 +83,32 @@ class Invalid(Exception):
 
 
 # Deriving the rules from the description
+
+
+def with_fragments(spec: Mapping[str, Any], fragments: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The reference description with the fragments' paths and schemas added; a fragment never
+    replaces what the reference describes (a clash fails loudly)."""
+    merged = dict(spec)
+    paths = dict(spec["paths"])
+    schemas = dict(spec["components"]["schemas"])
+    for fragment in fragments:
+        for name, target, extra in (
+            ("path", paths, fragment["paths"]),
+            ("schema", schemas, fragment["components"]["schemas"]),
+        ):
+            clash = sorted(set(target) & set(extra))
+            if clash:
+                raise ValueError(f"the fragment describes {name}(s) the reference has: {', '.join(clash)}")
+            target.update(extra)
+    merged["paths"] = paths
+    merged["components"] = {**spec["components"], "schemas": schemas}
+    return merged
+
+
+def load_fragments() -> list[dict[str, Any]]:
+    import yaml  # only needed to regenerate and in the tests
+
+    return [yaml.safe_load(path.read_text(encoding="utf-8")) for path in FRAGMENTS]
 
 
 def derive_rules(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -593,7 +623,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m ctct.sandbox.validation PATH/TO/ctct-v3-openapi.yaml", file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as stream:
-        spec = yaml.safe_load(stream)
+        spec = with_fragments(yaml.safe_load(stream), load_fragments())
     RULES_FILE.write_text(json.dumps(derive_rules(spec), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {RULES_FILE}")
     return 0

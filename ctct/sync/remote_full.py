@@ -8,44 +8,92 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
 from ctct.api.client import CtctClient
+from ctct.api.contacts import Contact
 from ctct.crm.normalize import email_keys, name_key
+from ctct.sync.remote_export import export_pays_off, exported_remote_contacts
 from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS, RemoteSnapshot
+
+# Contacts between two progress messages.
+PROGRESS_EVERY = 5000
 
 
 def full_remote_read(client: CtctClient, progress: Callable[[str], None] | None = None) -> RemoteSnapshot:
-    """Every CTCT list (with counts) and every contact with its memberships, 500 a page."""
+    """Every CTCT list (with counts) and every contact with its memberships: through contact
+    exports when they take fewer requests (ctct/sync/remote_export.py, large accounts), otherwise —
+    or when an export cannot be trusted — 500 a page; when CTCT is far, through concurrent cursor
+    chains (`Contacts.split_by_creation`)."""
     before = client.budget.used()
     taken_at = dt.datetime.now(dt.UTC).isoformat()
-    list_rows = [
-        (item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()
-    ]
-    lists = pd.DataFrame(list_rows, columns=["ctct_list_id", "name", "membership_count"])
-    lists["name_key"] = lists["name"].map(name_key)
+
+    def read_lists() -> list[tuple[str, str, int]]:
+        return [
+            (item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()
+        ]
+
+    reported = 0
+
+    def on_page(read: int) -> None:
+        nonlocal reported
+        if progress is not None and read // PROGRESS_EVERY > reported // PROGRESS_EVERY:
+            progress(f"{read // PROGRESS_EVERY * PROGRESS_EVERY:,} Constant Contact contacts read")
+        reported = read
+
+    probe = client.contacts.probe()
+    ranges = client.contacts.split_by_creation(probe=probe)
+    if export_pays_off(probe.count, 0):
+        # Exports may read this account in fewer requests; they need the list ids first.
+        list_rows = read_lists()
+        if export_pays_off(probe.count, len(list_rows)):
+            exported = exported_remote_contacts(client, progress, list_ids=[row[0] for row in list_rows])
+            if exported is not None:
+                return RemoteSnapshot(lists_frame(list_rows), *exported, taken_at, client.budget.used() - before)
+        read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
+    elif len(ranges) > 1:
+        # CTCT is far: the lists go on a chain of their own next to the contacts' chains.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctct-lists") as pool:
+            listed = pool.submit(read_lists)
+            read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
+            list_rows = listed.result()
+    else:
+        list_rows = read_lists()
+        read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page) if ranges else []
+    return RemoteSnapshot(lists_frame(list_rows), *paged_frames(read), taken_at, client.budget.used() - before)
+
+
+def contact_row(contact: Contact) -> tuple[object, ...]:
+    """One contact as the values of REMOTE_CONTACT_COLUMNS, as a full read gives them."""
+    email = contact.get("email_address", {})
+    return (
+        contact["contact_id"],
+        email.get("address", ""),
+        contact.get("first_name"),
+        contact.get("last_name"),
+        contact.get("job_title"),
+        contact.get("company_name"),
+        email.get("permission_to_send"),
+        email.get("opt_out_source"),
+        "deleted_at" in contact,
+        contact.get("updated_at"),
+    )
+
+
+def paged_frames(read: list[Contact]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The contacts frame and the members frame of the contacts the pages gave."""
     rows, member_rows = [], []
-    for count, contact in enumerate(client.contacts.iterate(status="all", include="list_memberships"), start=1):
-        email = contact.get("email_address", {})
-        rows.append(
-            (
-                contact["contact_id"],
-                email.get("address", ""),
-                contact.get("first_name"),
-                contact.get("last_name"),
-                contact.get("job_title"),
-                contact.get("company_name"),
-                email.get("permission_to_send"),
-                email.get("opt_out_source"),
-                "deleted_at" in contact,
-                contact.get("updated_at"),
-            )
-        )
+    for contact in read:
+        rows.append(contact_row(contact))
         member_rows += [(list_id, contact["contact_id"]) for list_id in contact.get("list_memberships", [])]
-        if progress is not None and count % 5000 == 0:
-            progress(f"{count:,} Constant Contact contacts read")
     contacts = pd.DataFrame(rows, columns=REMOTE_CONTACT_COLUMNS)
     contacts["email_key"] = email_keys(contacts["email"])
-    members = pd.DataFrame(member_rows, columns=["ctct_list_id", "ctct_contact_id"])
-    return RemoteSnapshot(lists, contacts, members, taken_at, client.budget.used() - before)
+    return contacts, pd.DataFrame(member_rows, columns=["ctct_list_id", "ctct_contact_id"])
+
+
+def lists_frame(list_rows: list[tuple[str, str, int]]) -> pd.DataFrame:
+    lists = pd.DataFrame(list_rows, columns=["ctct_list_id", "name", "membership_count"])
+    lists["name_key"] = lists["name"].map(name_key)
+    return lists

@@ -18,6 +18,7 @@ from openapi_core import OpenAPI
 from ctct.sandbox import SandboxAccount, SandboxConfig, create_app
 from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sandbox.tokens import s256
+from ctct.sandbox.validation import load_fragments, with_fragments
 from tests.sandbox.openapi_contract import OPENAPI_FILE, load_spec, validate_response
 
 OPENAPI_SKIP = "OpenAPI contract tests skipped: ../shared/reference/ctct-v3-openapi.yaml not found"
@@ -110,7 +111,7 @@ def http(app, clock: FakeClock, exchanges: Exchanges) -> Iterator[httpx.Client]:
 @functools.cache
 def _spec_paths() -> dict:
     with OPENAPI_FILE.open(encoding="utf-8") as stream:
-        return yaml.safe_load(stream)["paths"]
+        return with_fragments(yaml.safe_load(stream), load_fragments())["paths"]
 
 
 def check_contract(exchanges: Exchanges) -> None:

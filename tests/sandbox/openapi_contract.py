@@ -2,7 +2,8 @@
 
 The description lives outside the repository (``<repo>/../shared/reference/ctct-v3-openapi.yaml``, or the file
 named by ``CTCT_OPENAPI_FILE``). Requests may go to any host (``http://testserver/v3/…``, ``http://127.0.0.1:8765/v3/…``):
-they are checked as if they had been sent to the spec's server, ``https://api.cc.email/v3``.
+they are checked as if they had been sent to the spec's server, ``https://api.cc.email/v3``. The paths the
+reference leaves out and this project describes (``docs/reference/*.yaml``) are merged in.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 
 import httpx
 from jsonschema_path.handlers import FileHandler
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.response.exceptions import InvalidData
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from ctct.sandbox.validation import load_fragments, with_fragments
 
 OPENAPI_FILE = Path(
     os.environ.get("CTCT_OPENAPI_FILE")
@@ -35,8 +38,16 @@ def load_spec() -> OpenAPI:
     with OPENAPI_FILE.open(encoding="utf-8") as stream:
         # openapi-core's own YAML loader: it keeps timestamps in examples as strings, as from_file_path would
         spec: dict[str, Any] = FileHandler()(stream)
+    # The paths the reference leaves out that this project describes (contact exports).
+    spec = with_fragments(spec, load_fragments())
     _csv_parameters_as_arrays(spec)
-    return OpenAPI.from_dict(spec, base_uri=OPENAPI_FILE.as_uri())
+    # A contact export's file is text/csv: its bytes are checked as the string the description names.
+    text = Config(extra_media_type_deserializers={"text/csv": _csv_text})
+    return OpenAPI.from_dict(spec, base_uri=OPENAPI_FILE.as_uri(), config=text)
+
+
+def _csv_text(data: bytes | str, **parameters: str) -> str:
+    return data if isinstance(data, str) else data.decode(parameters.get("charset", "utf-8"))
 
 
 def _csv_parameters_as_arrays(spec: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from ctct.sandbox import create_app
 from ctct.sandbox.app import ROUTES_V3, not_emulated_operations
 from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sandbox.model import ACTIVITY_ADD
-from ctct.sandbox.validation import RULES_FILE, derive_rules, operations
+from ctct.sandbox.validation import RULES_FILE, derive_rules, load_fragments, operations, with_fragments
 from tests.sandbox.conftest import assert_ctct_error, tokens_for
 from tests.sandbox.openapi_contract import OPENAPI_FILE
 
@@ -47,7 +47,7 @@ def concrete(path):
 
 def test_the_packaged_rules_are_derived_from_the_reference_description(openapi_spec):
     with OPENAPI_FILE.open(encoding="utf-8") as stream:
-        derived = derive_rules(yaml.safe_load(stream))
+        derived = derive_rules(with_fragments(yaml.safe_load(stream), load_fragments()))
     packaged = json.loads(RULES_FILE.read_text(encoding="utf-8"))
     assert packaged == json.loads(json.dumps(derived)), (
         "spec_requests.json is stale: python -m ctct.sandbox.validation ../shared/reference/ctct-v3-openapi.yaml"
