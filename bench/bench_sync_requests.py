@@ -3,6 +3,12 @@
 Run: .venv/bin/python bench/bench_sync_requests.py
 1. Initial import of 20,000 contacts on 10 lists (activation's import).
 2. A push of 10,000 new members (new contacts) into 5 new lists.
+3. Previews read incrementally (ctct/sync/remote_read.py): after the initial import of 20,000
+   contacts on 10 lists, a no-change preview of push and of pull (target <= 3 requests each; a full
+   read was 41), then previews after k contacts changed in CTCT (k = 10, 1,000: 1 + ceil(k/500)
+   pages), and the full reads the verification forces (a membership change CTCT did not stamp, a
+   day passed). `--large N` does the same previews at N contacts on 50 lists (200,000; 1,000,000 if
+   memory allows) without the import: request counts do not depend on timing.
 The sandbox runs in process on a test clock (activities take 2 s each, the client's waits move the
 clock), so the counts are those of real time without the waiting. The lower bound is the pages the
 snapshot must read, plus one request per activity and one poll per activity.
@@ -12,8 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -45,9 +53,11 @@ class Clock:
         self.now += seconds
 
 
-def setup(folder: str) -> tuple[SyncService, object, Clock]:
+def setup(folder: str, *, bumping: bool = True) -> tuple[SyncService, object, Clock]:
     clock = Clock()
-    app = create_app(SandboxConfig(clock=clock, activity_seconds=2.0, daily_quota=10**6))
+    app = create_app(
+        SandboxConfig(clock=clock, activity_seconds=2.0, daily_quota=10**6, membership_bumps_updated_at=bumping)
+    )
     http = httpx.Client(transport=SandboxTransport(app), base_url="http://sandbox")
     settings = Settings(
         database_url=f"sqlite:///{folder}/bench.db",
@@ -56,13 +66,14 @@ def setup(folder: str) -> tuple[SyncService, object, Clock]:
         client_id="bench",
         redirect_uri="http://127.0.0.1:8501/",
         secret_key=Fernet.generate_key().decode(),
+        daily_quota=10**6,
     )
     database = Database(settings.database_url)
     client = open_client(
         settings, database, http=http, sleep=clock.advance, limiter=RateLimiter(4, clock=clock, sleep=clock.advance)
     )
     complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))
-    return SyncService(database, client, settings), app.state.sandbox, clock
+    return SyncService(database, client, settings, clock=clock), app.state.sandbox, clock
 
 
 def requests_of(sandbox, work) -> int:
@@ -122,6 +133,71 @@ def push_new_members(members: int = 10_000, list_count: int = 5) -> dict[str, ob
         return _report("push of new members", members, used, bound)
 
 
+def seed_ctct(sandbox, clock: Clock, contacts: int, list_count: int) -> tuple[object, list[str]]:
+    account = sandbox.account("demo")
+    targets = [account.create_list(f"List {n}", clock.now).list_id for n in range(list_count)]
+    for number in range(contacts):
+        contact = account.new_contact(f"p{number}@company{number // 4}.com", clock.now, "Account", "implicit")
+        contact.company_name, contact.first_name = f"Company {number // 4}", "Pat"
+        account.add_membership(contact, targets[number % list_count])
+        if number % 3 == 0:  # two lists for a third of them
+            account.add_membership(contact, targets[(number + 1) % list_count])
+    clock.advance(1)
+    return account, targets
+
+
+def preview_requests(service, sandbox, clock: Clock, direction: str) -> tuple[int, float]:
+    """Requests the sandbox served for one preview, and its CPU seconds."""
+    clock.advance(3)
+    sandbox.reset_stats()
+    started = time.process_time()
+    plan = service.plan(direction)
+    cpu = time.process_time() - started
+    served = sum(sandbox.stats.values())
+    assert served == plan.snapshot_requests, (served, plan.snapshot_requests)
+    return served, round(cpu, 2)
+
+
+def change_contacts(account, clock: Clock, count: int) -> None:
+    """`count` contacts edited in CTCT (a job title): each moves its `updated_at`."""
+    for contact in list(account.contacts.values())[:count]:
+        contact.job_title, contact.updated_at = f"Changed {clock.now}", clock.now
+
+
+def incremental_previews(contacts: int = 20_000, list_count: int = 10, *, import_first: bool = True) -> dict:
+    """Requests of previews read incrementally, and of the full reads verification forces."""
+    with tempfile.TemporaryDirectory() as folder:
+        service, sandbox, clock = setup(folder)
+        account, targets = seed_ctct(sandbox, clock, contacts, list_count)
+        figures: dict[str, object] = {"contacts": contacts, "lists": list_count}
+        if import_first:
+            sandbox.reset_stats()
+            service.commit(service.plan("import"))
+            figures["initial import (full read)"] = sum(sandbox.stats.values())
+        else:
+            figures["first preview (full read)"] = preview_requests(service, sandbox, clock, "pull")
+        # Warm-up (caches, the mirror's first read back), then the no-change previews.
+        preview_requests(service, sandbox, clock, "pull")
+        for direction in ("push", "pull"):
+            figures[f"no-change {direction} preview"] = preview_requests(service, sandbox, clock, direction)
+        for changed in (10, 1_000):
+            change_contacts(account, clock, changed)
+            figures[f"pull preview after {changed:,} CTCT changes"] = preview_requests(service, sandbox, clock, "pull")
+            change_contacts(account, clock, changed)
+            figures[f"push preview after {changed:,} CTCT changes"] = preview_requests(service, sandbox, clock, "push")
+        # A membership added in CTCT without a new `updated_at`: the count check reads fully.
+        stray = next(c for c in account.contacts.values() if targets[-1] not in c.lists)
+        account.add_membership(stray, targets[-1])
+        figures["pull preview after an unstamped membership change (full read)"] = preview_requests(
+            service, sandbox, clock, "pull"
+        )
+        clock.advance(86_400)
+        figures["push preview a day later (full read)"] = preview_requests(service, sandbox, clock, "push")
+        figures["targets"] = "no-change <= 3 requests; k changes 1 + ceil(k/500) pages + the listing"
+        figures["figures"] = "(requests, CPU seconds of the preview)"
+        return figures
+
+
 def _report(name: str, contacts: int, used: int, bound: int) -> dict[str, object]:
     return {
         "scenario": name,
@@ -135,4 +211,12 @@ def _report(name: str, contacts: int, used: int, bound: int) -> dict[str, object
 
 
 if __name__ == "__main__":
-    print(json.dumps([initial_import(), push_new_members()], indent=2))
+    if "--large" in sys.argv:
+        size = int(sys.argv[sys.argv.index("--large") + 1])
+        results: object = [incremental_previews(size, 50, import_first=False)]
+    elif "--incremental" in sys.argv:
+        results = [incremental_previews()]
+    else:
+        results = [initial_import(), push_new_members(), incremental_previews()]
+    print(json.dumps(results, indent=2))
+    print("load average (1, 5, 15 min):", os.getloadavg())

@@ -15,6 +15,7 @@ from ctct.api.vault import SecretKeyError
 from ctct.config import SCOPES
 from ctct.db import Database
 from ctct.db.models import BaselineContact, BaselineList, BaselineMember, Contact, EmailList, ListMembership
+from ctct.sync import mirror
 
 
 @dataclass
@@ -144,6 +145,8 @@ def deactivate(client: CtctClient, database: Database) -> DeactivationSummary:
         )
         for model in (ListMembership, EmailList, BaselineMember, BaselineList, BaselineContact):
             session.execute(delete(model))
+        # What CTCT showed is of an account no longer connected.
+        mirror.drop(session.connection())
     return DeactivationSummary(lists, memberships, int(unlinked or 0))
 
 

@@ -95,6 +95,8 @@ class Settings:
     mass_removal_min_list: int = 10
     # Rows the Email Lists grid holds at a time; filters, Select all and counts cover every row.
     grid_page_rows: int = 500
+    # Hours a preview may read CTCT incrementally before a full read verifies the mirror again.
+    full_read_hours: float = 24.0
 
     @property
     def is_real_ctct(self) -> bool:
@@ -131,7 +133,7 @@ def _parsed(name: str, value: Any) -> object:
         return value.strip().lower() in {"1", "true", "yes"} if isinstance(value, str) else bool(value)
     if name in {"api_base", "auth_base"}:
         return str(value).rstrip("/")
-    if name in {"rate_limit", "mass_removal_percent"}:
+    if name in {"rate_limit", "mass_removal_percent", "full_read_hours"}:
         return float(value)
     if name in {"daily_quota", "mass_removal_min_list", "grid_page_rows"}:
         return int(value)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -353,3 +354,59 @@ class ApiUsage(Base):
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MirrorContact(Base):
+    """A CTCT contact as the console last read it: the mirror an incremental read of CTCT merges
+    its changes into (ctct/sync/remote_read.py). Only what a RemoteSnapshot holds."""
+
+    __tablename__ = "ctct_mirror_contacts"
+
+    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), default="")
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    job_title: Mapped[str | None] = mapped_column(String(255))
+    company_name: Mapped[str | None] = mapped_column(String(255))
+    permission: Mapped[str | None] = mapped_column(String(32))
+    opt_out_source: Mapped[str | None] = mapped_column(String(32))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # CTCT's own text, kept as given: the next read asks for contacts updated after the newest.
+    updated_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class MirrorMember(Base):
+    """A CTCT list membership as last read, keyed by contact first: a changed contact's
+    memberships are replaced as a whole."""
+
+    __tablename__ = "ctct_mirror_members"
+
+    ctct_contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ctct_list_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class MirrorState(Base):
+    """The one row saying what the mirror is of and how far it can be trusted."""
+
+    __tablename__ = "ctct_mirror_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The CTCT account read (its name and email as activation recorded them): another drops the mirror.
+    account: Mapped[str] = mapped_column(String(600))
+    newest_updated_at: Mapped[str | None] = mapped_column(String(40))
+    full_read_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The CTCT list ids the mirror's memberships cover.
+    list_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Set while a push runs: a push that stopped half-way leaves a mirror only a full read can mend.
+    needs_full_read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CrmRevision(Base):
+    """The one row counting changes to the CRM (contacts, companies, lists, memberships): database
+    triggers bump it on every write, whoever makes it (migration 0007), so a plan's stale check
+    is one SELECT."""
+
+    __tablename__ = "crm_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -20,7 +20,7 @@ from ctct.api.errors import BudgetExceeded
 from ctct.config import Settings
 from ctct.db import Database
 from ctct.errors import InvalidInput, SyncRefused
-from ctct.sync import journal, staleness
+from ctct.sync import journal, mirror, staleness
 from ctct.sync.changes import Direction, title_of
 from ctct.sync.local_read import local_snapshot
 from ctct.sync.outcome import Outcome
@@ -38,9 +38,9 @@ from ctct.sync.plan import (
 from ctct.sync.pull import pull
 from ctct.sync.push import push
 from ctct.sync.push_progress import Progress, silent
-from ctct.sync.recording import record_baseline
-from ctct.sync.remote_read import remote_snapshot
-from ctct.sync.snapshot import LocalSnapshot, load_baseline
+from ctct.sync.recording import local_after, record_baseline
+from ctct.sync.remote_read import ReadPolicy, observe_push, read_remote, removes_or_deletes
+from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot, load_baseline
 
 COMPLETED, COMPLETED_WITH_ERRORS, INTERRUPTED, FAILED = "completed", "completed_with_errors", "interrupted", "failed"
 
@@ -95,12 +95,20 @@ class SyncService:
     """Plan → preview → commit, for import, push and pull; the same service for CLI and pages."""
 
     def __init__(
-        self, database: Database, client: CtctClient, settings: Settings, policy: MassRemovalPolicy | None = None
+        self,
+        database: Database,
+        client: CtctClient,
+        settings: Settings,
+        policy: MassRemovalPolicy | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.database = database
         self.client = client
         self.settings = settings
         self.policy = policy or MassRemovalPolicy.from_settings(settings)
+        # When CTCT may be read incrementally (ctct/sync/remote_read.py); `clock` for tests.
+        self.read_policy = ReadPolicy.from_settings(settings, clock)
 
     # Plans
 
@@ -110,10 +118,27 @@ class SyncService:
 
     def plan(self, direction: str, progress: Callable[[str], None] | None = None) -> Plan:
         known = known_direction(direction)
-        remote = remote_snapshot(self.client, progress)
+        read = read_remote(self.client, self.database, self.read_policy, progress)
         local = self.local()
         with self.database.session() as session:
             baseline = load_baseline(session)
+        planned = self._plan_on(known, local, read.snapshot, baseline)
+        if read.verified or not removes_or_deletes(planned):
+            return planned
+        # A plan that removes members or deletes lists never rests on the incremental read alone
+        # (it trusts an unconfirmed CTCT behaviour): CTCT is read fully and the plan made again,
+        # so the preview confirmed is the verified one. Its requests count both reads.
+        full = read_remote(
+            self.client,
+            self.database,
+            self.read_policy,
+            progress,
+            full_because="the plan removes members or deletes lists",
+        )
+        full.snapshot.requests += read.snapshot.requests
+        return self._plan_on(known, local, full.snapshot, baseline)
+
+    def _plan_on(self, known: Direction, local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> Plan:
         if known == Direction.PUSH:
             return plan_push(local, remote, baseline, self.policy)
         if known == Direction.IMPORT:
@@ -184,7 +209,7 @@ class SyncService:
 
     def _refuse(self, plan: Plan, allow_mass_removal: bool) -> None:
         """Refuses a plan stale on either side, a mass removal not confirmed, or one over the budget."""
-        staleness.refuse_local_change(plan, self.local())
+        staleness.refuse_local_change(plan, self.database, self.settings.role_addresses)
         staleness.refuse_remote_change(plan, self.client)
         if plan.mass_removals and not allow_mass_removal:
             raise SyncRefused(
@@ -201,12 +226,17 @@ class SyncService:
     def _apply(self, plan: Plan, run_id: int, report: Progress) -> Outcome:
         """The changes, made on the plan's target side, then the baseline they leave."""
         if plan.direction == Direction.PUSH:
+            # Until the push's observation is in the mirror, only a full read can be trusted.
+            mirror.require_full_read(self.database)
             outcome = push(plan, run_id, self.database, self.client, report)
+            observe_push(self.database, plan, outcome)
         else:
             # One database transaction: there are no steps to follow, only its end.
             report(0.0, "saving the changes in Customer Focus, all in one go")
             outcome = pull(plan, run_id, self.database)
-        record_baseline(self.database, self.local(), plan, outcome)
+        # Customer Focus after the commit from what the plan read and the commit did, not a
+        # third read of the whole CRM (see ctct/sync/recording.py).
+        record_baseline(self.database, local_after(self.database, plan, outcome), plan, outcome)
         return outcome
 
     def _wait_for_activities(self, report: Progress, patience: float = 3600.0) -> None:

@@ -1,12 +1,15 @@
 """Recording the baseline at the end of a commit: what both sides agree on, as observed.
 
-It reads Customer Focus as it is now and CTCT as the push observed it (or, after a pull, as the
-plan saw it), works out the new baseline with ctct/sync/baseline.py, and replaces the baseline
+It takes Customer Focus as the commit left it (`local_after`: the plan's snapshot plus what a
+push stored, or one bulk read after a pull) and CTCT as the push observed it (or, after a pull,
+as the plan saw it), works out the new baseline with ctct/sync/baseline.py, and replaces the baseline
 tables with it. It changes neither side — only the record of what they agreed on — and it is apart
 from both the push and the pull because it runs the same way after either.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 from sqlalchemy import delete, insert
@@ -16,6 +19,7 @@ from ctct.db import Database
 from ctct.db.models import BaselineContact, BaselineList, BaselineMember, utcnow
 from ctct.sync.baseline import Confirmed, Side, observed_baseline, remote_pairs
 from ctct.sync.changes import Direction
+from ctct.sync.local_read import crm_frames
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
 from ctct.sync.pull import clip
@@ -23,6 +27,27 @@ from ctct.sync.snapshot import Baseline, LocalSnapshot, load_baseline
 
 FIELD_NAMES = ("first_name", "last_name", "job_title")
 CONTACT_COLUMNS = ["email_key", *FIELD_NAMES, "company_name"]
+
+
+def local_after(database: Database, plan: Plan, outcome: Outcome) -> LocalSnapshot:
+    """Customer Focus after the commit, as far as the baseline reads it (linked lists, members,
+    contact fields). After a push it is the plan's snapshot with the CTCT list ids the push
+    stored — a push changes nothing else here that the baseline reads (the CTCT contact ids it
+    links are not read) — so the CRM is not read again. After a pull or import, whose one
+    transaction created rows with ids only the database knows, one bulk read of the tables."""
+    if plan.direction == Direction.PUSH and plan.local is not None:
+        return _with_list_ids(plan.local, outcome.list_ids)
+    with database.session() as session:
+        role_addresses = plan.local.role_addresses if plan.local is not None else frozenset()
+        return crm_frames(session, role_addresses)
+
+
+def _with_list_ids(local: LocalSnapshot, list_ids: dict[int, str]) -> LocalSnapshot:
+    """`local` with each list's CTCT id as `list_ids` has it (a list it does not name keeps its own)."""
+    lists = local.lists.copy()
+    stored = lists["list_id"].map(list_ids)
+    lists["ctct_list_id"] = stored.where(stored.notna(), lists["ctct_list_id"]).astype(lists["ctct_list_id"].dtype)
+    return replace(local, lists=lists)
 
 
 def record_baseline(database: Database, local: LocalSnapshot, plan: Plan, outcome: Outcome) -> None:

@@ -7,18 +7,20 @@ RemoteSnapshot from CTCT; the planner only ever sees these frames, so it stays p
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from ctct.config import DEFAULT_ROLE_ADDRESSES
-from ctct.db.models import (
-    BaselineContact,
-    BaselineList,
-    BaselineMember,
-)
+
+INT = "int64"
+TEXT = pd.StringDtype(na_value=float("nan"))  # pandas' default `str`: a missing value is NaN
 
 LOCAL_CONTACT_COLUMNS = [
     "contact_id",
@@ -59,6 +61,13 @@ def _fingerprint(*frames: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+REVISION_PREFIX = "revision "
+
+
+def revision_fingerprint(revision: int) -> str:
+    return f"{REVISION_PREFIX}{revision}"
+
+
 @dataclass
 class LocalSnapshot:
     lists: pd.DataFrame  # list_id, name, name_key, ctct_list_id
@@ -67,9 +76,19 @@ class LocalSnapshot:
     companies: pd.DataFrame  # company_id, name, name_key
     # The role-address local parts the eligibility rule refuses (configurable, SPEC §3).
     role_addresses: frozenset[str] = frozenset(DEFAULT_ROLE_ADDRESSES)
+    # The CRM revision the frames were read at (see ctct/sync/local_read.py), when known.
+    revision: int | None = None
 
     @property
     def fingerprint(self) -> str:
+        """What the commit's stale check compares: the CRM revision the snapshot was read at —
+        one SELECT to check again — or, for a snapshot without one, a hash of its frames."""
+        if self.revision is not None:
+            return revision_fingerprint(self.revision)
+        return self.content_fingerprint
+
+    @property
+    def content_fingerprint(self) -> str:
         contacts = self.contacts[
             [
                 "contact_id",
@@ -117,25 +136,45 @@ class Baseline:
         return self.lists.empty
 
 
-def query_frame(session: Session, query: object, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(session.execute(query).all(), columns=columns)  # type: ignore[call-overload]
+def _typed_column(values: Sequence[Any], dtype: Any) -> pd.Series:
+    """One column of a cursor's rows as `dtype`: text through one pyarrow array (pandas' `str`
+    holds it as is), numbers and flags through numpy, without a Python object per value."""
+    if dtype is TEXT:
+        return pd.Series(pa.array(values, type=pa.large_string()), dtype=TEXT)
+    return pd.Series(np.fromiter(values, dtype=dtype, count=len(values)))
+
+
+def bulk_frame(session: Session, sql: str, types: dict[str, Any]) -> pd.DataFrame:
+    """The rows of `sql` (plain SQL, no parameters) as a frame with one column per entry of
+    `types`, of that dtype (INT, TEXT or "bool"), read with the session's own connection and
+    transaction through a plain DB-API cursor."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
+    finally:
+        cursor.close()
+    # Column by column (`zip(*rows)` would unpack every row as an argument: ten times slower).
+    return pd.DataFrame(
+        {
+            name: _typed_column(list(map(itemgetter(position), rows)), dtype)
+            for position, (name, dtype) in enumerate(types.items())
+        }
+    )
+
+
+_BASELINE_LISTS_SQL = "SELECT ctct_list_id, name FROM sync_baseline_lists"
+_BASELINE_MEMBERS_SQL = "SELECT ctct_list_id, email_key FROM sync_baseline_members"
+_BASELINE_CONTACTS_SQL = "SELECT email_key, first_name, last_name, company_name, job_title FROM sync_baseline_contacts"
 
 
 def load_baseline(session: Session) -> Baseline:
     return Baseline(
-        lists=query_frame(session, select(BaselineList.ctct_list_id, BaselineList.name), ["ctct_list_id", "name"]),
-        members=query_frame(
-            session, select(BaselineMember.ctct_list_id, BaselineMember.email_key), ["ctct_list_id", "email_key"]
-        ),
-        contacts=query_frame(
+        lists=bulk_frame(session, _BASELINE_LISTS_SQL, dict.fromkeys(["ctct_list_id", "name"], TEXT)),
+        members=bulk_frame(session, _BASELINE_MEMBERS_SQL, dict.fromkeys(["ctct_list_id", "email_key"], TEXT)),
+        contacts=bulk_frame(
             session,
-            select(
-                BaselineContact.email_key,
-                BaselineContact.first_name,
-                BaselineContact.last_name,
-                BaselineContact.company_name,
-                BaselineContact.job_title,
-            ),
-            ["email_key", "first_name", "last_name", "company_name", "job_title"],
+            _BASELINE_CONTACTS_SQL,
+            dict.fromkeys(["email_key", "first_name", "last_name", "company_name", "job_title"], TEXT),
         ),
     )

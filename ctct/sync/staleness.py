@@ -1,6 +1,6 @@
 """Whether either side changed since the preview: the check before a commit may start.
 
-It only reads — Customer Focus through its snapshot's fingerprint, CTCT through one listing of its
+It only reads — Customer Focus through its revision (one SELECT), CTCT through one listing of its
 lists and one request for contacts updated since — and changes neither side. It is apart from the
 commit's modules because its answer decides whether there is a commit at all: a stale plan is
 refused before the journal records a run.
@@ -11,9 +11,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ctct.api.client import CtctClient
+from ctct.db import Database
 from ctct.errors import SyncRefused
+from ctct.sync.local_read import crm_revision, local_snapshot
 from ctct.sync.plan import Plan
-from ctct.sync.snapshot import LocalSnapshot, RemoteSnapshot
+from ctct.sync.snapshot import REVISION_PREFIX, RemoteSnapshot, revision_fingerprint
 
 
 def ctct_lists(client: CtctClient) -> pd.DataFrame:
@@ -24,8 +26,17 @@ def ctct_lists(client: CtctClient) -> pd.DataFrame:
     )
 
 
-def refuse_local_change(plan: Plan, local: LocalSnapshot) -> None:
-    if local.fingerprint != plan.local_fingerprint:
+def refuse_local_change(plan: Plan, database: Database, role_addresses: frozenset[str]) -> None:
+    """Refuses the plan when Customer Focus changed since its snapshot: one SELECT of the CRM
+    revision, which database triggers bump on every change; a plan whose snapshot had no
+    revision is checked against a new snapshot's hash instead."""
+    with database.session() as session:
+        if plan.local_fingerprint.startswith(REVISION_PREFIX):
+            revision = crm_revision(session)
+            now = "" if revision is None else revision_fingerprint(revision)
+        else:
+            now = local_snapshot(session, role_addresses).content_fingerprint
+    if now != plan.local_fingerprint:
         raise SyncRefused("Customer Focus changed since this preview: make a new preview")
 
 

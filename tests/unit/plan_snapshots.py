@@ -1,8 +1,9 @@
 """Snapshots for the planner built straight from small Python descriptions, strategies over
 small worlds, and a pure model of what committing a plan does to each side.
 
-The frames are built as `ctct.sync.snapshot` builds them (rows into `pd.DataFrame`, then the same
-derived columns), so their columns and dtypes are the ones the planner meets in production.
+The frames are built as `ctct.sync.local_read` builds them (rows into the same typed columns, then
+the same derived columns), so their columns and dtypes are the ones the planner meets in production
+(tests/sync/test_one_local_snapshot.py compares them with a snapshot read from a database).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from hypothesis import strategies as st
 from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.eligibility import EligibilityContext, eligibility_reasons
 from ctct.crm.normalize import company_name_key, name_key
+from ctct.sync.local_read import COMPANY_TYPES, CONTACT_TYPES, LIST_TYPES, MEMBER_TYPES
 from ctct.sync.plan import Plan
 from ctct.sync.snapshot import (
     LOCAL_CONTACT_COLUMNS,
     REMOTE_CONTACT_COLUMNS,
+    TEXT,
     Baseline,
     LocalSnapshot,
     RemoteSnapshot,
@@ -83,8 +86,8 @@ def local_side(
     """`lists`: (list_id, name, ctct_list_id); `members`: (list_id, contact_id)."""
     people = list(contacts)
     roles = frozenset(role_addresses)
-    list_frame = pd.DataFrame(list(lists), columns=["list_id", "name", "ctct_list_id"])
-    list_frame["name_key"] = list_frame["name"].map(name_key)
+    list_frame = pd.DataFrame(list(lists), columns=["list_id", "name", "ctct_list_id"]).astype(LIST_TYPES)
+    list_frame["name_key"] = list_frame["name"].map(name_key).astype(TEXT)
     companies = company_ids(people)
     rows = [
         (
@@ -101,8 +104,7 @@ def local_side(
         )
         for person in people
     ]
-    contact_frame = pd.DataFrame(rows, columns=LOCAL_CONTACT_COLUMNS)
-    contact_frame["unsubscribed"] = contact_frame["unsubscribed"].astype(bool)
+    contact_frame = pd.DataFrame(rows, columns=LOCAL_CONTACT_COLUMNS).astype(CONTACT_TYPES)
     contact_frame["email_key"] = contact_frame["email"].fillna("").astype(str).str.strip().str.lower()
     shared = Counter(_key(person.email) for person in people)
     context = EligibilityContext(
@@ -111,14 +113,14 @@ def local_side(
         role_addresses=roles,
     )
     contact_frame["reason"] = eligibility_reasons(contact_frame, context)
-    member_frame = pd.DataFrame(sorted(set(members)), columns=["list_id", "contact_id"])
+    member_frame = pd.DataFrame(sorted(set(members)), columns=["list_id", "contact_id"]).astype(MEMBER_TYPES)
     first_names: dict[str, str] = {}
     for person in people:
         first_names.setdefault(company_name_key(person.company), person.company)
     company_frame = pd.DataFrame(
         [(company_id, first_names[key], key) for key, company_id in companies.items()],
         columns=["company_id", "name", "name_key"],
-    )
+    ).astype(COMPANY_TYPES)
     return LocalSnapshot(list_frame, contact_frame, member_frame, company_frame, roles)
 
 
