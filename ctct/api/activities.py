@@ -1,12 +1,17 @@
 """Bulk activities: chunked to CTCT's limits, submitted, polled to the end, results added up."""
 
 # No `from __future__ import annotations`: a TypedDict tells its Required keys from the evaluated annotations.
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NotRequired, TypedDict, TypeVar, cast
 
+from ctct.api.errors import BadRequest, NotFound
 from ctct.api.resources import Resource
+
+if TYPE_CHECKING:
+    from ctct.api.client import CtctClient
 
 MAX_IMPORT_CONTACTS = 40_000
 # CTCT drops whatever lies beyond 4 MB; stay clear of it.
@@ -23,9 +28,12 @@ POLL_FIRST = 1.0
 POLL_FACTOR = 1.5
 # The longest wait between polls once a pace is known.
 POLL_CEILING = 30.0
-# Chunks submitted before watching them (CTCT queues up to 1,000 activities per account).
-SUBMIT_TOGETHER = 50
+# Activities a batch holds unfinished at most: one `GET /activities` lists up to 500, newest first,
+# which leaves room for 50 others of the account (CTCT queues up to 1,000).
+SUBMIT_TOGETHER = 450
 POLL_MAX = 5.0
+# How much longer than foreseen a poll waits once CTCT's pace is known.
+POLL_MARGIN = 1.1
 
 # What an activity's `status` counts; each kind of activity fills in only the counters it has.
 StatusCounter = Literal[
@@ -60,6 +68,10 @@ class Activity(TypedDict):
     activity_errors: NotRequired[list[str]]
     # Once CTCT has counted something.
     status: NotRequired[ActivityStatus]
+    # When it began to run and when it ended, once it did, and when CTCT last changed it (ISO 8601).
+    started_at: NotRequired[str]
+    completed_at: NotRequired[str]
+    updated_at: NotRequired[str]
 
 
 class ImportRow(TypedDict):
@@ -186,17 +198,223 @@ def import_chunks(rows: Sequence[ImportRow], list_ids: Sequence[str]) -> Iterato
         yield chunk
 
 
+def import_bodies(groups: Sequence[tuple[Sequence[ImportRow], Sequence[str]]]) -> list[ImportBody]:
+    """Imports (rows and the lists they go into) cut to CTCT's limits: 50 lists, 40,000 rows, 4 MB."""
+    return [
+        {"import_data": chunk, "list_ids": targets}
+        for rows, list_ids in groups
+        for targets in chunked(list_ids, MAX_TARGET_LISTS)
+        for chunk in import_chunks(rows, targets)
+    ]
+
+
+def membership_bodies(contact_ids: Sequence[str], list_ids: Sequence[str]) -> list[MembershipBody]:
+    """Adds or removes of these contacts to or from these lists, cut to 500 contacts and 50 lists."""
+    return [
+        {"source": {"contact_ids": ids}, "list_ids": targets}
+        for targets in chunked(list_ids, MAX_TARGET_LISTS)
+        for ids in chunked(contact_ids, MAX_CONTACT_IDS)
+    ]
+
+
+def list_delete_bodies(list_ids: Sequence[str]) -> list[ListDeleteBody]:
+    return [{"list_ids": ids} for ids in chunked(list_ids, MAX_LIST_DELETE_IDS)]
+
+
 def _next_wait(activities: Iterable[Activity], waited: float, previous: float) -> float:
     """How long to wait before the next poll: at first a backoff; once CTCT shows progress, the
-    time the rest should take at the pace seen so far — so a batch costs few polls."""
+    time the rest should take — so a batch costs few polls. CTCT runs an account's activities one
+    after the other: once some have ended, their own start and end times tell how long one takes;
+    before that, the share done in the time waited tells the pace."""
     states = list(activities)
     done = sum(1 for activity in states if activity["state"] in FINISHED)
     running = sum(int(activity.get("percent_done", 0)) for activity in states if activity["state"] == "processing")
     progress = done + running / 100
-    if waited <= 0 or progress <= 0:
+    each = _seconds_each(states)
+    if each is not None:
+        # A little over the time foreseen: polling just before the last one ends costs a poll more.
+        remaining = (len(states) - progress) * each * POLL_MARGIN
+    elif waited <= 0 or progress <= 0:
         return previous if waited <= 0 else min(previous * POLL_FACTOR, POLL_MAX)
-    remaining = (len(states) - progress) * waited / progress
+    else:
+        remaining = (len(states) - progress) * waited / progress
     return min(max(remaining, POLL_FIRST), POLL_CEILING)
+
+
+def _seconds_each(states: list[Activity]) -> float | None:
+    """How long one of these activities takes to run, by CTCT's clock: the average of those that
+    ended; before any did, the one running, from the share it did since it began (`updated_at` is
+    when CTCT said so). None when CTCT has not shown either yet."""
+    ended: list[float] = []
+    running: list[float] = []
+    for activity in states:
+        started, completed = activity.get("started_at", ""), activity.get("completed_at", "")
+        updated, percent = activity.get("updated_at", ""), int(activity.get("percent_done", 0))
+        if started and completed:
+            took = _seconds_between(started, completed)
+            ended += [took] if took is not None else []
+        elif started and updated and activity["state"] == "processing" and percent > 0:
+            so_far = _seconds_between(started, updated)
+            running += [so_far * 100 / percent] if so_far is not None else []
+    found = ended or running
+    return sum(found) / len(found) if found else None
+
+
+def _seconds_between(start: str, end: str) -> float | None:
+    """Seconds from one ISO 8601 time of CTCT's to another; None for a time not in that form."""
+    try:
+        return (
+            dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
+            - dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+        ).total_seconds()
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Operation(Generic[Body]):
+    """One bulk operation of a batch: its result (filled in as CTCT reports) and who hears its progress."""
+
+    result: BulkResult[Body]
+    progress: ProgressCallback | None
+    reported_done: bool = False
+
+
+Retarget = Callable[[Sequence[str]], list[str]]
+
+
+class ActivityBatch:
+    """Bulk operations submitted one after another, then watched together.
+
+    CTCT queues activities and runs them in turn; one `GET /activities` shows the state of all of
+    them. So a push submits every activity first and polls them at once, instead of submitting and
+    polling one operation after the other: a poll costs one request whatever the batch holds."""
+
+    def __init__(self, activities: "Activities") -> None:
+        self._activities = activities
+        self._operations: list[_Operation[Any]] = []
+
+    @property
+    def client(self) -> "CtctClient":
+        return self._activities.client
+
+    def submit(
+        self,
+        kind: str,
+        bodies: list[Body],
+        progress: ProgressCallback | None = None,
+        retarget: Retarget | None = None,
+    ) -> BulkResult[Body]:
+        """Submits the bodies now; the result holds each activity as CTCT ends it once `watch` returns.
+
+        A body CTCT refuses outright (a 400 or 404: a target list deleted meanwhile, say) is sent once
+        more to the lists `retarget` says are still there; refused again, or with none left, it stands
+        as a failed activity carrying CTCT's words, and the other bodies go on."""
+        # At the least a submit per body and a poll: refuse before the first if today cannot hold them.
+        self.client.budget.ensure(len(bodies) + 1)
+        result: BulkResult[Body] = BulkResult()
+        self._operations.append(_Operation(result, progress))
+        for body in bodies:
+            if self._pending() >= SUBMIT_TOGETHER:
+                # One listing shows at most 500 activities: watch these before queueing more.
+                self.watch()
+            activity, sent = self._submit_one(kind, body, retarget)
+            result.activities.append(activity)
+            result.bodies.append(sent)
+        return result
+
+    def _submit_one(self, kind: str, body: Body, retarget: Retarget | None) -> tuple[Activity, Body]:
+        """The activity CTCT made of `body` (or a failed one with its refusal), and the body it got."""
+        try:
+            return self._activities.submit(kind, body), body
+        except (BadRequest, NotFound) as error:
+            refusal = str(error)
+            targets = list(body.get("list_ids", []))
+            live = retarget(targets) if retarget is not None and targets else targets
+            if live and live != targets:
+                # The same body for fewer lists: still the body's own type.
+                narrowed = cast(Body, {**body, "list_ids": live})
+                try:
+                    return self._activities.submit(kind, narrowed), narrowed
+                except (BadRequest, NotFound) as again:
+                    refusal = str(again)
+            return {"activity_id": "", "state": "failed", "activity_errors": [refusal]}, body
+
+    def _pending(self) -> int:
+        return sum(
+            1
+            for operation in self._operations
+            for activity in operation.result.activities
+            if activity["state"] not in FINISHED
+        )
+
+    def watch(self) -> None:
+        """Polls every activity of the batch until all have ended: one `GET /activities` per poll
+        (one `GET /activities/{id}` when one is left), waiting longer once CTCT's pace is known."""
+        delay = POLL_FIRST
+        waited = 0.0
+        while True:
+            self._report()
+            waiting = self._waiting()
+            if not waiting:
+                return
+            delay = _next_wait(self._all_activities(), waited, delay)
+            self.client.sleep(delay)
+            waited += delay
+            self._poll(waiting)
+
+    def _all_activities(self) -> list[Activity]:
+        return [activity for operation in self._operations for activity in operation.result.activities]
+
+    def _waiting(self) -> list[tuple[list[Activity], int]]:
+        """Where each unfinished activity sits: (its operation's list, its index)."""
+        return [
+            (operation.result.activities, index)
+            for operation in self._operations
+            for index, activity in enumerate(operation.result.activities)
+            if activity["state"] not in FINISHED
+        ]
+
+    def _poll(self, waiting: list[tuple[list[Activity], int]]) -> None:
+        if len(waiting) == 1:
+            activities, index = waiting[0]
+            activities[index] = self._activities.get(activities[index]["activity_id"])
+            return
+        # Newest first: this batch is among the latest activities of the account.
+        page = self.client.get("/activities", limit=min(500, len(self._all_activities()) + 50))
+        seen = {activity["activity_id"]: activity for activity in page.get("activities", [])}
+        for activities, index in waiting:
+            activity_id = activities[index]["activity_id"]
+            activities[index] = seen.get(activity_id) or self._activities.get(activity_id)
+
+    def _report(self) -> None:
+        """Tells each operation's listener its progress, in the order CTCT runs them: an operation
+        whose activities all ended once (at 100 %), then the first one still running, and no later
+        one — so a progress bar fed by them only moves forward."""
+        for operation in self._operations:
+            activities = operation.result.activities
+            if operation.progress is None or not activities:
+                continue
+            unfinished = [number for number, activity in enumerate(activities, 1) if activity["state"] not in FINISHED]
+            if not unfinished:
+                if not operation.reported_done:
+                    operation.reported_done = True
+                    last = activities[-1]
+                    operation.progress(
+                        ActivityProgress(last["activity_id"], last["state"], 100, len(activities), len(activities))
+                    )
+                continue
+            current = activities[unfinished[0] - 1]
+            operation.progress(
+                ActivityProgress(
+                    current["activity_id"],
+                    current["state"],
+                    int(current.get("percent_done", 0)),
+                    unfinished[0],
+                    len(activities),
+                )
+            )
+            return
 
 
 class Activities(Resource):
@@ -212,53 +430,16 @@ class Activities(Resource):
         # Every activity here is idempotent in effect, so a retried POST cannot duplicate data.
         return self.client.request("POST", f"/activities/{kind}", json=body, repeatable_post=True).json()
 
-    def _run(self, kind: str, bodies: list[Body], progress: ProgressCallback | None) -> BulkResult[Body]:
-        """Submits the chunks together — CTCT queues them and runs them in turn — then watches them all
-        with one `GET /activities` per poll: far fewer requests than polling each chunk."""
-        # At the least a submit and a poll per chunk: refuse before the first if today cannot hold them.
-        self.client.budget.ensure(len(bodies) + 1)
-        result: BulkResult[Body] = BulkResult()
-        for start in range(0, len(bodies), SUBMIT_TOGETHER):
-            chunk = bodies[start : start + SUBMIT_TOGETHER]
-            batch = [self.submit(kind, body) for body in chunk]
-            result.activities += self._watch(batch, progress, offset=start, chunks=len(bodies))
-            result.bodies += chunk
-        return result
+    def batch(self) -> ActivityBatch:
+        """A batch: operations submitted one after another, then watched together (`watch`)."""
+        return ActivityBatch(self)
 
-    def _watch(
-        self, batch: list[Activity], progress: ProgressCallback | None, *, offset: int, chunks: int
-    ) -> list[Activity]:
-        latest = {activity["activity_id"]: activity for activity in batch}
-        delay = POLL_FIRST
-        waited = 0.0
-        while True:
-            waiting = [activity for activity in latest.values() if activity["state"] not in FINISHED]
-            if progress is not None:
-                done = len(latest) - len(waiting)
-                current = waiting[0] if waiting else batch[-1]
-                progress(
-                    ActivityProgress(
-                        current["activity_id"],
-                        latest[current["activity_id"]]["state"],
-                        int(latest[current["activity_id"]].get("percent_done", 0)),
-                        offset + min(done + 1, len(batch)),
-                        chunks,
-                    )
-                )
-            if not waiting:
-                return [latest[activity["activity_id"]] for activity in batch]
-            delay = _next_wait(latest.values(), waited, delay)
-            self.client.sleep(delay)
-            waited += delay
-            if len(waiting) == 1:
-                latest[waiting[0]["activity_id"]] = self.get(waiting[0]["activity_id"])
-                continue
-            # Newest first: this batch is among the latest activities of the account.
-            page = self.client.get("/activities", limit=min(500, len(latest) + 50))
-            listed: list[Activity] = page.get("activities", [])
-            seen = {activity["activity_id"]: activity for activity in listed}
-            for activity_id in [a["activity_id"] for a in waiting]:
-                latest[activity_id] = seen.get(activity_id) or self.get(activity_id)
+    def _run(self, kind: str, bodies: list[Body], progress: ProgressCallback | None) -> BulkResult[Body]:
+        """One operation on its own: its chunks submitted together, then watched together."""
+        batch = self.batch()
+        result = batch.submit(kind, bodies, progress)
+        batch.watch()
+        return result
 
     def import_contacts(
         self, rows: Sequence[ImportRow], list_ids: Sequence[str], progress: ProgressCallback | None = None
@@ -272,30 +453,17 @@ class Activities(Resource):
         progress: ProgressCallback | None = None,
     ) -> BulkResult[ImportBody]:
         """Several imports (rows and the lists they go into), submitted and watched together."""
-        bodies: list[ImportBody] = [
-            {"import_data": chunk, "list_ids": targets}
-            for rows, list_ids in groups
-            for targets in chunked(list_ids, MAX_TARGET_LISTS)
-            for chunk in import_chunks(rows, targets)
-        ]
-        return self._run("contacts_json_import", bodies, progress)
-
-    def _membership_bodies(self, contact_ids: Sequence[str], list_ids: Sequence[str]) -> list[MembershipBody]:
-        return [
-            {"source": {"contact_ids": ids}, "list_ids": targets}
-            for targets in chunked(list_ids, MAX_TARGET_LISTS)
-            for ids in chunked(contact_ids, MAX_CONTACT_IDS)
-        ]
+        return self._run("contacts_json_import", import_bodies(groups), progress)
 
     def add_memberships(
         self, contact_ids: Sequence[str], list_ids: Sequence[str], progress: ProgressCallback | None = None
     ) -> BulkResult[MembershipBody]:
-        return self._run("add_list_memberships", self._membership_bodies(contact_ids, list_ids), progress)
+        return self._run("add_list_memberships", membership_bodies(contact_ids, list_ids), progress)
 
     def remove_memberships(
         self, contact_ids: Sequence[str], list_ids: Sequence[str], progress: ProgressCallback | None = None
     ) -> BulkResult[MembershipBody]:
-        return self._run("remove_list_memberships", self._membership_bodies(contact_ids, list_ids), progress)
+        return self._run("remove_list_memberships", membership_bodies(contact_ids, list_ids), progress)
 
     def delete_contacts(
         self, contact_ids: Sequence[str], progress: ProgressCallback | None = None
@@ -306,5 +474,4 @@ class Activities(Resource):
     def delete_lists(
         self, list_ids: Sequence[str], progress: ProgressCallback | None = None
     ) -> BulkResult[ListDeleteBody]:
-        bodies: list[ListDeleteBody] = [{"list_ids": ids} for ids in chunked(list_ids, MAX_LIST_DELETE_IDS)]
-        return self._run("list_delete", bodies, progress)
+        return self._run("list_delete", list_delete_bodies(list_ids), progress)

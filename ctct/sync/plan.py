@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ctct import display
-from ctct.api.activities import MAX_CONTACT_IDS, MAX_IMPORT_CONTACTS, MAX_IMPORT_EMAIL_LENGTH, MAX_LIST_DELETE_IDS
 from ctct.config import Settings
 from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
 from ctct.crm.normalize import company_name_key, email_keys, name_key, role_locals
@@ -28,11 +28,11 @@ from ctct.sync.changes import CHANGE_KINDS as CHANGE_KINDS
 from ctct.sync.changes import CHANGES, SPECS, ChangeKind, Direction
 from ctct.sync.changes import DONE_WORDS as DONE_WORDS
 from ctct.sync.changes import SCHEMAS as SCHEMAS
+from ctct.sync.keys import EmailCodes, fast_email_keys, is_in, pairs_in, places_in
+from ctct.sync.push_shape import push_requests
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
 PUSH, PULL, IMPORT = Direction.PUSH, Direction.PULL, Direction.IMPORT
-# Polls a bulk activity takes, about, before CTCT says it is done: a planner's estimate only.
-POLLS_PER_ACTIVITY = 3
 
 # A plan's frames by change kind, as the planner's steps hand them on.
 Changes = Mapping[str, pd.DataFrame]
@@ -308,9 +308,10 @@ def plan_pull(
     policy: MassRemovalPolicy | None = None,
 ) -> Plan:
     warnings: list[PlanWarning] = []
+    emails = _email_codes(local, remote, baseline)
     lists = _pull_lists(local, remote, baseline, warnings)
-    contacts = _pull_contacts(local, remote, warnings)
-    members = _pull_memberships(local, remote, baseline, lists, contacts, warnings)
+    contacts = _pull_contacts(local, remote, emails, warnings)
+    members = _pull_memberships(local, remote, baseline, lists, contacts, emails, warnings)
     # SPEC §4: a pull, like the import and the CSV import, names a new company that looks like one here.
     if len(contacts.create):
         warnings += _new_company_warnings(contacts.create, local.companies)
@@ -432,10 +433,14 @@ def _local_deletions_undone(local: LocalSnapshot, remote: RemoteSnapshot, baseli
     ]
 
 
-def _pull_contacts(local: LocalSnapshot, remote: RemoteSnapshot, warnings: list[PlanWarning]) -> PulledContacts:
+def _pull_contacts(
+    local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCodes, warnings: list[PlanWarning]
+) -> PulledContacts:
     """Which CTCT contact is which contact here; new ones come over, empty fields here are filled,
     and CTCT's unsubscribes and re-subscribes are made here."""
     contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
+    # match_contacts keeps CTCT's contacts row for row: each beside its email's code.
+    contacts["email_code"] = emails.remote
     # Statuses for every contact; names only for the few rows that use them (a million-row
     # frame of names costs more memory than the rest of the plan).
     contacts = contacts.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id", how="left")
@@ -467,8 +472,9 @@ def _pull_contacts(local: LocalSnapshot, remote: RemoteSnapshot, warnings: list[
 
 def _pull_new_contacts(contacts: pd.DataFrame, remote: RemoteSnapshot) -> pd.DataFrame:
     """CTCT's members with no contact here: created, each with the company it would be filed under."""
-    member_ids = set(remote.members["ctct_contact_id"])
-    new_contacts = contacts[contacts["contact_id"].isna() & contacts["ctct_contact_id"].isin(member_ids)]
+    new_contacts = contacts[
+        contacts["contact_id"].isna() & is_in(contacts["ctct_contact_id"], remote.members["ctct_contact_id"])
+    ]
     new_contacts = new_contacts.merge(remote.contacts[REMOTE_NAMES], on="ctct_contact_id", how="left")
     companies = [
         company_for_remote_contact(company, email, first, last)
@@ -530,16 +536,19 @@ def _pull_memberships(
     baseline: Baseline,
     lists: PulledLists,
     contacts: PulledContacts,
+    emails: EmailCodes,
     warnings: list[PlanWarning],
 ) -> PulledMembers:
     """Local members of matched lists become exactly CTCT's members."""
     remote_pairs = remote.members.merge(lists.matched[["ctct_list_id", "list_id", "name"]], on="ctct_list_id")
     remote_pairs = remote_pairs.merge(
-        contacts.matched[["ctct_contact_id", "contact_id", "email"]], on="ctct_contact_id"
+        contacts.matched[["ctct_contact_id", "contact_id", "email", "email_code"]], on="ctct_contact_id"
     )
     local_pairs = local.members.merge(local.lists[LIST_KEYS], on="list_id")
     local_pairs = local_pairs[local_pairs["list_id"].isin(lists.paired["list_id"])]
-    local_pairs = local_pairs.merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    local_pairs = local_pairs.merge(
+        local.contacts[["contact_id", "email"]].assign(email_code=emails.local), on="contact_id"
+    )
     # Reported when it changes something here: the contact still stands on a linked list.
     known = contacts.known
     deleted = known[known["deleted"] & known["contact_id"].isin(local_pairs["contact_id"])]
@@ -554,6 +563,7 @@ def _pull_memberships(
         losing_here,
         remote_pairs[remote_pairs["contact_id"].notna()],
         baseline,
+        emails,
         "local",
         "undone by this pull",
         lists.paired[["ctct_list_id", "name"]],
@@ -704,16 +714,7 @@ def _memberships(rows: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
 def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
     """Which (list_id, contact_id) pairs of `frame` also stand in `other`."""
     columns = ["list_id", "contact_id"]
-    return _pairs_in(frame[columns].astype("Int64"), columns, other[columns].astype("Int64"), columns)
-
-
-def _pairs_in(frame: pd.DataFrame, columns: list[str], other: pd.DataFrame, other_columns: list[str]) -> pd.Series:
-    """Which rows of `frame` have their `columns` pair among `other`'s `other_columns` pairs."""
-    if frame.empty or other.empty:
-        return pd.Series(False, index=frame.index, dtype=bool)
-    right = other[other_columns].drop_duplicates().set_axis(columns, axis=1).assign(_hit=True)
-    hits = frame[columns].merge(right, on=columns, how="left")["_hit"]
-    return pd.Series(hits.notna().to_numpy(), index=frame.index, dtype=bool)
+    return pairs_in(frame[columns].astype("Int64"), columns, other[columns].astype("Int64"), columns)
 
 
 def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
@@ -771,6 +772,7 @@ def _losing_membership_changes(
     local_pairs: pd.DataFrame,
     remote_pairs: pd.DataFrame,
     baseline: Baseline,
+    emails: EmailCodes,
     losing: str,
     effect: str,
     paired: pd.DataFrame,
@@ -778,19 +780,23 @@ def _losing_membership_changes(
     """What the losing side changed in linked lists since the last sync, and will lose now. On a
     list paired with one on the other side but not in the baseline (linked by name, or whose
     first sync stopped before its end), every member the winning side lacks will be lost.
+    `local_pairs`, `remote_pairs`: ctct_list_id and email_code (`emails`) of each side's members;
     `paired`: ctct_list_id and name of the lists this sync pairs on both sides."""
+    # Pairs packed as one int64 each: the list's place among the paired lists, then the email's code.
+    list_ids = pd.Index(paired["ctct_list_id"].dropna().unique()).sort_values()
+    width = len(emails.keys) + 1
 
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        keys = pd.DataFrame({"ctct_list_id": frame["ctct_list_id"], "email_key": email_keys(frame["email"])})
+    def keyed(list_column: pd.Series, email_codes: np.ndarray) -> np.ndarray:
+        places = places_in(list_ids, list_column)
         # A contact without an email has no key: it is no member the other side could lack.
-        keys = keys[keys["ctct_list_id"].isin(paired["ctct_list_id"]) & keys["email_key"].ne("")]
-        return keys.dropna().drop_duplicates()
+        kept = (places >= 0) & (email_codes >= 0)
+        return pd.unique(places[kept].astype("int64") * width + email_codes[kept])
 
-    base = baseline.members[["ctct_list_id", "email_key"]].drop_duplicates()
-    side, other = (
-        (keyed(local_pairs), keyed(remote_pairs)) if losing == "local" else (keyed(remote_pairs), keyed(local_pairs))
-    )
-    synced = side["ctct_list_id"].isin(baseline.lists["ctct_list_id"])
+    base = keyed(baseline.members["ctct_list_id"], emails.baseline)
+    local_keys = keyed(local_pairs["ctct_list_id"], local_pairs["email_code"].to_numpy())
+    remote_keys = keyed(remote_pairs["ctct_list_id"], remote_pairs["email_code"].to_numpy())
+    side, other = (local_keys, remote_keys) if losing == "local" else (remote_keys, local_keys)
+    synced = np.asarray(list_ids.isin(baseline.lists["ctct_list_id"]))[side // width]
     names = dict(zip(paired["ctct_list_id"], paired["name"], strict=True)) | dict(
         zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True)
     )
@@ -806,37 +812,52 @@ def _losing_membership_changes(
         ),
     )
     return [
-        _lost_warning(frame, f"{what} {where}{since}", preposition, names, effect)
-        for frame, what, since, preposition in lost
-        if len(frame)
+        _lost_warning(
+            _first_pairs(pairs, list_ids, width, emails),
+            len(pairs),
+            f"{what} {where}{since}",
+            preposition,
+            names,
+            effect,
+        )
+        for pairs, what, since, preposition in lost
+        if len(pairs)
     ]
 
 
-def _lost_warning(frame: pd.DataFrame, what: str, preposition: str, names: dict[Any, str], effect: str) -> PlanWarning:
+def _first_pairs(pairs: np.ndarray, list_ids: pd.Index, width: int, emails: EmailCodes) -> pd.DataFrame:
+    """The packed `pairs` on the first of their lists (`list_ids` is sorted), as ctct_list_id and
+    email_key text: the only ones a warning may name."""
+    places = pairs // width
+    first = pairs[places == places.min()]
+    return pd.DataFrame({"ctct_list_id": list_ids[first // width], "email_key": emails.decode(first % width)})
+
+
+def _lost_warning(
+    frame: pd.DataFrame, count: int, what: str, preposition: str, names: dict[Any, str], effect: str
+) -> PlanWarning:
     """`3 member(s) added here since the last sync (e.g. a@x.com to 'News') will be undone…`."""
     first = frame.sort_values(["ctct_list_id", "email_key"]).iloc[0]
     return PlanWarning(
         "losing_side_change",
-        f"{len(frame):,} {what} (e.g. {first['email_key']} {preposition} "
-        f"'{names[first['ctct_list_id']]}') will be {effect}",
+        f"{count:,} {what} (e.g. {first['email_key']} {preposition} '{names[first['ctct_list_id']]}') will be {effect}",
     )
 
 
-def _anti(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    """Rows of `frame` whose (ctct_list_id, email_key) is not in `other`."""
-    merged = frame.merge(other, on=["ctct_list_id", "email_key"], how="left", indicator=True)
-    return merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+def _anti(pairs: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The packed pairs of `pairs` not in `other`."""
+    return pairs[~pd.Series(pairs).isin(other).to_numpy()]
 
 
-def _semi(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    return frame.merge(other.drop_duplicates(), on=["ctct_list_id", "email_key"])
+def _semi(pairs: np.ndarray, other: np.ndarray) -> np.ndarray:
+    return pairs[pd.Series(pairs).isin(other).to_numpy()]
 
 
 def _new_company_warnings(contacts_create: pd.DataFrame, companies: pd.DataFrame) -> list[PlanWarning]:
     names = contacts_create["company"].drop_duplicates()
     keys = names.map(company_name_key)
     new = pd.DataFrame({"name": names, "key": keys})
-    new = new[~new["key"].isin(companies["name_key"])].drop_duplicates("key")
+    new = new[~is_in(new["key"], companies["name_key"])].drop_duplicates("key")
     return [
         PlanWarning(
             "possible_duplicate",
@@ -864,6 +885,11 @@ def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str])
             "selected for a list",
         )
     ]
+
+
+def _email_codes(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> EmailCodes:
+    """The email keys of this plan, coded once: what its member joins compare."""
+    return EmailCodes.of(local.contacts["email"], remote.contacts["email"], baseline.members["email_key"])
 
 
 def _local_sizes(local: LocalSnapshot) -> dict[Any, int]:
@@ -911,11 +937,12 @@ def plan_push(
     local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline, policy: MassRemovalPolicy | None = None
 ) -> Plan:
     warnings: list[PlanWarning] = []
+    emails = _email_codes(local, remote, baseline)
     lists = _push_lists(local, remote, baseline, warnings)
     contacts = _push_contacts(local, remote)
-    members = _wanted_members(local, remote, lists, contacts)
+    members = _wanted_members(local, remote, lists, contacts, emails)
     memberships_add, contacts_create = _push_adds(local, members, warnings)
-    memberships_remove = _push_removals(lists, members, baseline, warnings)
+    memberships_remove = _push_removals(lists, members, baseline, emails, warnings)
     contacts_update = _push_updates(local, baseline, contacts.remote_of_local, members.eligible)
     warnings += _ctct_only_lists(lists)
     ordered = _ordered(
@@ -1072,7 +1099,7 @@ def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot) -> PushedContac
 
 
 def _wanted_members(
-    local: LocalSnapshot, remote: RemoteSnapshot, lists: PushedLists, contacts: PushedContacts
+    local: LocalSnapshot, remote: RemoteSnapshot, lists: PushedLists, contacts: PushedContacts, emails: EmailCodes
 ) -> WantedMembers:
     """The desired members of every list that will exist in CTCT after the push, and which of them
     are skipped (each with its reason)."""
@@ -1082,20 +1109,22 @@ def _wanted_members(
     wanted = local.members[local.members["list_id"].isin(target_lists["list_id"])]
     # Only what every membership row needs; names and companies join the few rows created later.
     wanted = wanted.merge(target_lists, on="list_id").merge(
-        local.contacts[["contact_id", "email", "reason"]], on="contact_id"
+        local.contacts[["contact_id", "email", "reason"]].assign(email_code=emails.local), on="contact_id"
     )
     remote_ids = contacts.remote_of_local[["contact_id", *REMOTE_STATUSES]]
     wanted = wanted.merge(remote_ids.rename(columns={"ctct_contact_id": "remote_id"}), on="contact_id", how="left")
     refused_remote = wanted["permission"].eq("unsubscribed") & wanted["reason"].isna()
     wanted.loc[refused_remote, "reason"] = "unsubscribed in Constant Contact: never re-added"
     remote_pairs = remote.members.merge(
-        remote.contacts[["ctct_contact_id", "email", "email_key"]], on="ctct_contact_id"
+        remote.contacts[["ctct_contact_id", "email"]].assign(email_code=emails.remote),
+        on="ctct_contact_id",
     )
     # A member CTCT already has (a role address a pull brought over, say) needs nothing: it is
     # left where it is, not reported as skipped in every push.
-    already_there = wanted["remote_id"].notna() & _pairs_in(
+    wanted["on_ctct_list"] = pairs_in(
         wanted, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"]
     )
+    already_there = wanted["remote_id"].notna() & wanted["on_ctct_list"]
     skipped_rows = wanted[wanted["reason"].notna() & ~already_there]
     skipped = pd.DataFrame(
         {"email": skipped_rows["email"], "list": skipped_rows["name"], "reason": skipped_rows["reason"]}
@@ -1110,10 +1139,7 @@ def _push_adds(
     CTCT deleted them)."""
     eligible = members.eligible
     has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
-    on_list = _pairs_in(
-        eligible, ["ctct_list_id", "remote_id"], members.remote_pairs, ["ctct_list_id", "ctct_contact_id"]
-    )
-    adds = eligible[~(has_remote & on_list)]
+    adds = eligible[~(has_remote & eligible["on_ctct_list"])]
     memberships_add = _memberships(adds, ctct_contact_id=adds["remote_id"].where(has_remote[adds.index]))
     to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
     to_create = to_create.merge(
@@ -1143,23 +1169,24 @@ def _push_adds(
 
 
 def _push_removals(
-    lists: PushedLists, members: WantedMembers, baseline: Baseline, warnings: list[PlanWarning]
+    lists: PushedLists, members: WantedMembers, baseline: Baseline, emails: EmailCodes, warnings: list[PlanWarning]
 ) -> pd.DataFrame:
     """Members CTCT has that the list here no longer holds: removed (Customer Focus wins)."""
     linked = lists.linked
     remote_pairs = members.remote_pairs
     linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
     gone = linked_remote[
-        ~_pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], members.wanted, ["ctct_list_id", "remote_id"])
+        ~pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], members.wanted, ["ctct_list_id", "remote_id"])
     ]
     gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
     # Only what this push puts back counts as undoing a change made in CTCT: a contact CTCT
     # unsubscribed (or any other skipped row) is not re-added.
     eligible = members.eligible
     warnings += _losing_membership_changes(
-        eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email"]],
-        remote_pairs[["ctct_list_id", "email"]],
+        eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email_code"]],
+        remote_pairs[["ctct_list_id", "email_code"]],
         baseline,
+        emails,
         "remote",
         "undone by this push — pull first?",
         linked[["ctct_list_id", "name"]],
@@ -1266,54 +1293,33 @@ def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible
     linked = remote_of_local[~remote_of_local["deleted"].fillna(False).astype(bool)][
         ["contact_id", "ctct_contact_id", "email"]
     ].rename(columns={"email": "previous_email"})
-    current = local.contacts[local.contacts["contact_id"].isin(eligible["contact_id"])].merge(
-        linked, on="contact_id", suffixes=("", "_remote")
-    )
-    moved = current[current["email_key"] != email_keys(current["previous_email"])]
+    # Keys first, each beside its contact's row here: the other fields join only the few that moved.
+    keys = local.contacts[["contact_id", "email_key"]].assign(row=np.arange(len(local.contacts)))
+    current = keys[keys["contact_id"].isin(eligible["contact_id"])].merge(linked, on="contact_id")
+    moved = current[current["email_key"] != fast_email_keys(current["previous_email"])].reset_index(drop=True)
     if moved.empty:
         return empty("contacts_update")
+    here = local.contacts.iloc[moved["row"].to_numpy()].reset_index(drop=True)
     return pd.DataFrame(
         {
-            "email": moved["email"],
-            "changes": "email " + moved["previous_email"].astype(str) + " → " + moved["email"].astype(str),
-            "first_name": moved["first_name"],
-            "last_name": moved["last_name"],
-            "job_title": moved["job_title"],
-            "company": moved["company"],
+            "email": here["email"],
+            "changes": "email " + moved["previous_email"].astype(str) + " → " + here["email"].astype(str),
+            "first_name": here["first_name"],
+            "last_name": here["last_name"],
+            "job_title": here["job_title"],
+            "company": here["company"],
             "contact_id": moved["contact_id"],
-            "ctct_contact_id": moved["ctct_contact_id_remote"],
+            "ctct_contact_id": moved["ctct_contact_id"],
             "previous_email": moved["previous_email"],
         }
     )
 
 
 def estimate_push_requests(changes: Changes, remote: RemoteSnapshot) -> int:
-    """The CTCT requests a push of `changes` takes, about: bulk activities chunked to CTCT's limits,
-    each submitted and polled, single requests where no activity serves."""
-    per_activity = 1 + POLLS_PER_ACTIVITY
-    creates = changes["lists_create"]
-    requests = int((~creates["link"].astype(bool)).sum()) + len(changes["lists_rename"])
-    moved = int(changes["contacts_update"]["previous_email"].notna().sum())
-    new_or_changed = len(changes["contacts_create"]) + len(changes["contacts_update"]) - moved
-    requests += math.ceil(new_or_changed / MAX_IMPORT_CONTACTS) * per_activity * max(1, _import_groups(changes))
-    requests += moved  # one PUT per contact whose email changed
-    # An address too long for an import row goes alone: a look-up by email, then a POST or PUT.
-    pushed = pd.concat([changes["contacts_create"]["email"], changes["contacts_update"]["email"]])
-    requests += 2 * int((pushed.astype(str).str.len() > MAX_IMPORT_EMAIL_LENGTH).sum())
-    existing_adds = changes["memberships_add"][changes["memberships_add"]["ctct_contact_id"].notna()]
-    for frame in (existing_adds, changes["memberships_remove"]):
-        per_list = frame.groupby("ctct_list_id", dropna=False).size()
-        requests += int(sum(math.ceil(count / MAX_CONTACT_IDS) for count in per_list)) * per_activity
-    requests += math.ceil(len(changes["lists_delete"]) / MAX_LIST_DELETE_IDS) * per_activity
-    return requests + _stale_check_requests(remote)
-
-
-def _import_groups(changes: Changes) -> int:
-    """How many imports the new contacts need: one per distinct set of lists they join."""
-    created = changes["memberships_add"][changes["memberships_add"]["ctct_contact_id"].isna()]
-    if created.empty:
-        return 0
-    return created.groupby("contact_id")["list_id"].agg(lambda ids: tuple(sorted(map(str, ids)))).nunique()
+    """The CTCT requests a push of `changes` takes: its activities as the push cuts them (by set of
+    target lists, large adds by import), watched together, with the single requests, the stale
+    check before and the read-back after (ctct/sync/push_shape.py)."""
+    return push_requests(changes, remote).total
 
 
 def mass_removals(changes: Changes, sizes: dict[Any, int], policy: MassRemovalPolicy, by: str) -> list[str]:

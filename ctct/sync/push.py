@@ -10,18 +10,30 @@ ctct/sync/push_check.py reads back what CTCT shows, which is what the baseline r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+import json
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypedDict, cast
 
 import pandas as pd
 from sqlalchemy import select, update
 
-from ctct.api.activities import MAX_IMPORT_EMAIL_LENGTH, Activity, ActivityProgress, BulkResult, ImportBody, ImportRow
+from ctct.api.activities import (
+    MAX_IMPORT_EMAIL_LENGTH,
+    ActivityBatch,
+    ActivityProgress,
+    BulkResult,
+    ImportBody,
+    ImportRow,
+    import_bodies,
+    list_delete_bodies,
+    membership_bodies,
+)
 from ctct.api.client import CtctClient
 from ctct.api.contacts import ContactUpdate, EmailAddressBody
-from ctct.api.errors import ApiStatusError, BadRequest, Conflict, NotFound
+from ctct.api.errors import ApiStatusError, Conflict
 from ctct.crm.normalize import name_key
 from ctct.db import Database
 from ctct.db.models import EmailList, ListMembership, SyncStep
@@ -30,13 +42,12 @@ from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
 from ctct.sync.pull import link_contacts
 from ctct.sync.push_check import Touched, check_push
-from ctct.sync.push_progress import Progress, PushSteps, silent
+from ctct.sync.push_progress import Progress, PushSteps, StepCounts
+from ctct.sync.push_shape import ImportSet, Targets, group_members, importable_contacts
 
 CTCT_COMPANY_LENGTH = 50
 FIELD_NAMES = ("first_name", "last_name", "job_title", "company_name")
 
-# An import's contacts for one set of CTCT lists: (CTCT list ids, import rows).
-ImportGroup = tuple[list[str], list[ImportRow]]
 # A contact sent on its own (its address is too long for an import row), with its CTCT lists.
 OneByOne = tuple[list[str], ImportRow]
 
@@ -71,26 +82,79 @@ class _Push:
 
 
 def push(plan: Plan, run_id: int, database: Database, client: CtctClient, report: Progress) -> Outcome:
-    """Applies a push plan to CTCT, step by step, and observes what CTCT shows afterwards."""
+    """Applies a push plan to CTCT, step by step, and observes what CTCT shows afterwards.
+
+    Lists and email changes go first, one request each (the activities need the lists). Then every
+    bulk activity — imports, adds, removes, list deletions — is submitted, and all are watched
+    together: one poll serves them all (ctct/sync/push_shape.py says how they are cut)."""
     run = _Push(database, client, run_id)
-    adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
-    add_groups = list(adds.groupby("list_id"))
-    remove_groups = list(plan["memberships_remove"].groupby("ctct_list_id"))
-    steps = PushSteps.for_plan(plan, report, len(add_groups), len(remove_groups))
+    shape = _shape_of(database, plan)
+    steps = PushSteps.for_plan(plan, report, shape.counts())
     steps.begin("lists")
     run.outcome.list_ids = _push_lists(run, plan)
     steps.begin("emails")
     _move_emails(run, plan)
-    _send_contacts(run, plan, steps)
-    _add_members(run, add_groups, steps)
-    _remove_members(run, remove_groups, steps)
-    _delete_lists(run, list(plan["lists_delete"]["ctct_list_id"]), steps)
+    _push_one_by_one(run, shape.one_by_one, steps)
+    _run_activities(run, plan, shape, steps)
     steps.begin("check")
     if len(plan["contacts_link"]):
         with database.session() as session:
             link_contacts(session, plan["contacts_link"])
     check_push(client, plan, run.touched, run.outcome)
     return run.outcome
+
+
+@dataclass
+class _Shape:
+    """What a push sends as activities, by the local ids of the lists (placed once they exist)."""
+
+    imports: dict[Targets, list[ImportRow]]
+    # The emails of the rows that carry a contact's fields (a new or changed contact).
+    sent: set[str]
+    one_by_one: list[tuple[Targets, ImportRow]]
+    adds: dict[Targets, list[str]]
+    removes: dict[Targets, list[str]]
+    # Names of the lists, by local id (adds) and by CTCT id (removes).
+    names: dict[Any, str]
+
+    def counts(self) -> StepCounts:
+        return StepCounts(bool(self.imports), len(self.adds), len(self.removes), len(self.one_by_one))
+
+
+def _shape_of(database: Database, plan: Plan) -> _Shape:
+    """The push cut into activities: new and changed contacts by import, grouped by the lists they
+    go into; existing contacts added by id or, where that takes fewer activities, by an email-only
+    import row (push_shape.py says when that is exact); removes by id."""
+    placed = _linked_list_ids(database) | {int(i) for i in plan["lists_create"]["list_id"]}
+    rows, one_by_one = _long_addresses_apart(_import_groups(database, plan, placed))
+    sets = {key: ImportSet(len(group), sum(len(json.dumps(row)) + 2 for row in group)) for key, group in rows.items()}
+    adds = plan["memberships_add"].dropna(subset=["ctct_contact_id"])
+    adds = adds[adds["list_id"].astype(int).isin(placed)]  # else not created in CTCT: its rows fail when checked
+    remote = plan.remote.contacts if plan.remote is not None else pd.DataFrame()
+    added = group_members(adds, "list_id", importable_contacts(plan, remote), sets)
+    removed = group_members(plan["memberships_remove"], "ctct_list_id", None, {})
+    imports: dict[Targets, list[ImportRow]] = {}
+    for key, chosen in sorted(added.imports.items(), key=lambda item: [str(i) for i in item[0]]):
+        group = rows.get(key, [])
+        present = {row["email"].strip().lower() for row in group}
+        extra: list[ImportRow] = [
+            {"email": email} for _, email in chosen.by_email if email.strip().lower() not in present
+        ]
+        imports[key] = [*group, *extra]
+    names: dict[Any, str] = {}
+    for frame, by in ((plan["memberships_add"], "list_id"), (plan["memberships_remove"], "ctct_list_id")):
+        names.update(zip(frame[by], frame["list"], strict=True))
+    sent = {row["email"].strip().lower() for group in rows.values() for row in group}
+    return _Shape(imports, sent, one_by_one, added.by_id, removed.by_id, names)
+
+
+def _linked_list_ids(database: Database) -> set[int]:
+    with database.session() as session:
+        return {
+            int(list_id)
+            for list_id, ctct_list_id in session.execute(select(EmailList.id, EmailList.ctct_list_id))
+            if ctct_list_id
+        }
 
 
 # Lists
@@ -144,14 +208,6 @@ def _create_or_find_list(client: CtctClient, name: str) -> str | None:
         return None
 
 
-def _delete_lists(run: _Push, doomed: list[str], steps: PushSteps) -> None:
-    if doomed:
-        within = steps.begin("deletes")
-        with run.step("delete_lists", {"list_ids": doomed}) as record:
-            deleted = run.client.activities.delete_lists(doomed, _relay(within))
-            run.outcome.errors += _note(record, deleted)
-
-
 # Contacts
 
 
@@ -184,29 +240,8 @@ def _present(values: Mapping[str, object]) -> ContactFields:
     return cast(ContactFields, {name: value for name, value in texts.items() if isinstance(value, str) and value})
 
 
-def _send_contacts(run: _Push, plan: Plan, steps: PushSteps) -> None:
-    """New, restored and changed contacts, sent with the lists they go into: by import, or one by
-    one where the address is too long for an import row."""
-    imports, one_by_one = _long_addresses_apart(_import_groups(run.database, plan, run.outcome.list_ids))
-    sending = sum(len(rows) for _, rows in imports) + len(one_by_one)
-    # The plan foresaw contacts to send; none may be left once grouped by the lists created.
-    words = f"sending {sending:,} new or changed contact(s) to Constant Contact"
-    within = steps.begin("contacts", words=words) if sending else silent
-    if one_by_one:
-        for list_id in _push_long_addresses(run, one_by_one):
-            # Not an activity with counts: those lists' members are read back after the push.
-            run.touch(list_id, BulkResult([{"activity_id": "", "state": "sent one by one"}], [{}]))
-    if imports:
-        result = _import(run, imports, within)
-        for activity, body in result.outcomes():
-            for list_id in body["list_ids"]:
-                run.touch(list_id, BulkResult([activity], [body]))
-            if BulkResult.clean(activity):
-                run.outcome.confirmed_contacts |= {str(row["email"]).strip().lower() for row in body["import_data"]}
-
-
-def _import_groups(database: Database, plan: Plan, local_lists: dict[int, str]) -> list[ImportGroup]:
-    """New, restored and changed contacts, grouped by the lists they go into."""
+def _import_groups(database: Database, plan: Plan, placed: set[int]) -> dict[Targets, list[ImportRow]]:
+    """New, restored and changed contacts, grouped by the lists (local ids among `placed`) they go into."""
     new_members = plan["memberships_add"][plan["memberships_add"]["ctct_contact_id"].isna()]
     targets = new_members.groupby("contact_id")["list_id"].agg(_list_key)
     updates = plan["contacts_update"]
@@ -215,60 +250,46 @@ def _import_groups(database: Database, plan: Plan, local_lists: dict[int, str]) 
         with database.session() as session:
             rows = session.execute(select(ListMembership.contact_id, ListMembership.list_id)).all()
         current = pd.DataFrame(rows, columns=["contact_id", "list_id"])
-        current = current[current["list_id"].isin(local_lists) & current["contact_id"].isin(updates["contact_id"])]
+        current = current[current["list_id"].isin(placed) & current["contact_id"].isin(updates["contact_id"])]
         extra = current.groupby("contact_id")["list_id"].agg(_list_key)
         targets = pd.concat([targets, extra[~extra.index.isin(targets.index)]])
     people = pd.concat([plan["contacts_create"], updates]).drop_duplicates("contact_id")
     people = people[people["contact_id"].isin(targets.index)]
-    groups: dict[tuple[int, ...], list[ImportRow]] = {}
+    groups: dict[Targets, list[ImportRow]] = {}
     for row in people.itertuples():
-        groups.setdefault(targets[row.contact_id], []).append({"email": row.email, **_contact_fields(row)})
-    placed = [([local_lists[i] for i in key if i in local_lists], rows) for key, rows in sorted(groups.items())]
-    return [(ids, rows) for ids, rows in placed if ids]
+        key = tuple(i for i in targets[row.contact_id] if i in placed)
+        if key:
+            groups.setdefault(key, []).append({"email": row.email, **_contact_fields(row)})
+    return dict(sorted(groups.items()))
 
 
-def _list_key(list_ids: pd.Series) -> tuple[int, ...]:
+def _list_key(list_ids: pd.Series) -> Targets:
     return tuple(sorted({int(i) for i in list_ids}))
 
 
 def _long_addresses_apart(
-    imports: list[ImportGroup],
-) -> tuple[list[ImportGroup], list[OneByOne]]:
+    imports: dict[Targets, list[ImportRow]],
+) -> tuple[dict[Targets, list[ImportRow]], list[tuple[Targets, ImportRow]]]:
     """The import groups without the rows whose address is too long for an import, and those rows."""
-    kept: list[ImportGroup] = []
-    apart: list[OneByOne] = []
-    for ids, rows in imports:
+    kept: dict[Targets, list[ImportRow]] = {}
+    apart: list[tuple[Targets, ImportRow]] = []
+    for key, rows in imports.items():
         short = [row for row in rows if len(row["email"]) <= MAX_IMPORT_EMAIL_LENGTH]
-        apart += [(ids, row) for row in rows if len(row["email"]) > MAX_IMPORT_EMAIL_LENGTH]
+        apart += [(key, row) for row in rows if len(row["email"]) > MAX_IMPORT_EMAIL_LENGTH]
         if short:
-            kept.append((ids, short))
+            kept[key] = short
     return kept, apart
 
 
-def _import(run: _Push, imports: list[ImportGroup], report: Progress) -> BulkResult[ImportBody]:
-    """The import of new contacts into their lists. Refused outright because a list was
-    deleted in CTCT meanwhile, it is sent once more without the lists CTCT no longer has;
-    the rows for those fail (the re-read after the push finds them missing)."""
-    groups = [(rows, ids) for ids, rows in imports]
-    everywhere = sorted({list_id for ids, _ in imports for list_id in ids})
-    for attempt in (1, 2):
-        payload = {"groups": [{"list_ids": ids, "emails": [r["email"] for r in rows]} for rows, ids in groups]}
-        try:
-            with run.step("import_contacts", payload) as record:
-                result = run.client.activities.import_groups(groups, _relay(report))
-                run.outcome.errors += _note(record, result)
-            return result
-        except (BadRequest, NotFound) as error:
-            run.outcome.errors.append(f"import_contacts: {error}")
-            refusal = str(error)
-        if attempt == 1:
-            live = {str(item["list_id"]) for item in run.client.lists.iterate()}
-            groups = [(rows, [i for i in ids if i in live]) for rows, ids in groups]
-            groups = [(rows, ids) for rows, ids in groups if ids]
-            if not groups:
-                break
-    refused: Activity = {"activity_id": "", "state": "failed", "activity_errors": [refusal]}
-    return BulkResult([refused], [{"import_data": [], "list_ids": everywhere}])
+def _push_one_by_one(run: _Push, one_by_one: list[tuple[Targets, ImportRow]], steps: PushSteps) -> None:
+    """The contacts whose address is too long for an import row, sent on their own."""
+    placed = [([run.outcome.list_ids[i] for i in key if i in run.outcome.list_ids], row) for key, row in one_by_one]
+    placed = [(ids, row) for ids, row in placed if ids]
+    if placed:
+        steps.begin("contacts", words=f"sending {len(placed):,} new or changed contact(s) to Constant Contact")
+        for list_id in _push_long_addresses(run, placed):
+            # Not an activity with counts: those lists' members are read back after the push.
+            run.touch(list_id, BulkResult([{"activity_id": "", "state": "sent one by one"}], [{}]))
 
 
 def _push_long_addresses(run: _Push, one_by_one: list[OneByOne]) -> set[str]:
@@ -318,60 +339,167 @@ def _create_or_update_contact(client: CtctClient, record: ImportRow, list_ids: l
     return True
 
 
-# Memberships
-
-
-def _add_members(run: _Push, add_groups: list[tuple[Any, pd.DataFrame]], steps: PushSteps) -> None:
-    """Existing CTCT contacts added to lists, one activity per list."""
-    local_lists = run.outcome.list_ids
-    for part, (list_id, group) in enumerate(add_groups, 1):
-        if int(list_id) in local_lists:  # else not created in CTCT: its rows fail when checked
-            target = local_lists[int(list_id)]
-            words = f"adding {len(group):,} member(s) to '{group['list'].iloc[0]}'"
-            within = steps.begin("adds", part, len(add_groups), words)
-            run.touch(target, _membership_step(run, "add_memberships", target, group, within))
-
-
-def _remove_members(run: _Push, remove_groups: list[tuple[Any, pd.DataFrame]], steps: PushSteps) -> None:
-    """Members removed from CTCT lists, one activity per list."""
-    for part, (ctct_list_id, group) in enumerate(remove_groups, 1):
-        target = str(ctct_list_id)
-        words = f"removing {len(group):,} member(s) from '{group['list'].iloc[0]}'"
-        within = steps.begin("removes", part, len(remove_groups), words)
-        run.touch(target, _membership_step(run, "remove_memberships", target, group, within))
-
-
-def _membership_step(run: _Push, kind: str, target: str, rows: pd.DataFrame, report: Progress) -> BulkResult[Any]:
-    """One list's adds or removes (`kind` names the activity). One CTCT refuses outright (the
-    list was deleted meanwhile, say) fails only its rows: the push goes on with the other
-    lists, and the re-read after it tells which rows did not apply."""
-    ids = list(dict.fromkeys(rows["ctct_contact_id"]))
-    activities = run.client.activities
-    submit = activities.add_memberships if kind == "add_memberships" else activities.remove_memberships
-    try:
-        with run.step(kind, {"list_id": target, "contact_ids": ids}) as record:
-            result = submit(ids, [target], _relay(report))
-            run.outcome.errors += _note(record, result)
-    except (BadRequest, NotFound) as error:
-        run.outcome.errors.append(f"{kind} for list {target}: {error}")
-        refused: Activity = {"activity_id": "", "state": "failed", "activity_errors": [str(error)]}
-        return BulkResult([refused], [{}])
-    return result
-
-
 # Activities
 
 
-def _relay(report: Progress) -> Callable[[ActivityProgress], None]:
-    """What an activity reports to: its progress in words a person waiting understands."""
+@dataclass
+class _Operation:
+    """An operation of the batch: its journal step, its result, and whether it changes members."""
 
-    def relay(progress: ActivityProgress) -> None:
+    record: SyncStep
+    result: BulkResult[Any]
+    changes_members: bool = True
+
+
+@dataclass
+class _Submitting:
+    """The push's activities being submitted: each operation in its journal step, kept open (in
+    `open_steps`) until the batch is watched to the end."""
+
+    run: _Push
+    batch: ActivityBatch
+    open_steps: ExitStack
+    steps: PushSteps
+    # Which of some lists CTCT still has (for a body it refused): one listing, the first time asked.
+    retarget: Callable[[Sequence[str]], list[str]]
+    operations: list[_Operation] = field(default_factory=list)
+
+    def submit(
+        self,
+        step_kind: str,
+        payload: dict[str, Any],
+        relay: _StepRelay,
+        send: Callable[[], BulkResult[Any]],
+        *,
+        members: bool = True,
+    ) -> BulkResult[Any]:
+        relay.announce()
+        record = self.open_steps.enter_context(self.run.step(step_kind, payload))
+        result = send()
+        # Stored at once: a push stopped while they run leaves in its journal what it had queued.
+        record.activity_id = ",".join(result.activity_ids)[:64]
+        with self.run.database.session() as session:
+            session.execute(update(SyncStep).where(SyncStep.id == record.id).values(activity_id=record.activity_id))
+        self.operations.append(_Operation(record, result, members))
+        return result
+
+
+def _run_activities(run: _Push, plan: Plan, shape: _Shape, steps: PushSteps) -> None:
+    """Submits every activity of the push, each operation in its journal step, then watches them all
+    together; each step is noted done (with its activities) once they ended, or failed with the error
+    that stopped the push."""
+    with ExitStack() as open_steps:
+        batch = run.client.activities.batch()
+        submitting = _Submitting(run, batch, open_steps, steps, _live_lists(run))
+        imported = _submit_imports(submitting, shape)
+        _submit_members(submitting, shape)
+        doomed = [str(i) for i in plan["lists_delete"]["ctct_list_id"]]
+        if doomed:
+            relay = _StepRelay(steps, "deletes", 1, 1, None)
+            send = partial(batch.submit, "list_delete", list_delete_bodies(doomed), relay)
+            submitting.submit("delete_lists", {"list_ids": doomed}, relay, send, members=False)
+        batch.watch()
+        for operation in submitting.operations:
+            run.outcome.errors += _note(operation.record, operation.result)
+    for operation in submitting.operations:
+        for activity, body in operation.result.outcomes() if operation.changes_members else ():
+            for list_id in body.get("list_ids", []):
+                run.touch(list_id, BulkResult([activity], [body]))
+    for activity, body in imported.outcomes() if imported is not None else ():
+        if BulkResult.clean(activity):
+            emails = {str(row["email"]).strip().lower() for row in body["import_data"]}
+            run.outcome.confirmed_contacts |= emails & shape.sent
+
+
+def _submit_imports(submitting: _Submitting, shape: _Shape) -> BulkResult[ImportBody] | None:
+    """The imports, all in one journal step. One CTCT refuses outright (a list deleted meanwhile)
+    is sent once more without the lists CTCT no longer has; the rows for those fail when checked."""
+    local = submitting.run.outcome.list_ids
+    placed = [([local[i] for i in key if i in local], rows) for key, rows in shape.imports.items()]
+    imports = [(ids, rows) for ids, rows in placed if ids]
+    if not imports:
+        return None
+    relay = _StepRelay(submitting.steps, "contacts", 1, 1, _import_words(shape, imports))
+    bodies = import_bodies([(rows, ids) for ids, rows in imports])
+    payload = {"groups": [{"list_ids": ids, "emails": [row["email"] for row in rows]} for ids, rows in imports]}
+    send = partial(submitting.batch.submit, "contacts_json_import", bodies, relay, submitting.retarget)
+    return submitting.submit("import_contacts", payload, relay, send)
+
+
+def _submit_members(submitting: _Submitting, shape: _Shape) -> None:
+    """Adds and removes by id, one journal step per set of lists. One CTCT refuses outright fails
+    only its rows (after a second try without the lists CTCT no longer has): the push goes on."""
+    local = submitting.run.outcome.list_ids
+    placed = [([local[i] for i in key if i in local], key, ids) for key, ids in shape.adds.items()]
+    adds = [(targets, key, ids) for targets, key, ids in placed if targets]
+    removes = [([str(i) for i in key], key, ids) for key, ids in shape.removes.items()]
+    for progress_key, step_kind, activity_kind, operations, verb in (
+        ("adds", "add_memberships", "add_list_memberships", adds, "adding {} member(s) to {}"),
+        ("removes", "remove_memberships", "remove_list_memberships", removes, "removing {} member(s) from {}"),
+    ):
+        for part, (targets, key, ids) in enumerate(operations, 1):
+            words = verb.format(f"{len(ids):,}", _list_names(shape.names, key))
+            relay = _StepRelay(submitting.steps, progress_key, part, len(operations), words)
+            bodies = membership_bodies(ids, targets)
+            send = partial(submitting.batch.submit, activity_kind, bodies, relay, submitting.retarget)
+            submitting.submit(step_kind, {"list_ids": targets, "contact_ids": ids}, relay, send)
+
+
+def _import_words(shape: _Shape, imports: list[tuple[list[str], list[ImportRow]]]) -> str:
+    """`sending 3 new or changed contact(s) to Constant Contact`, and the members it adds besides."""
+    rows = [row for _, group in imports for row in group]
+    sending = sum(1 for row in rows if row["email"].strip().lower() in shape.sent)
+    adding = len(rows) - sending
+    said = [f"sending {sending:,} new or changed contact(s) to Constant Contact"] if sending else []
+    if adding:
+        said.append(f"adding {adding:,} member(s) by import")
+    return " and ".join(said)
+
+
+def _list_names(names: dict[Any, str], key: Targets) -> str:
+    """`'News'`, `'News' and 'Promo'`, or `4 lists`: the lists an activity changes, as a person reads them."""
+    named = [f"'{names.get(i, i)}'" for i in key]
+    if len(named) == 1:
+        return named[0]
+    if len(named) <= 3:
+        return ", ".join(named[:-1]) + " and " + named[-1]
+    return f"{len(named):,} lists"
+
+
+def _live_lists(run: _Push) -> Callable[[Sequence[str]], list[str]]:
+    """Which of some lists CTCT still has: asked once (a listing) the first time a body is refused."""
+    live: set[str] = set()
+    asked = False
+
+    def retarget(list_ids: Sequence[str]) -> list[str]:
+        nonlocal asked
+        if not asked:
+            live.update(str(item["list_id"]) for item in run.client.lists.iterate())
+            asked = True
+        return [list_id for list_id in list_ids if list_id in live]
+
+    return retarget
+
+
+class _StepRelay:
+    """What an operation's activities report to. Its step is named when the operation is submitted,
+    the bar left where it is (`announce`); the bar reaches the step when CTCT reaches its activities,
+    then shows their progress in words a person waiting understands."""
+
+    def __init__(self, steps: PushSteps, key: str, part: int, parts: int, words: str | None) -> None:
+        self._steps, self._key, self._part, self._parts, self._words = steps, key, part, parts, words
+        self._within: Progress | None = None
+
+    def announce(self) -> None:
+        self._steps.announce(self._key, self._part, self._parts, self._words)
+
+    def __call__(self, progress: ActivityProgress) -> None:
+        if self._within is None:
+            self._within = self._steps.begin(self._key, self._part, self._parts, self._words)
         if progress.queued:
-            report(progress.overall, "you are in the queue, your data will be processed")
+            self._within(progress.overall, "you are in the queue, your data will be processed")
         else:
-            report(progress.overall, f"Constant Contact is processing ({progress.percent_done}%)")
-
-    return relay
+            self._within(progress.overall, f"Constant Contact is processing ({progress.percent_done}%)")
 
 
 def _note(record: SyncStep, result: BulkResult[Any]) -> list[str]:

@@ -7,12 +7,26 @@ plan needs, and the 0–100 % CTCT reports for each activity, into one bar (SPEC
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
-from ctct.sync.plan import POLLS_PER_ACTIVITY, Plan
+from ctct.sync.plan import Plan
 
 Progress = Callable[[float, str], None]
+# A step's share of the bar per activity it submits (its polls are shared with the others).
+ACTIVITY_WEIGHT = 2
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """What a push sends beside list and email changes: whether it imports, its add and remove
+    operations (one per set of lists), and the contacts it sends one by one."""
+
+    imports: bool
+    add_parts: int
+    remove_parts: int
+    one_by_one: int
 
 
 def silent(_fraction: float, _message: str) -> None:
@@ -38,18 +52,18 @@ class PushSteps:
         self._shown = 0.0
 
     @classmethod
-    def for_plan(cls, plan: Plan, report: Progress, add_lists: int, remove_lists: int) -> PushSteps:
-        activity = 1 + POLLS_PER_ACTIVITY  # one submit, then polls: what an activity costs
+    def for_plan(cls, plan: Plan, report: Progress, counts: StepCounts) -> PushSteps:
+        activity = ACTIVITY_WEIGHT
         creates, renames = plan["lists_create"], plan["lists_rename"]
         moved = int(plan["contacts_update"]["previous_email"].notna().sum())
-        people = len(plan["contacts_create"]) + len(plan["contacts_update"]) - moved
         deletes = len(plan["lists_delete"])
+        contacts = activity * counts.imports + 2 * counts.one_by_one  # a look-up and a write each
         candidates = [
             ("lists", _list_words(creates, renames), len(creates) + len(renames)),
             ("emails", f"changing {moved:,} email address(es) in Constant Contact", moved),
-            ("contacts", "sending new or changed contacts to Constant Contact", activity if people else 0),
-            ("adds", "adding members", activity * add_lists),
-            ("removes", "removing members", activity * remove_lists),
+            ("contacts", "sending new or changed contacts to Constant Contact", contacts),
+            ("adds", "adding members", activity * counts.add_parts),
+            ("removes", "removing members", activity * counts.remove_parts),
             ("deletes", f"deleting {deletes:,} list(s) in Constant Contact", activity if deletes else 0),
             ("check", "checking what Constant Contact shows now", 1),
         ]
@@ -59,15 +73,25 @@ class PushSteps:
         self._shown = max(self._shown, min(max(fraction, 0.0), 1.0))
         self._report(self._shown, message)
 
+    def announce(self, key: str, part: int = 1, parts: int = 1, words: str | None = None) -> None:
+        """Names a step (and part of it) whose work was handed to CTCT, the bar left where it is:
+        the bar reaches the step when CTCT does (`begin`)."""
+        if key in self._spans:
+            self._say(self._shown, self._label(key, words))
+
+    def _label(self, key: str, words: str | None) -> str:
+        number, planned_words, _, _ = self._spans[key]
+        return f"Step {number} of {self._count}: {words or planned_words}"
+
     def begin(self, key: str, part: int = 1, parts: int = 1, words: str | None = None) -> Progress:
         """Says which step (and part of it) starts; returns what its activities report to. A step
         the plan did not foresee says nothing: the bar then moves on with the next one."""
         if key not in self._spans:
             return silent
-        number, planned_words, start, end = self._spans[key]
+        _, _, start, end = self._spans[key]
         width = (end - start) / max(parts, 1)
         low = start + width * (part - 1)
-        label = f"Step {number} of {self._count}: {words or planned_words}"
+        label = self._label(key, words)
         self._say(low, label)
 
         def within(fraction: float, message: str) -> None:

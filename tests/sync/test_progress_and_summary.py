@@ -23,7 +23,10 @@ def test_a_push_moves_one_bar_forward_through_only_the_steps_it_takes(service, d
     local_list(database, "Promo", "p3@acme.com")
     service.commit(service.plan("push"))
     # Next: one contact CTCT has not got, one it has (on another list), one removal; no list changes.
-    local_list(database, "News", "p2@acme.com", "p3@acme.com")
+    # The new one goes to another list than the add: an add to the list a new contact is imported
+    # into rides along in that import (one activity fewer), and then has no step of its own.
+    local_list(database, "Promo", "p2@acme.com")
+    local_list(database, "News", "p3@acme.com")
     with database.session() as session:
         lists.remove_members(session, "News", ["p0@acme.com"])
 

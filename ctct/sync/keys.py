@@ -1,0 +1,119 @@
+"""The planner's keys as integers: emails, CTCT contact ids and list ids coded once per plan.
+
+Joins, anti-joins and semi-joins on a million (list, email) pairs cost seconds as strings and a
+fraction of that as int64: each key is coded once (one factorize over every side that holds it),
+pairs are packed into one int64, and only the rows that end in a frame or a warning are turned
+back into text. Equal strings get equal codes and a missing value gets a code of its own, so every
+join gives exactly the rows the string join gave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ctct.crm.normalize import email_key, email_keys
+
+# The code of a key that joins nothing (a blank email, a missing list id where it never matches).
+NO_KEY = -1
+
+
+def fast_email_keys(emails: pd.Series) -> pd.Series:
+    """`email_keys`, without its trip through Python objects for a column of text: the same
+    kernels (strip, lower) on the same text, the same per-row verdict for non-ASCII addresses."""
+    if not isinstance(emails.dtype, pd.StringDtype):
+        return email_keys(emails)
+    text = emails.fillna("").astype(str)
+    keys = text.str.strip().str.lower()
+    non_ascii = ~text.str.isascii()
+    if non_ascii.any():
+        keys[non_ascii] = [email_key(email) or "" for email in text[non_ascii]]
+    return keys
+
+
+def is_in(values: pd.Series, pool: pd.Series) -> pd.Series:
+    """`values.isin(pool)`, through pyarrow's hash kernel for text: pandas' isin on pyarrow
+    strings builds a Python object per value of the pool."""
+    if not (_is_text(values) and _is_text(pool)):
+        return values.isin(pool)
+    found = pc.is_in(_arrow(values), value_set=_arrow(pool).unique(), skip_nulls=True)
+    result = pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+    # Whether None matches NaN is pandas' call (it depends on both dtypes): asked for the few missing.
+    missing = values.isna()
+    if missing.any():
+        result[missing] = values[missing].isin(pool)
+    return result
+
+
+def _is_text(series: pd.Series) -> bool:
+    return isinstance(series.dtype, pd.StringDtype) or (
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+    )
+
+
+def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    # A column of pandas' own text type hands over its pyarrow data without a copy.
+    if isinstance(series.dtype, pd.StringDtype):
+        return pa.array(series.array).cast(pa.large_string())
+    return pa.array(series, type=pa.large_string(), from_pandas=True)
+
+
+def codes_of(*columns: pd.Series) -> list[np.ndarray]:
+    """One int64 code per value of each column, equal values equal codes across all of them; a
+    missing value has the code `len(uniques)` (missing matches missing, as in a pandas merge)."""
+    lengths = [len(column) for column in columns]
+    codes, uniques = pd.factorize(pd.concat(columns, ignore_index=True), use_na_sentinel=True)
+    codes = codes.astype("int64")
+    codes[codes < 0] = len(uniques)
+    return np.split(codes, np.cumsum(lengths)[:-1])
+
+
+def places_in(index: pd.Index, column: pd.Series) -> np.ndarray:
+    """`index.get_indexer(column)` (-1 where a value is not in it), for a long column of few
+    distinct values: each distinct value looked up once (a text index converts every value)."""
+    codes, uniques = pd.factorize(column)
+    places = index.get_indexer(uniques)
+    return np.where(codes >= 0, places[codes] if len(places) else -1, -1)
+
+
+def pairs_in(frame: pd.DataFrame, columns: list[str], other: pd.DataFrame, other_columns: list[str]) -> pd.Series:
+    """Which rows of `frame` have their `columns` pair among `other`'s `other_columns` pairs."""
+    if frame.empty or other.empty:
+        return pd.Series(False, index=frame.index, dtype=bool)
+    left_first, right_first = codes_of(frame[columns[0]], other[other_columns[0]])
+    left_second, right_second = codes_of(frame[columns[1]], other[other_columns[1]])
+    width = int(max(left_second.max(initial=0), right_second.max(initial=0))) + 1
+    left = left_first * width + left_second
+    right = right_first * width + right_second
+    return pd.Series(pd.Series(left).isin(right).to_numpy(), index=frame.index, dtype=bool)
+
+
+@dataclass(frozen=True)
+class EmailCodes:
+    """Every email key of one plan as an int64 code: the contacts here, CTCT's contacts and the
+    baseline's members. A blank key (no address) and a missing one are `NO_KEY`: they join nothing."""
+
+    keys: pd.Series  # the key of each code
+    local: np.ndarray  # the code of each row of the local contacts
+    remote: np.ndarray  # the code of each row of CTCT's contacts
+    baseline: np.ndarray  # the code of each row of the baseline's members
+
+    @classmethod
+    def of(cls, local_emails: pd.Series, remote_emails: pd.Series, baseline_keys: pd.Series) -> EmailCodes:
+        """Codes of the keys of the emails here and in CTCT, and of the baseline's stored keys."""
+        keyed = [fast_email_keys(local_emails), fast_email_keys(remote_emails), baseline_keys]
+        joined = pd.concat([column.astype("str") for column in keyed], ignore_index=True)
+        codes, uniques = pd.factorize(joined, use_na_sentinel=True)
+        codes = codes.astype("int64")
+        blank = np.flatnonzero(np.asarray(uniques == ""))
+        if blank.size:
+            codes[codes == blank[0]] = NO_KEY
+        local, remote, baseline = np.split(codes, np.cumsum([len(column) for column in keyed])[:-1])
+        return cls(pd.Series(uniques), local, remote, baseline)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        return self.keys.iloc[codes].to_numpy()
