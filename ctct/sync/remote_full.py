@@ -22,11 +22,13 @@ from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS, RemoteSnapshot
 PROGRESS_EVERY = 5000
 
 
-def full_remote_read(client: CtctClient, progress: Callable[[str], None] | None = None) -> RemoteSnapshot:
+def full_remote_read(
+    client: CtctClient, progress: Callable[[str], None] | None = None, *, exports: bool = True
+) -> RemoteSnapshot:
     """Every CTCT list (with counts) and every contact with its memberships: through contact
     exports when they take fewer requests (ctct/sync/remote_export.py, large accounts), otherwise —
     or when an export cannot be trusted — 500 a page; when CTCT is far, through concurrent cursor
-    chains (`Contacts.split_by_creation`)."""
+    chains (`Contacts.split_by_creation`). `exports=False` pages whatever the size."""
     before = client.budget.used()
     taken_at = dt.datetime.now(dt.UTC).isoformat()
 
@@ -45,7 +47,7 @@ def full_remote_read(client: CtctClient, progress: Callable[[str], None] | None 
 
     probe = client.contacts.probe()
     ranges = client.contacts.split_by_creation(probe=probe)
-    if export_pays_off(probe.count, 0):
+    if exports and export_pays_off(probe.count, 0):
         # Exports may read this account in fewer requests; they need the list ids first.
         list_rows = read_lists()
         if export_pays_off(probe.count, len(list_rows)):
