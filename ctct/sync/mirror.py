@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select, text
 
 from ctct.crm.normalize import email_keys
 from ctct.db import Database
@@ -52,6 +52,17 @@ def status(database: Database) -> MirrorStatus | None:
         )
 
 
+# Mirror writers go one at a time (PostgreSQL: a transaction-scoped advisory lock; SQLite's
+# writers are serialised anyway): two previews merging the same changed contact would otherwise
+# both delete its old rows and the second insert would collide with the first.
+MIRROR_WRITE_LOCK = 0x6D6972726F72
+
+
+def _one_writer(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIRROR_WRITE_LOCK})
+
+
 def drop(connection: Connection) -> None:
     """No mirror at all: the next read of CTCT is a full one."""
     for model in (MirrorState, MirrorMember, MirrorContact):
@@ -65,10 +76,20 @@ def replace(
     members: pd.DataFrame,
     list_ids: Iterable[str],
     read_at: dt.datetime,
+    *,
+    changes_bound: dt.datetime | None = None,
+    push_running: bool = False,
 ) -> None:
-    """The mirror becomes what a full read saw: `contacts` (REMOTE_CONTACT_COLUMNS) and `members`."""
+    """The mirror becomes what a full read saw: `contacts` (REMOTE_CONTACT_COLUMNS) and `members`.
+    `changes_bound`: when the read began (CTCT's changes after it may have been missed);
+    `push_running`: a push is under way, so its mark (require_full_read) stays — this read may
+    have seen CTCT before the push changed it."""
     with database.session() as session:
         connection = session.connection()
+        _one_writer(connection)
+        # Read through a statement, not session.get: the row is deleted below and added anew.
+        was_marked = session.execute(select(MirrorState.needs_full_read).where(MirrorState.id == STATE_ID)).scalar()
+        marked = bool(was_marked and push_running)
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("TRUNCATE ctct_mirror_members, ctct_mirror_contacts")
             connection.execute(delete(MirrorState))
@@ -80,19 +101,27 @@ def replace(
             MirrorState(
                 id=STATE_ID,
                 account=account,
-                newest_updated_at=newest_stamp(contacts["updated_at"]),
+                newest_updated_at=newest_stamp(contacts["updated_at"], changes_bound),
                 full_read_at=read_at,
                 list_ids=sorted(list_ids),
-                needs_full_read=False,
+                needs_full_read=marked,
             )
         )
 
 
-def merge(database: Database, contacts: Sequence[ContactRow], members: Sequence[MemberRow]) -> None:
-    """Contacts CTCT changed, read again whole: each replaces its row and all its memberships."""
+def merge(
+    database: Database,
+    contacts: Sequence[ContactRow],
+    members: Sequence[MemberRow],
+    *,
+    changes_bound: dt.datetime | None = None,
+) -> None:
+    """Contacts CTCT changed, read again whole: each replaces its row and all its memberships.
+    `changes_bound`: when the read began (see newest_stamp)."""
     changed = [row[0] for row in contacts]
     with database.session() as session:
         connection = session.connection()
+        _one_writer(connection)
         for start in range(0, len(changed), ID_CHUNK):
             chunk = changed[start : start + ID_CHUNK]
             connection.execute(delete(MirrorMember).where(MirrorMember.ctct_contact_id.in_(chunk)))
@@ -102,7 +131,9 @@ def merge(database: Database, contacts: Sequence[ContactRow], members: Sequence[
         state = session.get(MirrorState, STATE_ID)
         if state is not None:
             stamps = [state.newest_updated_at, *(row[REMOTE_CONTACT_COLUMNS.index("updated_at")] for row in contacts)]
-            state.newest_updated_at = newest_stamp(pd.Series(stamps, dtype=object))
+            newest = newest_stamp(pd.Series(stamps, dtype=object), changes_bound)
+            # Never back before what was already stored: the bound only holds the newest back.
+            state.newest_updated_at = newest_stamp(pd.Series([state.newest_updated_at, newest], dtype=object))
 
 
 def replace_list_members(
@@ -113,6 +144,7 @@ def replace_list_members(
     `trusted` False marks the mirror for a full read instead."""
     listed = sorted(list_ids)
     with database.session() as session:
+        _one_writer(session.connection())
         state = session.get(MirrorState, STATE_ID)
         if state is None:
             return
@@ -148,15 +180,20 @@ def read(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
     return contacts, members
 
 
-def newest_stamp(stamps: pd.Series) -> str | None:
+def newest_stamp(stamps: pd.Series, bound: dt.datetime | None = None) -> str | None:
     """The latest of CTCT's `updated_at` texts, compared as times (texts of another precision
-    would sort wrong), returned as CTCT wrote it."""
+    would sort wrong), returned as CTCT wrote it — but never later than `bound`: a contact changed
+    while a read was under way (after its page, before a later page showed a newer stamp) must
+    still come with the next `updated_after` read."""
     present = stamps.dropna()
     present = present[present.astype(str) != ""]
     if present.empty:
         return None
     times = pd.to_datetime(present.astype(str), utc=True, format="ISO8601")
-    return str(present.iloc[int(times.to_numpy().argmax())])
+    newest = int(times.to_numpy().argmax())
+    if bound is not None and times.iloc[newest] > pd.Timestamp(bound):
+        return bound.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return str(present.iloc[newest])
 
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:

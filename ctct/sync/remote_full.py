@@ -23,12 +23,17 @@ PROGRESS_EVERY = 5000
 
 
 def full_remote_read(
-    client: CtctClient, progress: Callable[[str], None] | None = None, *, exports: bool = True
+    client: CtctClient,
+    progress: Callable[[str], None] | None = None,
+    *,
+    exports: bool = True,
+    reason: str | None = None,
 ) -> RemoteSnapshot:
     """Every CTCT list (with counts) and every contact with its memberships: through contact
     exports when they take fewer requests (ctct/sync/remote_export.py, large accounts), otherwise —
     or when an export cannot be trusted — 500 a page; when CTCT is far, through concurrent cursor
-    chains (`Contacts.split_by_creation`). `exports=False` pages whatever the size."""
+    chains (`Contacts.split_by_creation`). `exports=False` pages whatever the size; `reason`, why
+    all is read, is told when the read is long, once CTCT has answered."""
     before = client.budget.used()
     taken_at = dt.datetime.now(dt.UTC).isoformat()
 
@@ -46,6 +51,8 @@ def full_remote_read(
         reported = read
 
     probe = client.contacts.probe()
+    if progress is not None and reason is not None and probe.count >= PROGRESS_EVERY:
+        progress(f"reading all of Constant Contact: {reason}")  # a read long enough to explain
     ranges = client.contacts.split_by_creation(probe=probe)
     if exports and export_pays_off(probe.count, 0):
         # Exports may read this account in fewer requests; they need the list ids first.

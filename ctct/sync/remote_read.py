@@ -25,12 +25,16 @@ from ctct.api.contacts import Contact
 from ctct.config import Settings
 from ctct.crm.normalize import email_keys
 from ctct.db import Database
-from ctct.sync import mirror
+from ctct.sync import journal, mirror
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
 from ctct.sync.remote_full import contact_row, full_remote_read, lists_frame
 from ctct.sync.snapshot import RemoteSnapshot
 
+# How far CTCT's clock may run behind ours (both keep network time): a read's changes bound
+# starts that much earlier. Contacts changed in that second before a read come again with the
+# next one (harmless: a merge replaces them); a larger skew only narrows what the bound catches.
+CLOCK_MARGIN = dt.timedelta(seconds=1)
 INCREMENTAL = "incremental"
 
 
@@ -87,6 +91,7 @@ def read_remote(
     before = client.budget.used()
     state = mirror.status(database)
     assert state is not None  # _distrust found one
+    started = policy.now()
     lists = _listing(client)
     # By id: a contact changed again while the pages were read counts once, as last seen.
     changed: dict[str, Contact] = {}
@@ -100,7 +105,7 @@ def read_remote(
         for contact_id, contact in changed.items()
         for list_id in contact.get("list_memberships", [])
     ]
-    mirror.merge(database, rows, member_rows)
+    mirror.merge(database, rows, member_rows, changes_bound=started - CLOCK_MARGIN)
     contacts, members = mirror.read(database)
     mismatch = _lists_disagree(lists, members, state.list_ids)
     used = client.budget.used() - before
@@ -109,7 +114,8 @@ def read_remote(
         full.snapshot.requests += used
         return full
     taken_at = policy.now().isoformat()
-    return RemoteRead(RemoteSnapshot(lists, contacts, members, taken_at, used), verified=False, reason=INCREMENTAL)
+    snapshot = RemoteSnapshot(lists, contacts, members, taken_at, used, changes_after=_changes_after(database))
+    return RemoteRead(snapshot, verified=False, reason=INCREMENTAL)
 
 
 def removes_or_deletes(plan: Plan) -> bool:
@@ -186,9 +192,23 @@ def _full_read(
     reason: str,
     progress: Callable[[str], None] | None,
 ) -> RemoteRead:
-    if progress is not None:
-        progress(f"reading all of Constant Contact: {reason}")
     read_at = policy.now()
-    snapshot = full_remote_read(client, progress)
-    mirror.replace(database, account, snapshot.contacts, snapshot.members, snapshot.lists["ctct_list_id"], read_at)
+    snapshot = full_remote_read(client, progress, reason=reason)
+    mirror.replace(
+        database,
+        account,
+        snapshot.contacts,
+        snapshot.members,
+        snapshot.lists["ctct_list_id"],
+        read_at,
+        changes_bound=read_at - CLOCK_MARGIN,
+        push_running=journal.current_lock(database) is not None,
+    )
+    snapshot.changes_after = _changes_after(database)
     return RemoteRead(snapshot, verified=True, reason=reason)
+
+
+def _changes_after(database: Database) -> str | None:
+    """The `updated_after` from which CTCT's changes are not yet in the mirror."""
+    state = mirror.status(database)
+    return None if state is None else state.newest_updated_at

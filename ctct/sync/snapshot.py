@@ -115,6 +115,9 @@ class RemoteSnapshot:
     members: pd.DataFrame  # ctct_list_id, ctct_contact_id
     taken_at: str = ""
     requests: int = 0
+    # `updated_after` from which CTCT's changes may not be in this snapshot (None: unknown, the
+    # newest `updated_at` it holds stands in).
+    changes_after: str | None = None
 
     @property
     def lists_fingerprint(self) -> str:

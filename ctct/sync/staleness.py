@@ -42,8 +42,29 @@ def refuse_local_change(plan: Plan, database: Database, role_addresses: frozense
 
 def refuse_remote_change(plan: Plan, client: CtctClient) -> None:
     probe = RemoteSnapshot(ctct_lists(client), pd.DataFrame(), pd.DataFrame())
-    # One request tells whether any contact changed: anything updated after the newest
-    # update the preview saw (or, when CTCT had no contacts then, anything at all).
-    page = client.get("/contacts", status="all", updated_after=plan.remote_max_updated, limit=1)
-    if probe.lists_fingerprint != plan.remote_fingerprint or page.get("contacts"):
+    if probe.lists_fingerprint != plan.remote_fingerprint or _contacts_changed(plan, client):
         raise SyncRefused("Constant Contact changed since this preview: make a new preview")
+
+
+def _contacts_changed(plan: Plan, client: CtctClient) -> bool:
+    """Whether a contact changed since the preview's read: one request as a rule. Contacts updated
+    after the read's changes bound (or, without one, after the newest update the preview saw;
+    when CTCT had no contacts then, anything at all) are fetched; any the preview did not hold
+    with that very `updated_at` is a change. A bound before the read's newest stamp also catches
+    a contact changed while the read was under way."""
+    since = plan.remote.changes_after if plan.remote is not None else None
+    if since is None:
+        page = client.get("/contacts", status="all", updated_after=plan.remote_max_updated, limit=1)
+        return bool(page.get("contacts"))
+    seen: dict[str, str | None] | None = None
+    for contact in client.contacts.iterate(status="all", updated_after=since, include=None):
+        seen = _stamps_seen(plan.remote) if seen is None else seen  # only when CTCT names any
+        if seen.get(contact["contact_id"]) != contact.get("updated_at"):
+            return True
+    return False
+
+
+def _stamps_seen(remote: RemoteSnapshot | None) -> dict[str, str | None]:
+    if remote is None or "updated_at" not in remote.contacts:
+        return {}
+    return dict(zip(remote.contacts["ctct_contact_id"], remote.contacts["updated_at"], strict=True))

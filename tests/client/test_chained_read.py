@@ -145,7 +145,9 @@ def test_the_full_read_reports_its_progress_in_the_callers_thread(active_client,
     sandbox.faults.latency_ms = 120
     caller = threading.current_thread()
     reports: list[tuple[str, threading.Thread]] = []
-    full_remote_read(active_client, lambda message: reports.append((message, threading.current_thread())))
+    full_remote_read(
+        active_client, exports=False, progress=lambda message: reports.append((message, threading.current_thread()))
+    )
     assert reports == [
         ("5,000 Constant Contact contacts read", caller),
         ("10,000 Constant Contact contacts read", caller),

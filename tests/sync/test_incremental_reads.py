@@ -5,6 +5,7 @@ daily full read and the full read before any removal keep the plans right."""
 
 import math
 import random
+import threading
 
 import pytest
 
@@ -388,3 +389,82 @@ def test_a_random_walk_keeps_every_plan_right(service, sandbox, clock, database,
     clock.advance(DAY)
     read = read_remote(service.client, database, ReadPolicy(clock=clock))
     assert read.verified and same_as_full_read(read.snapshot, service.client)
+
+
+# Changes made while a read is under way
+
+
+def change_during_the_read(service, sandbox, clock, account):
+    """Once the first page of contacts is read: c0 (on it) changes, then — later — c1000 (on the
+    last page, read afterwards with its newer stamp)."""
+    http = service.client.http
+    pages = []
+
+    def after(response):
+        request = response.request
+        if request.url.path.endswith("/contacts") and request.url.params.get("limit") == "500" and not pages:
+            pages.append(request.url)
+            early = account.find_by_email("c0@ctct.example")
+            early.first_name, early.updated_at = "Changed mid-read", clock.now
+            clock.advance(2)
+            late = account.find_by_email("c1000@ctct.example")
+            late.first_name, late.updated_at = "Changed later", clock.now
+
+    http.event_hooks["response"].append(after)
+    return lambda: http.event_hooks["response"].remove(after)
+
+
+def test_a_contact_changed_while_the_full_read_ran_comes_with_the_next_read(service, sandbox, clock):
+    account, _targets = seed_ctct(sandbox, clock, 1_001)
+    stop = change_during_the_read(service, sandbox, clock, account)
+    during = planned(service, "pull")
+    stop()
+    names = during.remote.contacts.set_index("email")["first_name"]
+    assert names["c0@ctct.example"] != "Changed mid-read" and names["c1000@ctct.example"] == "Changed later"
+    # The plan read c0 before it changed: committing it is refused as stale.
+    with pytest.raises(SyncRefused, match="Constant Contact changed"):
+        service.commit(during)
+    clock.advance(1)
+    after = planned(service, "pull")
+    assert after.remote.contacts.set_index("email")["first_name"]["c0@ctct.example"] == "Changed mid-read"
+    assert same_as_full_read(after.remote, service.client)
+    service.commit(after)  # nothing changed since this one
+
+
+def test_two_merges_of_the_same_contact_at_once_do_not_collide(database, service, sandbox, clock):
+    """Two previews (a scheduled run and a page, two tabs) merging the same changed contact: the
+    second waits for the first instead of failing on the rows the first inserted."""
+    account, _targets = seed_ctct(sandbox, clock, 3)
+    planned(service, "pull")
+    contact = account.find_by_email("c0@ctct.example")
+    row = ("x", "c0@ctct.example", "Both", None, None, None, "implicit", None, False, "2030-01-01T00:00:00.000Z")
+    row = (contact.contact_id, *row[1:])
+    held, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def first_merge():
+        try:
+            with database.session() as session:
+                connection = session.connection()
+                mirror._one_writer(connection)
+                connection.execute(
+                    mirror.delete(mirror.MirrorContact).where(
+                        mirror.MirrorContact.ctct_contact_id == contact.contact_id
+                    )
+                )
+                mirror._insert_contacts(connection, [row])
+                held.set()
+                release.wait(5)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    worker = threading.Thread(target=first_merge)
+    worker.start()
+    held.wait(5)
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    mirror.merge(database, [row], [])
+    worker.join()
+    assert not failures
+    contacts, _members = mirror.read(database)
+    assert (contacts["ctct_contact_id"] == contact.contact_id).sum() == 1
