@@ -25,63 +25,26 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
-from cryptography.fernet import Fernet
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.virtual_sandbox import insert_members, virtual_sandbox
 from ctct import lists
-from ctct.activation import complete_activation
-from ctct.api.limits import RateLimiter
-from ctct.config import Settings
 from ctct.crm import services
-from ctct.db import Database
 from ctct.db.models import Contact
-from ctct.db.stores import open_client
-from ctct.sandbox import SandboxConfig, create_app
-from ctct.sandbox.demo_account import sign_in_to_sandbox
-from ctct.sandbox.inprocess import SandboxTransport
-from ctct.sync.apply import SyncService
 from ctct.sync.push_shape import push_requests
 
 TARGET = 1.2
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class World:
     """Customer Focus on SQLite and the sandbox in process, on one virtual clock."""
 
     def __init__(self, folder: str) -> None:
-        self.clock = Clock()
-        app = create_app(SandboxConfig(clock=self.clock, activity_seconds=2.0, daily_quota=10**7))
-        http = httpx.Client(transport=SandboxTransport(app), base_url="http://sandbox")
-        settings = Settings(
-            database_url=f"sqlite:///{folder}/bench.db",
-            api_base="http://sandbox/v3",
-            auth_base="http://sandbox/oauth2/default/v1",
-            client_id="bench",
-            redirect_uri="http://127.0.0.1:8501/",
-            secret_key=Fernet.generate_key().decode(),
-        )
-        self.database = Database(settings.database_url)
-        sleep, clock = self.clock.advance, self.clock
-        client = open_client(
-            settings, self.database, http=http, sleep=sleep, limiter=RateLimiter(4, clock=clock, sleep=sleep)
-        )
-        complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))
-        self.service = SyncService(self.database, client, settings)
-        self.sandbox = app.state.sandbox
+        built = virtual_sandbox(folder, quota=10**7)
+        self.clock, self.database, self.service = built.clock, built.database, built.service
+        self.sandbox = built.sandbox
         self.account = self.sandbox.account("demo")
 
     def people(self, count: int, in_ctct: int) -> list[int]:
@@ -89,19 +52,7 @@ class World:
         same fields; returns their ids here, in that order."""
         with self.database.session() as session:
             company = services.create_company(session, "Acme")
-        rows = [
-            {
-                "company_id": company.id,
-                "email": f"m{n}@acme.com",
-                "email_key": f"m{n}@acme.com",
-                "first_name": "Member",
-                "last_name": str(n),
-                "email_status": "active",
-            }
-            for n in range(count)
-        ]
-        with self.database.session() as session:
-            session.connection().execute(insert(Contact.__table__), rows)
+        insert_members(self.database, company.id, count)
         for n in range(in_ctct):
             contact = self.account.new_contact(f"m{n}@acme.com", self.clock.now, "Account", "implicit")
             contact.first_name, contact.last_name, contact.company_name = "Member", str(n), "Acme"

@@ -18,49 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
-from cryptography.fernet import Fernet
-
-from ctct.activation import complete_activation
+from bench.virtual_sandbox import VirtualClock, virtual_sandbox
 from ctct.api.client import CtctClient
-from ctct.api.limits import RateLimiter
-from ctct.config import Settings
-from ctct.db import Database
-from ctct.db.stores import open_client
-from ctct.sandbox import SandboxConfig, create_app
-from ctct.sandbox.demo_account import sign_in_to_sandbox
-from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync.remote_export import exported_remote_contacts
 from ctct.sync.remote_full import full_remote_read
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def setup(folder: str) -> tuple[CtctClient, object, Clock]:
-    clock = Clock()
-    app = create_app(SandboxConfig(clock=clock, activity_seconds=2.0, daily_quota=10**6))
-    http = httpx.Client(transport=SandboxTransport(app), base_url="http://sandbox")
-    settings = Settings(
-        database_url=f"sqlite:///{folder}/bench.db",
-        api_base="http://sandbox/v3",
-        auth_base="http://sandbox/oauth2/default/v1",
-        client_id="bench",
-        redirect_uri="http://127.0.0.1:8501/",
-        secret_key=Fernet.generate_key().decode(),
-    )
-    limiter = RateLimiter(4, clock=clock, sleep=clock.advance)
-    client = open_client(settings, Database(settings.database_url), http=http, sleep=clock.advance, limiter=limiter)
-    complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))
-    return client, app.state.sandbox, clock
+def setup(folder: str) -> tuple[CtctClient, object, VirtualClock]:
+    built = virtual_sandbox(folder, quota=10**6)
+    return built.client, built.sandbox, built.clock
 
 
 def seed(sandbox, clock, contacts: int, list_count: int) -> None:

@@ -17,12 +17,11 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from hypothesis import seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.config import Settings
+from bench.virtual_sandbox import sandbox_settings
 from ctct.db import Database
 from ctct.sandbox import SandboxConfig, create_app
 from ctct.sandbox.inprocess import SandboxTransport
@@ -33,15 +32,7 @@ from tests.sync.engine_model import EngineMachine, World, machine_settings
 def run(database_url: str, seeds: int, examples: int, steps: int, workdir: Path) -> dict[str, object]:
     clock = FakeClock()
     app = create_app(SandboxConfig(clock=clock, activity_seconds=2.0))
-    settings = Settings(
-        database_url=database_url,
-        api_base="http://sandbox/v3",
-        auth_base="http://sandbox/oauth2/default/v1",
-        client_id="console-bench",
-        redirect_uri="http://127.0.0.1:8501/",
-        secret_key=Fernet.generate_key().decode(),
-        secret_key_file=workdir / "unused.key",
-    )
+    settings = sandbox_settings(database_url, client_id="console-bench", secret_key_file=workdir / "unused.key")
     database = Database(database_url)
     transport = SandboxTransport(app)
     world = World(database, app.state.sandbox, settings, clock, transport)

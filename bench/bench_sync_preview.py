@@ -27,17 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctct.activation import complete_activation
-from ctct.api.limits import RateLimiter
-from ctct.config import Settings
+from bench.virtual_sandbox import VirtualClock, virtual_sandbox
 from ctct.crm.normalize import company_name_key, name_key
-from ctct.db import Database
 from ctct.db.models import (
     BaselineContact,
     BaselineList,
@@ -47,10 +42,6 @@ from ctct.db.models import (
     EmailList,
     ListMembership,
 )
-from ctct.db.stores import open_client
-from ctct.sandbox import SandboxConfig, create_app
-from ctct.sandbox.demo_account import sign_in_to_sandbox
-from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync import staleness
 from ctct.sync.apply import SyncService
 from ctct.sync.outcome import Outcome
@@ -63,17 +54,6 @@ FIRST = ["Ann", "Bo", "Chen", "Dara", "Emil", "Fatma", "Goran", "Hana", "Ines", 
 LAST = ["Lee", "Okafor", "Novak", "Silva", "Berg", "Tanaka", "Haddad", "Kowalski", "Moreau", "Quinn", "Ruiz"]
 TITLES = [None, "Buyer", "Head of Operations", "Engineer", "Owner", "Purchasing Lead"]
 LIST_COUNT = 12
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def cpu(work: Callable[[], Any]) -> tuple[float, Any]:
@@ -104,27 +84,7 @@ def _drop_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
-def setup(database_url: str) -> tuple[SyncService, Any, Clock]:
-    clock = Clock()
-    app = create_app(SandboxConfig(clock=clock, activity_seconds=2.0, daily_quota=10**7))
-    http = httpx.Client(transport=SandboxTransport(app), base_url="http://sandbox")
-    settings = Settings(
-        database_url=database_url,
-        api_base="http://sandbox/v3",
-        auth_base="http://sandbox/oauth2/default/v1",
-        client_id="bench",
-        redirect_uri="http://127.0.0.1:8501/",
-        secret_key=Fernet.generate_key().decode(),
-    )
-    database = Database(database_url)
-    client = open_client(
-        settings, database, http=http, sleep=clock.advance, limiter=RateLimiter(4, clock=clock, sleep=clock.advance)
-    )
-    complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))
-    return SyncService(database, client, settings), app.state.sandbox, clock
-
-
-def seed(service: SyncService, sandbox: Any, clock: Clock, contacts: int) -> int:
+def seed(service: SyncService, sandbox: Any, clock: VirtualClock, contacts: int) -> int:
     """The same CRM on both sides, linked, with a baseline saying so; returns the memberships."""
     rng = random.Random(17)
     account = sandbox.account("demo")
@@ -266,7 +226,8 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         url = _own_postgres_schema(arguments.database_url) if arguments.database_url else f"sqlite:///{folder}/bench.db"
-        service, sandbox, clock = setup(url)
+        built = virtual_sandbox(database_url=url, quota=10**7)
+        service, sandbox, clock = built.service, built.sandbox, built.clock
         started = time.perf_counter()
         members = seed(service, sandbox, clock, arguments.contacts)
         seeded = time.perf_counter() - started

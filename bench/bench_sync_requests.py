@@ -24,56 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-from cryptography.fernet import Fernet
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.virtual_sandbox import VirtualClock, insert_members, virtual_sandbox
 from ctct import lists
-from ctct.activation import complete_activation
-from ctct.api.limits import RateLimiter
-from ctct.config import Settings
 from ctct.crm import services
-from ctct.db import Database
-from ctct.db.stores import open_client
-from ctct.sandbox import SandboxConfig, create_app
-from ctct.sandbox.demo_account import sign_in_to_sandbox
-from ctct.sandbox.inprocess import SandboxTransport
 from ctct.sync.apply import SyncService
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def setup(folder: str, *, bumping: bool = True) -> tuple[SyncService, object, Clock]:
-    clock = Clock()
-    app = create_app(
-        SandboxConfig(clock=clock, activity_seconds=2.0, daily_quota=10**6, membership_bumps_updated_at=bumping)
-    )
-    http = httpx.Client(transport=SandboxTransport(app), base_url="http://sandbox")
-    settings = Settings(
-        database_url=f"sqlite:///{folder}/bench.db",
-        api_base="http://sandbox/v3",
-        auth_base="http://sandbox/oauth2/default/v1",
-        client_id="bench",
-        redirect_uri="http://127.0.0.1:8501/",
-        secret_key=Fernet.generate_key().decode(),
-        daily_quota=10**6,
-    )
-    database = Database(settings.database_url)
-    client = open_client(
-        settings, database, http=http, sleep=clock.advance, limiter=RateLimiter(4, clock=clock, sleep=clock.advance)
-    )
-    complete_activation(client, sign_in_to_sandbox(http, client.authorization.start(), "demo", "demo"))
-    return SyncService(database, client, settings, clock=clock), app.state.sandbox, clock
+def setup(folder: str) -> tuple[SyncService, object, VirtualClock]:
+    world = virtual_sandbox(folder, quota=10**6, client_quota=10**6, read_on_clock=True)
+    return world.service, world.sandbox, world.clock
 
 
 def requests_of(sandbox, work) -> int:
@@ -85,12 +46,7 @@ def requests_of(sandbox, work) -> int:
 def initial_import(contacts: int = 20_000, list_count: int = 10) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         service, sandbox, clock = setup(folder)
-        account = sandbox.account("demo")
-        targets = [account.create_list(f"List {n}", clock.now).list_id for n in range(list_count)]
-        for number in range(contacts):
-            contact = account.new_contact(f"p{number}@company{number // 4}.com", clock.now, "Account", "implicit")
-            contact.company_name, contact.first_name = f"Company {number // 4}", "Pat"
-            account.add_membership(contact, targets[number % list_count])
+        seed_ctct(sandbox, clock, contacts, list_count, two_lists_for_a_third=False)
         used = requests_of(sandbox, lambda: service.commit(service.plan("import")))
         bound = math.ceil((list_count + 1) / 500) + math.ceil(contacts / 500)
         return _report("initial import", contacts, used, bound)
@@ -103,25 +59,7 @@ def push_new_members(members: int = 10_000, list_count: int = 5) -> dict[str, ob
             company = services.create_company(session, "Acme")
             for number in range(list_count):
                 lists.create_list(session, f"Campaign {number}")
-        from sqlalchemy import insert
-
-        from ctct.db.models import Contact
-
-        with service.database.session() as session:
-            session.connection().execute(
-                insert(Contact.__table__),
-                [
-                    {
-                        "company_id": company.id,
-                        "email": f"m{n}@acme.com",
-                        "email_key": f"m{n}@acme.com",
-                        "first_name": "Member",
-                        "last_name": str(n),
-                        "email_status": "active",
-                    }
-                    for n in range(members)
-                ],
-            )
+        insert_members(service.database, company.id, members)
         with service.database.session() as session:
             frame = lists.contacts_frame(session)
             for number in range(list_count):
@@ -133,20 +71,23 @@ def push_new_members(members: int = 10_000, list_count: int = 5) -> dict[str, ob
         return _report("push of new members", members, used, bound)
 
 
-def seed_ctct(sandbox, clock: Clock, contacts: int, list_count: int) -> tuple[object, list[str]]:
+def seed_ctct(
+    sandbox, clock: VirtualClock, contacts: int, list_count: int, *, two_lists_for_a_third: bool = True
+) -> tuple[object, list[str]]:
+    """`contacts` in CTCT on `list_count` lists, contact n on list n % list_count (and, with
+    `two_lists_for_a_third`, every third one on the next list too)."""
     account = sandbox.account("demo")
     targets = [account.create_list(f"List {n}", clock.now).list_id for n in range(list_count)]
     for number in range(contacts):
         contact = account.new_contact(f"p{number}@company{number // 4}.com", clock.now, "Account", "implicit")
         contact.company_name, contact.first_name = f"Company {number // 4}", "Pat"
         account.add_membership(contact, targets[number % list_count])
-        if number % 3 == 0:  # two lists for a third of them
+        if two_lists_for_a_third and number % 3 == 0:
             account.add_membership(contact, targets[(number + 1) % list_count])
-    clock.advance(1)
     return account, targets
 
 
-def preview_requests(service, sandbox, clock: Clock, direction: str) -> tuple[int, float]:
+def preview_requests(service, sandbox, clock: VirtualClock, direction: str) -> tuple[int, float]:
     """Requests the sandbox served for one preview, and its CPU seconds."""
     clock.advance(3)
     sandbox.reset_stats()
@@ -158,7 +99,7 @@ def preview_requests(service, sandbox, clock: Clock, direction: str) -> tuple[in
     return served, round(cpu, 2)
 
 
-def change_contacts(account, clock: Clock, count: int) -> None:
+def change_contacts(account, clock: VirtualClock, count: int) -> None:
     """`count` contacts edited in CTCT (a job title): each moves its `updated_at`."""
     for contact in list(account.contacts.values())[:count]:
         contact.job_title, contact.updated_at = f"Changed {clock.now}", clock.now
@@ -169,6 +110,7 @@ def incremental_previews(contacts: int = 20_000, list_count: int = 10, *, import
     with tempfile.TemporaryDirectory() as folder:
         service, sandbox, clock = setup(folder)
         account, targets = seed_ctct(sandbox, clock, contacts, list_count)
+        clock.advance(1)
         figures: dict[str, object] = {"contacts": contacts, "lists": list_count}
         if import_first:
             sandbox.reset_stats()
