@@ -19,7 +19,7 @@ from ctct.crm.normalize import email_keys
 from ctct.sync.baseline import remote_pairs
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
-from ctct.sync.staleness import ctct_lists
+from ctct.sync.remote_full import ctct_lists
 
 NOT_SHOWN = "not applied: Constant Contact does not show it after the sync"
 

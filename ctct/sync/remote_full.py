@@ -37,11 +37,6 @@ def full_remote_read(
     before = client.budget.used()
     taken_at = dt.datetime.now(dt.UTC).isoformat()
 
-    def read_lists() -> list[tuple[str, str, int]]:
-        return [
-            (item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()
-        ]
-
     reported = 0
 
     def on_page(read: int) -> None:
@@ -56,22 +51,22 @@ def full_remote_read(
     ranges = client.contacts.split_by_creation(probe=probe)
     if exports and export_pays_off(probe.count, 0):
         # Exports may read this account in fewer requests; they need the list ids first.
-        list_rows = read_lists()
-        if export_pays_off(probe.count, len(list_rows)):
-            exported = exported_remote_contacts(client, progress, list_ids=[row[0] for row in list_rows])
+        lists = ctct_lists(client)
+        if export_pays_off(probe.count, len(lists)):
+            exported = exported_remote_contacts(client, progress, list_ids=lists["ctct_list_id"].tolist())
             if exported is not None:
-                return RemoteSnapshot(lists_frame(list_rows), *exported, taken_at, client.budget.used() - before)
+                return RemoteSnapshot(lists, *exported, taken_at, client.budget.used() - before)
         read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
     elif len(ranges) > 1:
         # CTCT is far: the lists go on a chain of their own next to the contacts' chains.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctct-lists") as pool:
-            listed = pool.submit(read_lists)
+            listed = pool.submit(ctct_lists, client)
             read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
-            list_rows = listed.result()
+            lists = listed.result()
     else:
-        list_rows = read_lists()
+        lists = ctct_lists(client)
         read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page) if ranges else []
-    return RemoteSnapshot(lists_frame(list_rows), *paged_frames(read), taken_at, client.budget.used() - before)
+    return RemoteSnapshot(lists, *paged_frames(read), taken_at, client.budget.used() - before)
 
 
 def contact_row(contact: Contact) -> tuple[object, ...]:
@@ -102,7 +97,9 @@ def paged_frames(read: list[Contact]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return contacts, pd.DataFrame(member_rows, columns=["ctct_list_id", "ctct_contact_id"])
 
 
-def lists_frame(list_rows: list[tuple[str, str, int]]) -> pd.DataFrame:
-    lists = pd.DataFrame(list_rows, columns=["ctct_list_id", "name", "membership_count"])
+def ctct_lists(client: CtctClient) -> pd.DataFrame:
+    """CTCT's lists as they are now, with their member counts and name keys: one listing."""
+    rows = [(item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()]
+    lists = pd.DataFrame(rows, columns=["ctct_list_id", "name", "membership_count"])
     lists["name_key"] = lists["name"].map(name_key)
     return lists

@@ -28,7 +28,7 @@ from ctct.db import Database
 from ctct.sync import journal, mirror
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
-from ctct.sync.remote_full import contact_row, full_remote_read, lists_frame
+from ctct.sync.remote_full import contact_row, ctct_lists, full_remote_read
 from ctct.sync.snapshot import RemoteSnapshot
 
 # How far CTCT's clock may run behind ours (both keep network time): a read's changes bound
@@ -92,7 +92,7 @@ def read_remote(
     state = mirror.status(database)
     assert state is not None  # _distrust found one
     started = policy.now()
-    lists = _listing(client)
+    lists = ctct_lists(client)
     # By id: a contact changed again while the pages were read counts once, as last seen.
     changed: dict[str, Contact] = {}
     for contact in client.contacts.iterate(
@@ -176,12 +176,6 @@ def _lists_disagree(lists: pd.DataFrame, members: pd.DataFrame, known: frozenset
     if set(held) - listed:
         return "the mirror holds members of lists Constant Contact no longer has"
     return None
-
-
-def _listing(client: CtctClient) -> pd.DataFrame:
-    return lists_frame(
-        [(item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()]
-    )
 
 
 def _full_read(

@@ -15,15 +15,8 @@ from ctct.db import Database
 from ctct.errors import SyncRefused
 from ctct.sync.local_read import crm_revision, local_snapshot
 from ctct.sync.plan import Plan
+from ctct.sync.remote_full import ctct_lists
 from ctct.sync.snapshot import REVISION_PREFIX, RemoteSnapshot, revision_fingerprint
-
-
-def ctct_lists(client: CtctClient) -> pd.DataFrame:
-    """CTCT's lists as they are now, with their member counts: one listing."""
-    return pd.DataFrame(
-        [(item["list_id"], item["name"], int(item.get("membership_count", 0))) for item in client.lists.iterate()],
-        columns=["ctct_list_id", "name", "membership_count"],
-    )
 
 
 def refuse_local_change(plan: Plan, database: Database, role_addresses: frozenset[str]) -> None:
