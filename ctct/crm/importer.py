@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,7 +28,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from ctct import display
@@ -60,6 +59,7 @@ from ctct.crm.services import (
     KIND_LABEL,
     TAG_NAME_LABEL,
 )
+from ctct.db.bulk import insert_rows
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ImportFileError, ImportRejected, ImportStale
 
@@ -801,7 +801,7 @@ def commit_crm_import(
     created = len(new_contacts)
     for start in range(0, created, batch_size):
         batch = {name: values[start : start + batch_size] for name, values in columns.items()}
-        _insert_rows(session, CONTACTS, batch, {"email_status": "active", **_imported(now)})
+        insert_rows(session.connection(), CONTACTS, batch, {"email_status": "active", **_imported(now)})
         done = min(start + batch_size, created)
         report(0.3 + 0.65 * done / max(created, 1), f"{done:,} of {created:,} contacts created")
     contacts_updated = _fill_contact_fields(session, valid[valid["contact_action"] == "match"])
@@ -837,69 +837,6 @@ def _imported(now: dt.datetime) -> dict[str, Any]:
     return {"created_by_import": True, "created_at": now, "updated_at": now}
 
 
-def _insert_rows(session: Session, table: Table, columns: dict[str, list[Any]], constants: dict[str, Any]) -> None:
-    """Inserts rows given column by column (`columns`: a list per column; `constants`: one value
-    for every row) in the session's transaction.
-
-    Each value is converted as SQLAlchemy converts it for its column type (a timestamp on SQLite
-    is text), and the rows go to the driver as plain tuples: COPY on PostgreSQL, one executemany on
-    SQLite. Core's `insert()` builds and converts a dict per row, which costs more than the
-    database's own work.
-    """
-    count = len(next(iter(columns.values())))
-    if count == 0:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    values: list[list[Any]] = []
-    for name, given in [*columns.items(), *constants.items()]:
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if name in constants:
-            values.append([given if processor is None else processor(given)] * count)
-        else:
-            values.append(given if processor is None else [processor(value) for value in given])
-    rows = list(zip(*values, strict=True))
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(name) for name in [*columns, *constants])
-    if dialect.name == "postgresql":
-        driver_connection: Any = connection.connection.driver_connection
-        with (
-            driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-    else:
-        _insert_sqlite_rows(connection, f"INSERT INTO {quote(table.name)} ({names}) VALUES ", rows)
-
-
-# Any SQLite build takes 999 parameters in one statement (newer ones 32,766).
-SQLITE_MAX_PARAMETERS = 999
-
-
-def _insert_sqlite_rows(connection: Connection, insert_into: str, rows: list[tuple[Any, ...]]) -> None:
-    """`rows` in multi-row INSERT statements of as many rows as the parameters allow.
-
-    One statement per row costs SQLite its per-statement setup each time — with a row trigger on
-    the table (the CRM revision's), that setup is most of the insert's cost.
-    """
-    width = len(rows[0])
-    per_statement = max(SQLITE_MAX_PARAMETERS // width, 1)
-    row_markers = "(" + ", ".join("?" * width) + ")"
-    whole = len(rows) - len(rows) % per_statement
-    if whole:
-        connection.exec_driver_sql(
-            insert_into + ", ".join([row_markers] * per_statement),
-            [
-                tuple(chain.from_iterable(rows[start : start + per_statement]))
-                for start in range(0, whole, per_statement)
-            ],
-        )
-    if whole < len(rows):
-        rest = rows[whole:]
-        connection.exec_driver_sql(insert_into + ", ".join([row_markers] * len(rest)), tuple(chain.from_iterable(rest)))
-
-
 def _create_tags(session: Session, new_tags: list[str], now: Any) -> dict[str, int]:
     if new_tags:
         session.connection().execute(
@@ -918,8 +855,8 @@ def _create_companies(session: Session, valid: pd.DataFrame, now: dt.datetime) -
     if new.empty:
         return ids, 0
     emails = new["company_email"].tolist()
-    _insert_rows(
-        session,
+    insert_rows(
+        session.connection(),
         COMPANIES,
         {
             "name": new["company"].tolist(),
@@ -978,8 +915,8 @@ def _assign_tags(
     )
     new_pairs = pairs.merge(existing, how="left", indicator=True).query("_merge == 'left_only'")
     new_pairs = new_pairs.sort_values(["company_id", "tag_id"])
-    _insert_rows(
-        session,
+    insert_rows(
+        session.connection(),
         company_tags,
         {"company_id": new_pairs["company_id"].tolist(), "tag_id": new_pairs["tag_id"].tolist()},
         {},

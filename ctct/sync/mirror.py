@@ -11,16 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.orm import Session
 
 from ctct.crm.normalize import email_keys
 from ctct.db import Database
+from ctct.db.bulk import insert_tuples
 from ctct.db.models import MirrorContact, MirrorMember, MirrorState
-from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS
+from ctct.sync.snapshot import OBJECT, REMOTE_CONTACT_COLUMNS, bulk_frame
 
 MEMBER_COLUMNS = ["ctct_contact_id", "ctct_list_id"]
 STATE_ID = 1
@@ -172,9 +173,8 @@ def require_full_read(database: Database) -> None:
 def read(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The mirror as a RemoteSnapshot's contacts (with email_key) and members frames."""
     with database.session() as session:
-        connection = session.connection()
-        contacts = _select(connection, MirrorContact, REMOTE_CONTACT_COLUMNS)
-        members = _select(connection, MirrorMember, ["ctct_list_id", "ctct_contact_id"])
+        contacts = _select(session, MirrorContact, REMOTE_CONTACT_COLUMNS)
+        members = _select(session, MirrorMember, ["ctct_list_id", "ctct_contact_id"])
     contacts["deleted"] = contacts["deleted"].astype(bool)
     contacts["email_key"] = email_keys(contacts["email"])
     return contacts, members
@@ -202,39 +202,16 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
     return list(zip(*values, strict=True)) if values else []
 
 
-def _select(connection: Connection, model: Any, columns: list[str]) -> pd.DataFrame:
-    """The table's `columns` through the driver's own cursor, built column by column: no row
-    objects per value (a million of SQLAlchemy's rows cost seconds)."""
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {model.__tablename__}")
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    # Column by column (`zip(*rows)` would unpack every row as an argument: ten times slower).
-    return pd.DataFrame(
-        {name: pd.Series(list(map(itemgetter(position), rows)), dtype=object) for position, name in enumerate(columns)}
+def _select(session: Session, model: Any, columns: list[str]) -> pd.DataFrame:
+    """The table's `columns` as the driver gives them, through one plain cursor (bulk_frame)."""
+    return bulk_frame(
+        session, f"SELECT {', '.join(columns)} FROM {model.__tablename__}", dict.fromkeys(columns, OBJECT)
     )
 
 
 def _insert_contacts(connection: Connection, rows: Sequence[ContactRow]) -> None:
-    _bulk_insert(connection, MirrorContact.__tablename__, REMOTE_CONTACT_COLUMNS, rows)
+    insert_tuples(connection, MirrorContact.__tablename__, REMOTE_CONTACT_COLUMNS, list(rows))
 
 
 def _insert_members(connection: Connection, rows: Sequence[MemberRow]) -> None:
-    _bulk_insert(connection, MirrorMember.__tablename__, MEMBER_COLUMNS, rows)
-
-
-def _bulk_insert(connection: Connection, table: str, columns: list[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows straight through the driver: COPY on PostgreSQL, one executemany on SQLite."""
-    if not rows:
-        return
-    names = ", ".join(columns)
-    raw = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in columns)
-    raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # type: ignore[union-attr]
+    insert_tuples(connection, MirrorMember.__tablename__, MEMBER_COLUMNS, list(rows))

@@ -21,6 +21,8 @@ from ctct.config import DEFAULT_ROLE_ADDRESSES
 
 INT = "int64"
 TEXT = pd.StringDtype(na_value=float("nan"))  # pandas' default `str`: a missing value is NaN
+# Values as the driver gives them (None for missing): the frames of CTCT's side, as its JSON gives them.
+OBJECT = object
 
 LOCAL_CONTACT_COLUMNS = [
     "contact_id",
@@ -144,12 +146,14 @@ def _typed_column(values: Sequence[Any], dtype: Any) -> pd.Series:
     holds it as is), numbers and flags through numpy, without a Python object per value."""
     if dtype is TEXT:
         return pd.Series(pa.array(values, type=pa.large_string()), dtype=TEXT)
+    if dtype is OBJECT:
+        return pd.Series(values, dtype=object)
     return pd.Series(np.fromiter(values, dtype=dtype, count=len(values)))
 
 
 def bulk_frame(session: Session, sql: str, types: dict[str, Any]) -> pd.DataFrame:
     """The rows of `sql` (plain SQL, no parameters) as a frame with one column per entry of
-    `types`, of that dtype (INT, TEXT or "bool"), read with the session's own connection and
+    `types`, of that dtype (INT, TEXT, OBJECT or "bool"), read with the session's own connection and
     transaction through a plain DB-API cursor."""
     cursor = session.connection().connection.cursor()
     try:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ctct import lists
 from ctct.crm import importer, services
+from ctct.db import bulk
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun
 from ctct.errors import IneligibleContacts, InvalidInput
 
@@ -710,7 +711,7 @@ def test_random_files_are_told_and_stored_as_the_single_value_rules_say(database
 
 def test_a_big_import_is_stored_whole_across_statements_and_batches(database):
     """More rows than one statement or one batch takes, so every boundary is crossed."""
-    count = importer.SQLITE_MAX_PARAMETERS + 7
+    count = bulk.SQLITE_MAX_PARAMETERS + 7
     rows = "".join(
         f"Company {index % 150},{'prospect' if index % 3 else ''},,{f'First{index % 5}' if index % 5 else ''},,"
         f"p{index}@x.com,,{'VIP;Gold' if index % 4 else ''}\n"
