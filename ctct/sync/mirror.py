@@ -131,10 +131,10 @@ def merge(
         _insert_members(connection, members)
         state = session.get(MirrorState, STATE_ID)
         if state is not None:
-            stamps = [state.newest_updated_at, *(row[REMOTE_CONTACT_COLUMNS.index("updated_at")] for row in contacts)]
-            newest = newest_stamp(pd.Series(stamps, dtype=object), changes_bound)
-            # Never back before what was already stored: the bound only holds the newest back.
-            state.newest_updated_at = newest_stamp(pd.Series([state.newest_updated_at, newest], dtype=object))
+            stamp = REMOTE_CONTACT_COLUMNS.index("updated_at")
+            seen = newest_stamp(pd.Series([row[stamp] for row in contacts], dtype=object), changes_bound)
+            # This read's newest (held back to its start), never older than what was stored.
+            state.newest_updated_at = newest_stamp(pd.Series([state.newest_updated_at, seen], dtype=object))
 
 
 def replace_list_members(

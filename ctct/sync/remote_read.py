@@ -85,12 +85,12 @@ def read_remote(
 ) -> RemoteRead:
     """CTCT as it is now; read fully when `full_because` is given or the mirror cannot be trusted."""
     account = account_of(client)
-    reason = full_because or _distrust(mirror.status(database), account, policy)
+    state = mirror.status(database)
+    reason = full_because or _distrust(state, account, policy)
     if reason is not None:
         return _full_read(client, database, account, policy, reason, progress)
+    assert state is not None  # _distrust refuses a missing mirror
     before = client.budget.used()
-    state = mirror.status(database)
-    assert state is not None  # _distrust found one
     started = policy.now()
     lists = ctct_lists(client)
     # By id: a contact changed again while the pages were read counts once, as last seen.
