@@ -47,7 +47,8 @@ from ctct.sync.apply import SyncService
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import plan_pull, plan_push
 from ctct.sync.recording import local_after
-from ctct.sync.remote_read import remote_snapshot
+from ctct.sync.remote_full import full_remote_read
+from ctct.sync.remote_read import read_remote
 from ctct.sync.snapshot import load_baseline
 
 FIRST = ["Ann", "Bo", "Chen", "Dara", "Emil", "Fatma", "Goran", "Hana", "Ines", "Jun", "Kofi", "Lena", "Mateo"]
@@ -186,10 +187,9 @@ def measure(service: SyncService, sandbox: Any) -> dict[str, Any]:
     figures["raw_rows"] = rows
     figures["local_snapshot_s"], local = cpu(service.local)
     # CTCT read fully (every page), and as a plan reads it (through the mirror when it can be trusted).
-    figures["remote_full_read_s"], remote = cpu(lambda: remote_snapshot(service.client))
-    policy = getattr(service, "read_policy", None)
+    figures["remote_full_read_s"], remote = cpu(lambda: full_remote_read(service.client))
     figures["remote_read_as_planned_s"], _ = cpu(
-        lambda: remote_snapshot(service.client, database=service.database, policy=policy)
+        lambda: read_remote(service.client, service.database, service.read_policy).snapshot
     )
     figures["load_baseline_s"], baseline = cpu(lambda: _baseline(service))
     figures["planner_push_s"], _ = cpu(lambda: plan_push(local, remote, baseline, service.policy))

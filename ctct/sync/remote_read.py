@@ -62,19 +62,6 @@ class RemoteRead:
     reason: str
 
 
-def remote_snapshot(
-    client: CtctClient,
-    progress: Callable[[str], None] | None = None,
-    *,
-    database: Database | None = None,
-    policy: ReadPolicy | None = None,
-) -> RemoteSnapshot:
-    """CTCT as a RemoteSnapshot: incrementally through `database`'s mirror, or fully without one."""
-    if database is None:
-        return full_remote_read(client, progress)
-    return read_remote(client, database, policy or ReadPolicy(), progress).snapshot
-
-
 def read_remote(
     client: CtctClient,
     database: Database,
