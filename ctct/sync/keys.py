@@ -75,6 +75,10 @@ def codes_of(*columns: pd.Series) -> list[np.ndarray]:
 def places_in(index: pd.Index, column: pd.Series) -> np.ndarray:
     """`index.get_indexer(column)` (-1 where a value is not in it), for a long column of few
     distinct values: each distinct value looked up once (a text index converts every value)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # A column coded already (the planner's own member frames): its categories looked up once.
+        codes, places = column.cat.codes.to_numpy(), index.get_indexer(column.cat.categories)
+        return np.where(codes >= 0, places[codes] if len(places) else -1, -1)
     codes, uniques = pd.factorize(column)
     places = index.get_indexer(uniques)
     return np.where(codes >= 0, places[codes] if len(places) else -1, -1)
@@ -105,7 +109,12 @@ class EmailCodes:
     @classmethod
     def of(cls, local_emails: pd.Series, remote_emails: pd.Series, baseline_keys: pd.Series) -> EmailCodes:
         """Codes of the keys of the emails here and in CTCT, and of the baseline's stored keys."""
-        keyed = [fast_email_keys(local_emails), fast_email_keys(remote_emails), baseline_keys]
+        return cls.of_keys(fast_email_keys(local_emails), fast_email_keys(remote_emails), baseline_keys)
+
+    @classmethod
+    def of_keys(cls, local_keys: pd.Series, remote_keys: pd.Series, baseline_keys: pd.Series) -> EmailCodes:
+        """Codes of email keys already worked out (the snapshots' `email_key` columns)."""
+        keyed = [local_keys, remote_keys, baseline_keys]
         joined = pd.concat([column.astype("str") for column in keyed], ignore_index=True)
         codes, uniques = pd.factorize(joined, use_na_sentinel=True)
         codes = codes.astype("int64")
@@ -117,3 +126,79 @@ class EmailCodes:
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         return self.keys.iloc[codes].to_numpy()
+
+
+def rows_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """For each value, the row of `pool` that holds it (the first, should it hold it twice), or -1
+    where none does or the value is missing: a join's row numbers, without building the join."""
+    missing = values.isna().to_numpy()
+    if _is_text(values) and _is_text(pool):
+        found = pc.index_in(_arrow(values), value_set=_arrow(pool), skip_nulls=True)
+        rows = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        first = ~pool.duplicated().to_numpy()
+        places = pd.Index(pool.to_numpy()[first]).get_indexer(values.to_numpy())
+        rows = np.where(places >= 0, np.flatnonzero(first)[places] if first.any() else -1, -1)
+    rows[missing] = -1
+    return rows
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """`np.unique` of int64 values, by a sort (numpy 2's hashing unique is ten times slower here)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
+def first_of_each(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_index=True)` by a stable sort: each distinct value, sorted, and
+    where it first stands."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, dtype=bool)
+    return ordered[starts], order[starts]
+
+
+@dataclass(frozen=True)
+class ContactMatch:
+    """Who is who across the two sides, in row numbers: `match_contacts`' rule on int64 codes."""
+
+    local_of_remote: np.ndarray  # per CTCT contact row: the row of the contact here it is, or -1
+    by_id: np.ndarray  # per CTCT contact row: matched by the CTCT id stored here (else by email)
+    ambiguous: np.ndarray  # per CTCT contact row: its email belongs to several unlinked contacts here
+
+    def remote_of_local(self, local_count: int) -> np.ndarray:
+        """Per contact row here, the first CTCT contact row matched to it, or -1."""
+        remote_rows = np.flatnonzero(self.local_of_remote >= 0)
+        local_rows = self.local_of_remote[remote_rows]
+        result = np.full(local_count, -1, dtype=np.int64)
+        # Assigned from the last to the first, so the first CTCT row of each contact here stays.
+        result[local_rows[::-1]] = remote_rows[::-1]
+        return result
+
+
+def match_contact_rows(
+    contact_ids: np.ndarray, stored_rows: np.ndarray, has_stored_id: np.ndarray, emails: EmailCodes
+) -> ContactMatch:
+    """`ctct.crm.matching.match_contacts` on codes: `contact_ids` of the contacts here, the CTCT
+    row of each one's stored CTCT id (`stored_rows`, -1 where CTCT lacks it), whether it has one,
+    and the plan's email codes. The stored id first (the first contact here holding an id takes
+    it); then, for contacts here without a stored id, the email: the oldest contact of a key."""
+    remote_count = len(emails.remote)
+    local_of_remote = np.full(remote_count, -1, dtype=np.int64)
+    linked = np.flatnonzero(stored_rows >= 0)
+    linked_remote, first = first_of_each(stored_rows[linked])
+    local_of_remote[linked_remote] = linked[first]
+    by_id = local_of_remote >= 0
+    candidates = np.flatnonzero(~has_stored_id & (emails.local >= 0))
+    candidates = candidates[np.lexsort((contact_ids[candidates], emails.local[candidates]))]
+    codes = emails.local[candidates]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, dtype=np.int64)
+    oldest = np.full(len(emails.keys) + 1, -1, dtype=np.int64)
+    sharing = np.zeros(len(emails.keys) + 1, dtype=np.int64)
+    oldest[codes[starts]] = candidates[starts]
+    sharing[codes[starts]] = np.diff(np.r_[starts, len(codes)])
+    remote_codes = np.where(emails.remote >= 0, emails.remote, len(emails.keys))
+    open_rows = ~by_id & (oldest[remote_codes] >= 0)
+    local_of_remote[open_rows] = oldest[remote_codes[open_rows]]
+    ambiguous = open_rows & (sharing[remote_codes] > 1)
+    return ContactMatch(local_of_remote, by_id, ambiguous)

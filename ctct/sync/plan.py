@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -21,14 +21,23 @@ import pandas as pd
 
 from ctct import display
 from ctct.config import Settings
-from ctct.crm.matching import company_for_remote_contact, match_contacts, match_lists, near_duplicate_names
+from ctct.crm.matching import company_for_remote_contact, match_lists, near_duplicate_names
 from ctct.crm.normalize import company_name_key, email_keys, name_key, role_locals
 from ctct.safe_csv import formula_mask
 from ctct.sync.changes import CHANGE_KINDS as CHANGE_KINDS
 from ctct.sync.changes import CHANGES, SPECS, ChangeKind, Direction
 from ctct.sync.changes import DONE_WORDS as DONE_WORDS
 from ctct.sync.changes import SCHEMAS as SCHEMAS
-from ctct.sync.keys import EmailCodes, fast_email_keys, is_in, pairs_in, places_in
+from ctct.sync.keys import (
+    EmailCodes,
+    distinct,
+    first_of_each,
+    is_in,
+    match_contact_rows,
+    pairs_in,
+    places_in,
+    rows_in,
+)
 from ctct.sync.push_shape import push_requests
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
 
@@ -282,8 +291,12 @@ class PulledLists:
 class PulledContacts:
     """CTCT's contacts matched with the contacts here, and what a pull changes in them."""
 
-    matched: pd.DataFrame  # every CTCT contact, with the contact here it is and its CTCT statuses
-    known: pd.DataFrame  # those with a contact here, beside its fields here
+    # Per CTCT contact row, the row of the contact here it is, or -1.
+    local_of_remote: np.ndarray
+    # The CTCT contact rows that are a contact here, in CTCT's order.
+    known: np.ndarray
+    # Per CTCT membership row, the row of its contact in CTCT's contacts, or -1.
+    member_rows: np.ndarray
     create: pd.DataFrame
     link: pd.DataFrame
     update: pd.DataFrame
@@ -438,44 +451,48 @@ def _pull_contacts(
 ) -> PulledContacts:
     """Which CTCT contact is which contact here; new ones come over, empty fields here are filled,
     and CTCT's unsubscribes and re-subscribes are made here."""
-    contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
-    # match_contacts keeps CTCT's contacts row for row: each beside its email's code.
-    contacts["email_code"] = emails.remote
-    # Statuses for every contact; names only for the few rows that use them (a million-row
-    # frame of names costs more memory than the rest of the plan).
-    contacts = contacts.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id", how="left")
-    for row in contacts[contacts["ambiguous"]].sort_values("email", key=_folded).itertuples():
+    stored_ids = local.contacts["ctct_contact_id"]
+    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
+    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"])
+    match = match_contact_rows(
+        local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
+    )
+    shared = remote.contacts["email"].iloc[np.flatnonzero(match.ambiguous)]
+    for email in shared.sort_values(key=_folded):
         warnings.append(
             PlanWarning(
                 "shared_email",
-                f"{row.email} belongs to several contacts here; the oldest one is matched — resolve the conflict",
+                f"{email} belongs to several contacts here; the oldest one is matched — resolve the conflict",
             )
         )
-    known = contacts[contacts["contact_id"].notna()].copy()
-    known["contact_id"] = known["contact_id"].astype("int64")
-    local_fields = local.contacts[["contact_id", "unsubscribed", "unsubscribe_source", "ctct_contact_id"]]
-    known = known.merge(local_fields, on="contact_id", how="left", suffixes=("", "_local"))
-    relink = known[known["ctct_contact_id_local"].isna() | (known["ctct_contact_id_local"] != known["ctct_contact_id"])]
-    unsubscribed, resubscribed = _pull_subscriptions(known)
+    known = np.flatnonzero(match.local_of_remote >= 0)
+    here = match.local_of_remote[known]
+    relink = known[stored_rows[here] != known]
+    unsubscribed, resubscribed = _pull_subscriptions(local, remote, known, here)
     return PulledContacts(
-        matched=contacts,
+        local_of_remote=match.local_of_remote,
         known=known,
-        create=_pull_new_contacts(contacts, remote),
+        member_rows=member_rows,
+        create=_pull_new_contacts(remote, match.local_of_remote, member_rows),
         link=pd.DataFrame(
-            {"email": relink["email"], "contact_id": relink["contact_id"], "ctct_contact_id": relink["ctct_contact_id"]}
+            {
+                "email": _take(remote.contacts["email"], relink),
+                "contact_id": _take(local.contacts["contact_id"], match.local_of_remote[relink]).astype("int64"),
+                "ctct_contact_id": _take(remote.contacts["ctct_contact_id"], relink),
+            }
         ),
-        update=_pull_filled_fields(local, remote, known),
+        update=_pull_filled_fields(local, remote, known, here),
         unsubscribed=unsubscribed,
         resubscribed=resubscribed,
     )
 
 
-def _pull_new_contacts(contacts: pd.DataFrame, remote: RemoteSnapshot) -> pd.DataFrame:
+def _pull_new_contacts(remote: RemoteSnapshot, local_of_remote: np.ndarray, member_rows: np.ndarray) -> pd.DataFrame:
     """CTCT's members with no contact here: created, each with the company it would be filed under."""
-    new_contacts = contacts[
-        contacts["contact_id"].isna() & is_in(contacts["ctct_contact_id"], remote.members["ctct_contact_id"])
-    ]
-    new_contacts = new_contacts.merge(remote.contacts[REMOTE_NAMES], on="ctct_contact_id", how="left")
+    is_member = np.zeros(len(remote.contacts), dtype=bool)
+    is_member[member_rows[member_rows >= 0]] = True
+    rows = np.flatnonzero((local_of_remote < 0) & is_member)
+    new_contacts = pd.DataFrame({column: _take(remote.contacts[column], rows) for column in ["email", *REMOTE_NAMES]})
     companies = [
         company_for_remote_contact(company, email, first, last)
         for company, email, first, last in zip(
@@ -500,34 +517,52 @@ def _pull_new_contacts(contacts: pd.DataFrame, remote: RemoteSnapshot) -> pd.Dat
     )
 
 
-def _pull_filled_fields(local: LocalSnapshot, remote: RemoteSnapshot, known: pd.DataFrame) -> pd.DataFrame:
-    gaps = local.contacts[local.contacts[["first_name", "last_name", "job_title"]].isna().any(axis=1)]
-    fillable = known[known["contact_id"].isin(gaps["contact_id"])].merge(
-        remote.contacts[REMOTE_NAMES], on="ctct_contact_id"
-    )
-    fillable = fillable.merge(
-        gaps[["contact_id", "first_name", "last_name", "job_title"]], on="contact_id", suffixes=("", "_local")
+def _pull_filled_fields(
+    local: LocalSnapshot, remote: RemoteSnapshot, known: np.ndarray, here: np.ndarray
+) -> pd.DataFrame:
+    fields = ["first_name", "last_name", "job_title"]
+    gaps = local.contacts[fields].isna().any(axis=1).to_numpy()
+    rows, rows_here = known[gaps[here]], here[gaps[here]]
+    fillable = pd.DataFrame(
+        {
+            "email": _take(remote.contacts["email"], rows),
+            "contact_id": _take(local.contacts["contact_id"], rows_here).astype("int64"),
+            "ctct_contact_id": _take(remote.contacts["ctct_contact_id"], rows),
+            **{column: _take(remote.contacts[column], rows) for column in fields},
+            **{f"{column}_local": _take(local.contacts[column], rows_here) for column in fields},
+        }
     )
     return _fill_empty_fields(fillable)
 
 
-def _pull_subscriptions(known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _pull_subscriptions(
+    local: LocalSnapshot, remote: RemoteSnapshot, known: np.ndarray, here: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Contacts CTCT unsubscribed, and those it re-subscribed after an unsubscribe it made."""
-    unsub = known[(known["permission"] == "unsubscribed") & ~known["unsubscribed"]]
+    permission = _take(remote.contacts["permission"], known)
+    unsubscribed_there = permission.eq("unsubscribed").to_numpy()
+    unsubscribed_here = local.contacts["unsubscribed"].to_numpy()[here].astype(bool)
+    unsub = np.flatnonzero(unsubscribed_there & ~unsubscribed_here)
     contacts_unsubscribed = pd.DataFrame(
         {
-            "email": unsub["email"],
-            "contact_id": unsub["contact_id"],
-            "source": "ctct:" + unsub["opt_out_source"].fillna("Account").astype(str),
+            "email": _take(remote.contacts["email"], known[unsub]),
+            "contact_id": _take(local.contacts["contact_id"], here[unsub]).astype("int64"),
+            "source": "ctct:" + _take(remote.contacts["opt_out_source"], known[unsub]).fillna("Account").astype(str),
         }
     )
-    back = known[
-        (known["permission"] != "unsubscribed")
-        & ~known["deleted"]
-        & known["unsubscribed"]
-        & known["unsubscribe_source"].fillna("").astype(str).str.startswith("ctct:")
-    ]
-    return contacts_unsubscribed, pd.DataFrame({"email": back["email"], "contact_id": back["contact_id"]})
+    by_ctct = _take(local.contacts["unsubscribe_source"], here).fillna("").astype(str).str.startswith("ctct:")
+    back = np.flatnonzero(
+        permission.ne("unsubscribed").to_numpy()
+        & ~_flags(remote.contacts["deleted"], known)
+        & unsubscribed_here
+        & by_ctct.to_numpy()
+    )
+    return contacts_unsubscribed, pd.DataFrame(
+        {
+            "email": _take(remote.contacts["email"], known[back]),
+            "contact_id": _take(local.contacts["contact_id"], here[back]).astype("int64"),
+        }
+    )
 
 
 def _pull_memberships(
@@ -540,55 +575,95 @@ def _pull_memberships(
     warnings: list[PlanWarning],
 ) -> PulledMembers:
     """Local members of matched lists become exactly CTCT's members."""
-    remote_pairs = remote.members.merge(lists.matched[["ctct_list_id", "list_id", "name"]], on="ctct_list_id")
-    remote_pairs = remote_pairs.merge(
-        contacts.matched[["ctct_contact_id", "contact_id", "email", "email_code"]], on="ctct_contact_id"
+    # CTCT's members of its listed lists whose contact it lists, in row numbers.
+    list_rows = rows_in(remote.members["ctct_list_id"], lists.matched["ctct_list_id"])
+    member_rows = contacts.member_rows
+    remote_pairs = np.flatnonzero((list_rows >= 0) & (member_rows >= 0))
+    list_rows, member_rows = list_rows[remote_pairs], member_rows[remote_pairs]
+    pair_here = contacts.local_of_remote[member_rows]
+    list_here = lists.matched["list_id"].to_numpy(dtype="float64", na_value=np.nan)[list_rows]
+    # The members here of the lists on both sides.
+    local_list = local.members["list_id"].to_numpy()
+    local_rows = rows_in(local.members["contact_id"], local.contacts["contact_id"])
+    local_pairs = np.flatnonzero(
+        _among(local_list, lists.paired["list_id"].to_numpy())
+        & (local_rows >= 0)
+        & _among(local_list, local.lists["list_id"].to_numpy())
     )
-    local_pairs = local.members.merge(local.lists[LIST_KEYS], on="list_id")
-    local_pairs = local_pairs[local_pairs["list_id"].isin(lists.paired["list_id"])]
-    local_pairs = local_pairs.merge(
-        local.contacts[["contact_id", "email"]].assign(email_code=emails.local), on="contact_id"
-    )
+    local_list, local_rows = local_list[local_pairs], local_rows[local_pairs]
+    width = len(local.contacts) + 1
+    both_known = ~np.isnan(list_here) & (pair_here >= 0)
+    remote_keys = np.where(both_known, np.nan_to_num(list_here).astype("int64") * width + pair_here, -1)
+    local_keys = local_list.astype("int64") * width + local_rows
+    on_local_list = both_known & _among(remote_keys, local_keys)
+    adds = np.flatnonzero(~on_local_list)
     # Reported when it changes something here: the contact still stands on a linked list.
-    known = contacts.known
-    deleted = known[known["deleted"] & known["contact_id"].isin(local_pairs["contact_id"])]
-    both_known = remote_pairs["list_id"].notna() & remote_pairs["contact_id"].notna()
-    adds = remote_pairs[~(both_known & _pair_in(remote_pairs, local_pairs))]
-    removes = _pull_removals(local, lists, contacts, local_pairs[~_pair_in(local_pairs, remote_pairs[both_known])])
-    # Lists matched by name are not linked here yet: their members count under CTCT's list id.
-    losing_here = local_pairs.drop(columns="ctct_list_id").merge(
-        lists.paired[["list_id", "ctct_list_id"]], on="list_id"
-    )
+    standing = np.zeros(len(local.contacts), dtype=bool)
+    standing[local_rows] = True
+    known_here = contacts.local_of_remote[contacts.known]
+    deleted = contacts.known[_flags(remote.contacts["deleted"], contacts.known) & standing[known_here]]
+    not_in_ctct = np.flatnonzero(~_among(local_keys, remote_keys[both_known]))
+    removes = _pull_removals(local, lists, contacts, local_pairs[not_in_ctct])
+    paired_ids = pd.Index(lists.paired["ctct_list_id"].dropna().unique())
+    paired_codes = places_in(paired_ids, lists.paired["ctct_list_id"])
+    local_codes = paired_codes[rows_in(pd.Series(local_list), lists.paired["list_id"])]
+    remote_codes = places_in(paired_ids, remote.members["ctct_list_id"].iloc[remote_pairs[pair_here >= 0]])
     warnings += _losing_membership_changes(
-        losing_here,
-        remote_pairs[remote_pairs["contact_id"].notna()],
+        _coded_pairs(paired_ids, local_codes, emails.local[local_rows]),
+        _coded_pairs(paired_ids, remote_codes, emails.remote[member_rows[pair_here >= 0]]),
         baseline,
         emails,
         "local",
         "undone by this pull",
         lists.paired[["ctct_list_id", "name"]],
     )
+    contact_ids = local.contacts["contact_id"].to_numpy()
+    add_here = pair_here[adds]
     return PulledMembers(
-        add=_memberships(adds),
+        add=pd.DataFrame(
+            {
+                "list": _take(lists.matched["name"], list_rows[adds]),
+                "email": _take(remote.contacts["email"], member_rows[adds]),
+                "list_id": _take(lists.matched["list_id"], list_rows[adds]),
+                "ctct_list_id": _take(remote.members["ctct_list_id"], remote_pairs[adds]),
+                "contact_id": _nullable(contact_ids, add_here),
+                "ctct_contact_id": _take(remote.members["ctct_contact_id"], remote_pairs[adds]),
+            }
+        ),
         remove=_memberships(removes, ctct_contact_id=None),
-        deleted=pd.DataFrame({"email": deleted["email"], "contact_id": deleted["contact_id"]}),
+        deleted=pd.DataFrame(
+            {
+                "email": _take(remote.contacts["email"], deleted),
+                "contact_id": _take(local.contacts["contact_id"], contacts.local_of_remote[deleted]).astype("int64"),
+            }
+        ),
     )
 
 
 def _pull_removals(
-    local: LocalSnapshot, lists: PulledLists, contacts: PulledContacts, not_in_ctct: pd.DataFrame
+    local: LocalSnapshot, lists: PulledLists, contacts: PulledContacts, not_in_ctct: np.ndarray
 ) -> pd.DataFrame:
-    """Members here that CTCT's list lacks, and every membership of a contact CTCT unsubscribed,
-    but none on a list the pull deletes (its members go with it)."""
+    """Members here that CTCT's list lacks (`not_in_ctct`: their rows in `local.members`), and every
+    membership of a contact CTCT unsubscribed, but none on a list the pull deletes (its members go
+    with it)."""
     # An unsubscribed contact leaves every list here, linked or not.
-    unsub_pairs = (
-        local.members[local.members["contact_id"].isin(contacts.unsubscribed["contact_id"])]
-        .merge(local.lists[LIST_KEYS], on="list_id")
-        .merge(local.contacts[["contact_id", "email"]], on="contact_id")
+    unsubscribed = np.flatnonzero(
+        _among(local.members["contact_id"].to_numpy(), contacts.unsubscribed["contact_id"].to_numpy())
+    )
+    rows = np.r_[not_in_ctct, unsubscribed].astype("int64")
+    pairs = local.members.iloc[rows].reset_index(drop=True)
+    removes = pairs.merge(local.lists[LIST_KEYS], on="list_id").merge(
+        local.contacts[["contact_id", "email"]], on="contact_id"
     )
     columns = [*LIST_KEYS, "contact_id", "email"]
-    removes = pd.concat([not_in_ctct[columns], unsub_pairs[columns]]).drop_duplicates(["list_id", "contact_id"])
+    removes = removes[columns].drop_duplicates(["list_id", "contact_id"])
     return removes[~removes["list_id"].isin(lists.delete["list_id"])]
+
+
+def _nullable(ids: np.ndarray, rows: np.ndarray) -> pd.Series:
+    """`ids` at `rows` as pandas' nullable Int64, missing where a row is -1."""
+    values = np.where(rows >= 0, ids[np.maximum(rows, 0)] if len(ids) else 0, 0).astype("int64")
+    return pd.Series(pd.arrays.IntegerArray(values, rows < 0))
 
 
 # What a pull brings over from CTCT as text, where anyone may have typed it (a sign-up form).
@@ -790,22 +865,23 @@ def _losing_membership_changes(
         places = places_in(list_ids, list_column)
         # A contact without an email has no key: it is no member the other side could lack.
         kept = (places >= 0) & (email_codes >= 0)
-        return pd.unique(places[kept].astype("int64") * width + email_codes[kept])
+        return places[kept].astype("int64") * width + email_codes[kept]
 
     base = keyed(baseline.members["ctct_list_id"], emails.baseline)
     local_keys = keyed(local_pairs["ctct_list_id"], local_pairs["email_code"].to_numpy())
     remote_keys = keyed(remote_pairs["ctct_list_id"], remote_pairs["email_code"].to_numpy())
     side, other = (local_keys, remote_keys) if losing == "local" else (remote_keys, local_keys)
-    synced = np.asarray(list_ids.isin(baseline.lists["ctct_list_id"]))[side // width]
+    synced_lists = np.asarray(list_ids.isin(baseline.lists["ctct_list_id"]))
     names = dict(zip(paired["ctct_list_id"], paired["name"], strict=True)) | dict(
         zip(baseline.lists["ctct_list_id"], baseline.lists["name"], strict=True)
     )
     where = "here" if losing == "local" else "in Constant Contact"
+    added, removed, unsynced = _lost_pairs(base, side, other, len(list_ids) * width)
     lost = (
-        (_anti(_anti(side[synced], base), other), "member(s) added", " since the last sync", "to"),
-        (_semi(_anti(base, side), other), "removal(s)", " since the last sync", "from"),
+        (added[synced_lists[added // width]], "member(s) added", " since the last sync", "to"),
+        (removed, "removal(s)", " since the last sync", "from"),
         (
-            _anti(side[~synced], other),
+            unsynced[~synced_lists[unsynced // width]],
             "member(s)",
             " on lists not synced before, which the other side does not have,",
             "on",
@@ -823,6 +899,28 @@ def _losing_membership_changes(
         for pairs, what, since, preposition in lost
         if len(pairs)
     ]
+
+
+# The most packed pairs `_lost_pairs` marks in a table of its own (one byte each), rather than
+# sorting the three sets: 50 lists of a million addresses.
+PAIR_TABLE_LIMIT = 64_000_000
+
+
+def _lost_pairs(
+    base: np.ndarray, side: np.ndarray, other: np.ndarray, pair_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the packed pairs of the baseline, the losing side and the other side (each below
+    `pair_count`; repeats allowed): those the losing side added since the baseline that the other
+    lacks, the removals it made that the other still has, and all it has that the other lacks —
+    each sorted and distinct."""
+    if pair_count <= PAIR_TABLE_LIMIT:
+        table = np.zeros(pair_count, dtype=np.uint8)
+        table[base] = 1
+        table[side] |= 2
+        table[other] |= 4
+        return np.flatnonzero(table == 2), np.flatnonzero(table == 5), np.flatnonzero((table & 6) == 2)
+    base, side, other = distinct(base), distinct(side), distinct(other)
+    return _anti(_anti(side, base), other), _semi(_anti(base, side), other), _anti(side, other)
 
 
 def _first_pairs(pairs: np.ndarray, list_ids: pd.Index, width: int, emails: EmailCodes) -> pd.DataFrame:
@@ -889,6 +987,10 @@ def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str])
 
 def _email_codes(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> EmailCodes:
     """The email keys of this plan, coded once: what its member joins compare."""
+    if "email_key" in local.contacts and "email_key" in remote.contacts:
+        return EmailCodes.of_keys(
+            local.contacts["email_key"], remote.contacts["email_key"], baseline.members["email_key"]
+        )
     return EmailCodes.of(local.contacts["email"], remote.contacts["email"], baseline.members["email_key"])
 
 
@@ -916,21 +1018,39 @@ class PushedLists:
 
 @dataclass(frozen=True)
 class PushedContacts:
-    # Each contact here that is a CTCT contact, with that contact's id (`ctct_contact_id`) and statuses.
-    remote_of_local: pd.DataFrame
+    # Per contact row here, the row of the CTCT contact it is (`remote.contacts`), or -1.
+    remote_row: np.ndarray
     link: pd.DataFrame
+    # Per CTCT membership row, the row of its contact in `remote.contacts`, or -1.
+    member_rows: np.ndarray
 
 
 @dataclass(frozen=True)
 class WantedMembers:
-    """The members here of every list CTCT has after the push, each beside its CTCT contact."""
+    """The members here of every list CTCT has after the push, in row numbers: one entry per
+    membership row here (in the order of `local.members`), and CTCT's members beside them."""
 
-    wanted: pd.DataFrame
-    # The wanted rows that may go to CTCT (no reason to skip them).
-    eligible: pd.DataFrame
+    target_lists: pd.DataFrame  # list_id, name, ctct_list_id of every list CTCT has after the push
+    list_place: np.ndarray  # the target list of each wanted membership
+    contact_row: np.ndarray  # its contact's row here
+    remote_row: np.ndarray  # its contact's row in CTCT, or -1
+    deleted: np.ndarray  # its CTCT contact is deleted there
+    eligible: np.ndarray  # it may go to CTCT (no reason to skip it)
+    on_ctct_list: np.ndarray  # CTCT's list has its contact already
     skipped: pd.DataFrame
-    # CTCT's members, with their emails.
-    remote_pairs: pd.DataFrame
+    # CTCT's members whose contact CTCT lists: their rows in `remote.members` and `remote.contacts`.
+    remote_members: np.ndarray
+    remote_member_rows: np.ndarray
+    # The ctct_list_ids of both sides' lists, and each wanted / CTCT membership's place among them.
+    list_ids: pd.Index
+    wanted_list_code: np.ndarray
+    remote_list_code: np.ndarray
+    remote_contacts: int  # how many contacts CTCT has: the width of a packed pair's contact part
+
+    def pair_keys(self, list_codes: np.ndarray, contact_rows: np.ndarray) -> np.ndarray:
+        """(CTCT list, CTCT contact) pairs packed as one int64; -1 where either is unknown."""
+        width = self.remote_contacts + 1
+        return np.where((list_codes >= 0) & (contact_rows >= 0), list_codes * width + contact_rows, -1)
 
 
 def plan_push(
@@ -939,11 +1059,11 @@ def plan_push(
     warnings: list[PlanWarning] = []
     emails = _email_codes(local, remote, baseline)
     lists = _push_lists(local, remote, baseline, warnings)
-    contacts = _push_contacts(local, remote)
-    members = _wanted_members(local, remote, lists, contacts, emails)
-    memberships_add, contacts_create = _push_adds(local, members, warnings)
-    memberships_remove = _push_removals(lists, members, baseline, emails, warnings)
-    contacts_update = _push_updates(local, baseline, contacts.remote_of_local, members.eligible)
+    contacts = _push_contacts(local, remote, emails)
+    members = _wanted_members(local, remote, lists, contacts)
+    memberships_add, contacts_create = _push_adds(local, remote, members, warnings)
+    memberships_remove = _push_removals(local, remote, lists, members, baseline, emails, warnings)
+    contacts_update = _push_updates(local, remote, baseline, contacts.remote_row, members, emails)
     warnings += _ctct_only_lists(lists)
     ordered = _ordered(
         {
@@ -1083,78 +1203,158 @@ def _push_deletes(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseli
     )
 
 
-def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot) -> PushedContacts:
+def _take(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """The values of `column` at the row numbers `rows`, missing where a row is -1."""
+    found = rows >= 0
+    if found.all():
+        return column.iloc[rows].reset_index(drop=True)
+    if not len(column):
+        # As `where` gives it: text and floats keep their type; flags and numbers become objects.
+        keeps = isinstance(column.dtype, pd.StringDtype) or column.dtype.kind in "fO"
+        return pd.Series(np.nan, index=pd.RangeIndex(len(rows)), dtype=column.dtype if keeps else object)
+    return column.iloc[np.where(found, rows, 0)].reset_index(drop=True).where(found)
+
+
+def _among(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Which int64 `values` (-1: none) are in `pool`. Packed pairs are dense enough for a table
+    of flags (numpy's isin sorts or hashes both arrays whole, pandas' hash table degrades on
+    packed keys: a second or more at two million); a sort and a binary search otherwise."""
+    values, pool = np.asarray(values, dtype=np.int64), np.asarray(pool, dtype=np.int64)
+    pool = pool[pool >= 0]
+    if not len(values) or not len(pool):
+        return np.zeros(len(values), dtype=bool)
+    top = int(max(values.max(), pool.max())) + 1
+    if top <= PAIR_TABLE_LIMIT:
+        table = np.zeros(top, dtype=bool)
+        table[pool] = True
+        return table[np.maximum(values, 0)] & (values >= 0)
+    ordered = np.sort(pool)
+    places = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return (ordered[places] == values) & (values >= 0)
+
+
+def _flags(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A flag column's values at `rows`, False where it is missing or a row is -1."""
+    return _take(column, rows).fillna(False).astype(bool).to_numpy()
+
+
+def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCodes) -> PushedContacts:
     """Who is who on both sides; the contacts here whose CTCT contact is new to them get linked."""
-    contacts = match_contacts(local.contacts[["contact_id", "ctct_contact_id", "email"]], remote.contacts[REMOTE_KEYS])
-    remote_of_local = contacts.dropna(subset=["contact_id"]).astype({"contact_id": "int64"})
-    remote_of_local = remote_of_local.merge(remote.contacts[REMOTE_STATUSES], on="ctct_contact_id")
-    remote_of_local = remote_of_local.drop_duplicates("contact_id")
-    contacts_link = local.contacts[["contact_id", "ctct_contact_id"]].merge(
-        remote_of_local[["contact_id", "ctct_contact_id", "email"]], on="contact_id", suffixes=("_local", "")
+    stored_ids = local.contacts["ctct_contact_id"]
+    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
+    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"])
+    match = match_contact_rows(
+        local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
     )
-    contacts_link = contacts_link[contacts_link["ctct_contact_id_local"] != contacts_link["ctct_contact_id"]][
-        ["email", "contact_id", "ctct_contact_id"]
-    ]
-    return PushedContacts(remote_of_local, contacts_link)
+    remote_row = match.remote_of_local(len(local.contacts))
+    relinked = np.flatnonzero((remote_row >= 0) & (stored_rows != remote_row))
+    contacts_link = pd.DataFrame(
+        {
+            "email": _take(remote.contacts["email"], remote_row[relinked]),
+            "contact_id": local.contacts["contact_id"].iloc[relinked].to_numpy().astype("int64"),
+            "ctct_contact_id": _take(remote.contacts["ctct_contact_id"], remote_row[relinked]),
+        }
+    )
+    return PushedContacts(remote_row, contacts_link, member_rows)
 
 
 def _wanted_members(
-    local: LocalSnapshot, remote: RemoteSnapshot, lists: PushedLists, contacts: PushedContacts, emails: EmailCodes
+    local: LocalSnapshot, remote: RemoteSnapshot, lists: PushedLists, contacts: PushedContacts
 ) -> WantedMembers:
     """The desired members of every list that will exist in CTCT after the push, and which of them
     are skipped (each with its reason)."""
     target_lists = pd.concat(
         [lists.linked[["list_id", "name", "ctct_list_id"]], lists.create[["list_id", "name", "ctct_list_id"]]]
-    )
-    wanted = local.members[local.members["list_id"].isin(target_lists["list_id"])]
-    # Only what every membership row needs; names and companies join the few rows created later.
-    wanted = wanted.merge(target_lists, on="list_id").merge(
-        local.contacts[["contact_id", "email", "reason"]].assign(email_code=emails.local), on="contact_id"
-    )
-    remote_ids = contacts.remote_of_local[["contact_id", *REMOTE_STATUSES]]
-    wanted = wanted.merge(remote_ids.rename(columns={"ctct_contact_id": "remote_id"}), on="contact_id", how="left")
-    refused_remote = wanted["permission"].eq("unsubscribed") & wanted["reason"].isna()
-    wanted.loc[refused_remote, "reason"] = "unsubscribed in Constant Contact: never re-added"
-    remote_pairs = remote.members.merge(
-        remote.contacts[["ctct_contact_id", "email"]].assign(email_code=emails.remote),
-        on="ctct_contact_id",
+    ).reset_index(drop=True)
+    list_place = rows_in(local.members["list_id"], target_lists["list_id"])
+    contact_row = rows_in(local.members["contact_id"], local.contacts["contact_id"])
+    kept = (list_place >= 0) & (contact_row >= 0)
+    list_place, contact_row = list_place[kept], contact_row[kept]
+    remote_row = contacts.remote_row[contact_row]
+    reasons = local.contacts["reason"].to_numpy(dtype=object)[contact_row]
+    permission = _take(remote.contacts["permission"], remote_row)
+    refused_remote = permission.eq("unsubscribed").to_numpy() & pd.isna(reasons)
+    reasons[refused_remote] = "unsubscribed in Constant Contact: never re-added"
+    eligible = pd.isna(reasons)
+    list_ids = pd.Index(pd.concat([remote.lists["ctct_list_id"], target_lists["ctct_list_id"]]).dropna().unique())
+    wanted_list_code = places_in(list_ids, target_lists["ctct_list_id"])[list_place]
+    member_rows = contacts.member_rows
+    remote_members = np.flatnonzero(member_rows >= 0)
+    remote_member_rows = member_rows[remote_members]
+    remote_list_code = places_in(list_ids, remote.members["ctct_list_id"])[remote_members]
+    members = WantedMembers(
+        target_lists,
+        list_place,
+        contact_row,
+        remote_row,
+        _flags(remote.contacts["deleted"], remote_row),
+        eligible,
+        np.zeros(0, dtype=bool),
+        empty(ChangeKind.SKIPPED),
+        remote_members,
+        remote_member_rows,
+        list_ids,
+        wanted_list_code,
+        remote_list_code,
+        len(remote.contacts),
     )
     # A member CTCT already has (a role address a pull brought over, say) needs nothing: it is
     # left where it is, not reported as skipped in every push.
-    wanted["on_ctct_list"] = pairs_in(
-        wanted, ["ctct_list_id", "remote_id"], remote_pairs, ["ctct_list_id", "ctct_contact_id"]
-    )
-    already_there = wanted["remote_id"].notna() & wanted["on_ctct_list"]
-    skipped_rows = wanted[wanted["reason"].notna() & ~already_there]
+    wanted_keys = members.pair_keys(wanted_list_code, remote_row)
+    remote_keys = members.pair_keys(remote_list_code, remote_member_rows)
+    on_ctct_list = (wanted_keys >= 0) & _among(wanted_keys, remote_keys)
+    skipped_rows = np.flatnonzero(~eligible & ~on_ctct_list)
     skipped = pd.DataFrame(
-        {"email": skipped_rows["email"], "list": skipped_rows["name"], "reason": skipped_rows["reason"]}
+        {
+            "email": _take(local.contacts["email"], contact_row[skipped_rows]),
+            "list": _take(target_lists["name"], list_place[skipped_rows]),
+            "reason": pd.Series(reasons[skipped_rows], dtype=object),
+        }
     )
-    return WantedMembers(wanted, wanted[wanted["reason"].isna()], skipped, remote_pairs)
+    return replace(members, on_ctct_list=on_ctct_list, skipped=skipped)
+
+
+def _wanted_rows(
+    local: LocalSnapshot, remote: RemoteSnapshot, members: WantedMembers, rows: np.ndarray
+) -> dict[str, pd.Series]:
+    """The memberships_add columns of the wanted memberships `rows`."""
+    targets = members.target_lists
+    places = members.list_place[rows]
+    return {
+        "list": _take(targets["name"], places),
+        "email": _take(local.contacts["email"], members.contact_row[rows]),
+        "list_id": _take(targets["list_id"], places),
+        "ctct_list_id": _take(targets["ctct_list_id"], places),
+        "contact_id": _take(local.contacts["contact_id"], members.contact_row[rows]),
+    }
 
 
 def _push_adds(
-    local: LocalSnapshot, members: WantedMembers, warnings: list[PlanWarning]
+    local: LocalSnapshot, remote: RemoteSnapshot, members: WantedMembers, warnings: list[PlanWarning]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The memberships CTCT lacks, and the contacts it lacks for them (created, or restored when
     CTCT deleted them)."""
-    eligible = members.eligible
-    has_remote = eligible["remote_id"].notna() & ~eligible["deleted"].fillna(False).astype(bool)
-    adds = eligible[~(has_remote & eligible["on_ctct_list"])]
-    memberships_add = _memberships(adds, ctct_contact_id=adds["remote_id"].where(has_remote[adds.index]))
-    to_create = adds[~has_remote[adds.index]].drop_duplicates("contact_id")
-    to_create = to_create.merge(
-        local.contacts[["contact_id", "first_name", "last_name", "job_title", "company"]], on="contact_id"
+    has_remote = (members.remote_row >= 0) & ~members.deleted
+    adds = np.flatnonzero(members.eligible & ~(has_remote & members.on_ctct_list))
+    remote_ids = remote.contacts["ctct_contact_id"]
+    memberships_add = pd.DataFrame(
+        {
+            **_wanted_rows(local, remote, members, adds),
+            "ctct_contact_id": _take(remote_ids, np.where(has_remote[adds], members.remote_row[adds], -1)),
+        }
     )
+    creating = adds[~has_remote[adds]]
+    contact_rows, first = first_of_each(members.contact_row[creating])
+    creating = creating[np.sort(first)]
+    contact_rows = members.contact_row[creating]
     contacts_create = pd.DataFrame(
         {
-            "email": to_create["email"],
-            "first_name": to_create["first_name"],
-            "last_name": to_create["last_name"],
-            "job_title": to_create["job_title"],
-            "company": to_create["company"],
-            "contact_id": to_create["contact_id"],
-            "ctct_contact_id": to_create["remote_id"],
-            "restored": to_create["deleted"].fillna(False).astype(bool),
+            **{
+                column: _take(local.contacts[column], contact_rows)
+                for column in ("email", "first_name", "last_name", "job_title", "company", "contact_id")
+            },
+            "ctct_contact_id": _take(remote_ids, members.remote_row[creating]),
+            "restored": members.deleted[creating],
         }
     )
     restored = int(contacts_create["restored"].sum())
@@ -1169,37 +1369,69 @@ def _push_adds(
 
 
 def _push_removals(
-    lists: PushedLists, members: WantedMembers, baseline: Baseline, emails: EmailCodes, warnings: list[PlanWarning]
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    lists: PushedLists,
+    members: WantedMembers,
+    baseline: Baseline,
+    emails: EmailCodes,
+    warnings: list[PlanWarning],
 ) -> pd.DataFrame:
     """Members CTCT has that the list here no longer holds: removed (Customer Focus wins)."""
     linked = lists.linked
-    remote_pairs = members.remote_pairs
-    linked_remote = remote_pairs[remote_pairs["ctct_list_id"].isin(linked["ctct_list_id"])]
-    gone = linked_remote[
-        ~pairs_in(linked_remote, ["ctct_list_id", "ctct_contact_id"], members.wanted, ["ctct_list_id", "remote_id"])
-    ]
-    gone = gone.merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
+    linked_codes = places_in(members.list_ids, linked["ctct_list_id"])
+    on_linked = _among(members.remote_list_code, linked_codes[linked_codes >= 0])
+    wanted_keys = members.pair_keys(members.wanted_list_code, members.remote_row)
+    remote_keys = members.pair_keys(members.remote_list_code, members.remote_member_rows)
+    gone = np.flatnonzero(on_linked & ~_among(remote_keys, wanted_keys[wanted_keys >= 0]))
+    gone_rows = members.remote_member_rows[gone]
+    gone_pairs = pd.DataFrame(
+        {
+            "ctct_list_id": remote.members["ctct_list_id"].iloc[members.remote_members[gone]].reset_index(drop=True),
+            "ctct_contact_id": remote.members["ctct_contact_id"]
+            .iloc[members.remote_members[gone]]
+            .reset_index(drop=True),
+            "email": _take(remote.contacts["email"], gone_rows),
+        }
+    ).merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
     # Only what this push puts back counts as undoing a change made in CTCT: a contact CTCT
     # unsubscribed (or any other skipped row) is not re-added.
-    eligible = members.eligible
+    pushed = members.eligible & (members.wanted_list_code >= 0)
     warnings += _losing_membership_changes(
-        eligible[eligible["ctct_list_id"].notna()][["ctct_list_id", "email_code"]],
-        remote_pairs[["ctct_list_id", "email_code"]],
+        _coded_pairs(members.list_ids, members.wanted_list_code[pushed], emails.local[members.contact_row[pushed]]),
+        _coded_pairs(members.list_ids, members.remote_list_code, emails.remote[members.remote_member_rows]),
         baseline,
         emails,
         "remote",
         "undone by this push — pull first?",
         linked[["ctct_list_id", "name"]],
     )
-    return _memberships(gone, contact_id=None)
+    return _memberships(gone_pairs, contact_id=None)
+
+
+def _coded_pairs(list_ids: pd.Index, list_codes: np.ndarray, email_codes: np.ndarray) -> pd.DataFrame:
+    """Memberships as ctct_list_id (categorical: no text per row) and email_code."""
+    return pd.DataFrame(
+        {
+            "ctct_list_id": pd.Categorical.from_codes(list_codes, categories=list_ids),
+            "email_code": email_codes,
+        }
+    )
 
 
 def _push_updates(
-    local: LocalSnapshot, baseline: Baseline, remote_of_local: pd.DataFrame, eligible: pd.DataFrame
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    baseline: Baseline,
+    remote_row: np.ndarray,
+    members: WantedMembers,
+    emails: EmailCodes,
 ) -> pd.DataFrame:
     """Linked contacts whose email changed here, then those whose name, company or job title did."""
-    moved = _email_changes(local, remote_of_local, eligible)
-    changed = _changed_since_baseline(local, baseline, remote_of_local, eligible)
+    pushed = np.zeros(len(local.contacts), dtype=bool)
+    pushed[members.contact_row[members.eligible]] = True
+    moved = _email_changes(local, remote, remote_row, pushed, emails)
+    changed = _changed_since_baseline(local, remote, baseline, remote_row, pushed, emails)
     return pd.concat([moved, changed[~changed["contact_id"].isin(moved["contact_id"])]])
 
 
@@ -1226,30 +1458,49 @@ BASELINE_FIELDS = (
 
 
 def _changed_since_baseline(
-    local: LocalSnapshot, baseline: Baseline, remote_of_local: pd.DataFrame, eligible: pd.DataFrame
+    local: LocalSnapshot,
+    remote: RemoteSnapshot,
+    baseline: Baseline,
+    remote_row: np.ndarray,
+    pushed: np.ndarray,
+    emails: EmailCodes,
 ) -> pd.DataFrame:
     """Contacts on linked lists whose name, company or job title changed here since the last sync."""
     if baseline.contacts.empty:
         return empty("contacts_update")
-    current = local.contacts[
-        local.contacts["contact_id"].isin(eligible["contact_id"])
-        & local.contacts["contact_id"].isin(remote_of_local["contact_id"])
-    ]
-    joined = current.merge(baseline.contacts, on="email_key", suffixes=("", "_base"))
-    rows = joined[_fields_changed(joined)]
-    if rows.empty:
+    base_codes = rows_in(baseline.contacts["email_key"], emails.keys)
+    base_of_code = np.full(len(emails.keys) + 1, -1, dtype=np.int64)
+    coded = np.flatnonzero(base_codes >= 0)
+    base_of_code[base_codes[coded][::-1]] = coded[::-1]
+    local_codes = np.where(emails.local >= 0, emails.local, len(emails.keys))
+    base_row = np.where(pushed & (remote_row >= 0), base_of_code[local_codes], -1)
+    # Which fields differ at all, on whole columns, a field at a time (no join of a million rows);
+    # the few contacts that differ are looked at closer.
+    differs = np.zeros(len(local.contacts), dtype=bool)
+    for here, base in BASELINE_FIELDS:
+        local_text = local.contacts[here].reset_index(drop=True).fillna("").astype(str)
+        differs |= (local_text != _take(baseline.contacts[base], base_row).fillna("").astype(str)).to_numpy()
+    current = np.flatnonzero(differs & (base_row >= 0))
+    fields = ["first_name", "last_name", "job_title", "company", "email"]
+    joined = pd.DataFrame({column: _take(local.contacts[column], current) for column in fields})
+    for column in ("first_name", "last_name", "job_title"):
+        joined[f"{column}_base"] = _take(baseline.contacts[column], base_row[current])
+    joined["company_name"] = _take(baseline.contacts["company_name"], base_row[current])
+    changed = _fields_changed(joined).to_numpy()
+    rows = current[changed]
+    if not len(rows):
         return empty("contacts_update")
-    remote_ids = remote_of_local.set_index("contact_id")["ctct_contact_id"]
+    here = joined[changed].reset_index(drop=True)
     return pd.DataFrame(
         {
-            "email": rows["email"],
+            "email": here["email"],
             "changes": "name, company or job title changed here",
-            "first_name": rows["first_name"],
-            "last_name": rows["last_name"],
-            "job_title": rows["job_title"],
-            "company": rows["company"],
-            "contact_id": rows["contact_id"],
-            "ctct_contact_id": rows["contact_id"].map(remote_ids),
+            "first_name": here["first_name"],
+            "last_name": here["last_name"],
+            "job_title": here["job_title"],
+            "company": here["company"],
+            "contact_id": _take(local.contacts["contact_id"], rows),
+            "ctct_contact_id": _take(remote.contacts["ctct_contact_id"], remote_row[rows]),
         }
     )
 
@@ -1287,30 +1538,30 @@ def _company_stands_in(joined: pd.DataFrame, base: str) -> pd.Series:
     return stands_in
 
 
-def _email_changes(local: LocalSnapshot, remote_of_local: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
+def _email_changes(
+    local: LocalSnapshot, remote: RemoteSnapshot, remote_row: np.ndarray, pushed: np.ndarray, emails: EmailCodes
+) -> pd.DataFrame:
     """Linked contacts on the pushed lists whose email here differs from CTCT's: the new address
     goes to the same CTCT contact (by its id) — an import by email would make a second one."""
-    linked = remote_of_local[~remote_of_local["deleted"].fillna(False).astype(bool)][
-        ["contact_id", "ctct_contact_id", "email"]
-    ].rename(columns={"email": "previous_email"})
-    # Keys first, each beside its contact's row here: the other fields join only the few that moved.
-    keys = local.contacts[["contact_id", "email_key"]].assign(row=np.arange(len(local.contacts)))
-    current = keys[keys["contact_id"].isin(eligible["contact_id"])].merge(linked, on="contact_id")
-    moved = current[current["email_key"] != fast_email_keys(current["previous_email"])].reset_index(drop=True)
-    if moved.empty:
+    linked = pushed & (remote_row >= 0)
+    linked[linked] = ~_flags(remote.contacts["deleted"], remote_row[linked])
+    rows = np.flatnonzero(linked)
+    rows = rows[emails.local[rows] != emails.remote[remote_row[rows]]]
+    if not len(rows):
         return empty("contacts_update")
-    here = local.contacts.iloc[moved["row"].to_numpy()].reset_index(drop=True)
+    here = local.contacts.iloc[rows].reset_index(drop=True)
+    previous_email = _take(remote.contacts["email"], remote_row[rows])
     return pd.DataFrame(
         {
             "email": here["email"],
-            "changes": "email " + moved["previous_email"].astype(str) + " → " + here["email"].astype(str),
+            "changes": "email " + previous_email.astype(str) + " → " + here["email"].astype(str),
             "first_name": here["first_name"],
             "last_name": here["last_name"],
             "job_title": here["job_title"],
             "company": here["company"],
-            "contact_id": moved["contact_id"],
-            "ctct_contact_id": moved["ctct_contact_id"],
-            "previous_email": moved["previous_email"],
+            "contact_id": here["contact_id"],
+            "ctct_contact_id": _take(remote.contacts["ctct_contact_id"], remote_row[rows]),
+            "previous_email": previous_email,
         }
     )
 

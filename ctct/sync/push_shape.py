@@ -41,6 +41,7 @@ from ctct.api.activities import (
     SUBMIT_TOGETHER,
 )
 from ctct.crm.normalize import email_keys
+from ctct.sync.keys import is_in
 from ctct.sync.snapshot import RemoteSnapshot
 
 
@@ -212,7 +213,7 @@ def importable_contacts(changes: Changes, remote_contacts: pd.DataFrame) -> pd.S
     if adds.empty or remote_contacts.empty:
         return pd.Series(dtype=bool)
     ids = adds["ctct_contact_id"].astype(str)
-    concerned = remote_contacts[remote_contacts["ctct_contact_id"].astype(str).isin(ids)]
+    concerned = remote_contacts[is_in(remote_contacts["ctct_contact_id"].astype(str), ids)]
     held = dict(zip(concerned["ctct_contact_id"].astype(str), concerned["email_key"], strict=True))
     moved = set(changes["contacts_update"].loc[changes["contacts_update"]["previous_email"].notna(), "contact_id"])
     emails = adds["email"].astype(str)
@@ -260,7 +261,7 @@ def contact_sets(changes: Changes, remote: RemoteSnapshot) -> tuple[dict[Targets
     new = adds[adds["ctct_contact_id"].isna()][["contact_id", "list_id"]]
     updates = changes["contacts_update"]
     updates = updates[updates["previous_email"].isna()]
-    held = remote.members[remote.members["ctct_contact_id"].isin(updates["ctct_contact_id"].dropna())]
+    held = remote.members[is_in(remote.members["ctct_contact_id"], updates["ctct_contact_id"].dropna())]
     contact_of = dict(zip(updates["ctct_contact_id"], updates["contact_id"], strict=False))
     pairs = pd.concat(
         [

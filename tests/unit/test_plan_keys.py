@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ctct.crm.matching import MATCHED_BY_ID, match_contacts
 from ctct.crm.normalize import email_keys
-from ctct.sync.keys import NO_KEY, EmailCodes, fast_email_keys, is_in, pairs_in, places_in
+from ctct.sync.keys import (
+    NO_KEY,
+    EmailCodes,
+    distinct,
+    fast_email_keys,
+    first_of_each,
+    is_in,
+    match_contact_rows,
+    pairs_in,
+    places_in,
+    rows_in,
+)
+from ctct.sync.plan import PAIR_TABLE_LIMIT, _among, _lost_pairs
 
 PROPERTY = settings(max_examples=60, deadline=None)
 IDS = st.sampled_from(["L1", "L2", "l1", "C1", "C2", "", None])
@@ -74,3 +88,110 @@ def test_places_in_are_get_indexer(values: list, index: list, dtype: object) -> 
     column = pd.Series(values, dtype=dtype)
     where = pd.Index([value for value in index if value is not None], dtype="str")
     assert places_in(where, column).tolist() == where.get_indexer(column).tolist()
+
+
+# Row numbers and the integer matcher (issue 17: the planner on integer keys).
+
+ROW_IDS = st.sampled_from(["c1", "c2", "c3", "C1", "", None])
+
+
+@PROPERTY
+@given(st.lists(ROW_IDS, max_size=8), st.lists(ROW_IDS, max_size=8), TEXT_TYPES, TEXT_TYPES)
+def test_rows_in_is_the_first_row_a_merge_finds(
+    values: list, pool: list, value_type: object, pool_type: object
+) -> None:
+    values_series, pool_series = pd.Series(values, dtype=value_type), pd.Series(pool, dtype=pool_type)
+    firsts = {}
+    for row, value in enumerate(pool):
+        if value is not None:
+            firsts.setdefault(value, row)
+    expected = [firsts.get(value, -1) if value is not None else -1 for value in values]
+    assert rows_in(values_series, pool_series).tolist() == expected
+
+
+@PROPERTY
+@given(st.lists(st.integers(0, 5), max_size=8), st.lists(st.integers(0, 5), max_size=8))
+def test_rows_in_on_numbers(values: list, pool: list) -> None:
+    expected = [pool.index(value) if value in pool else -1 for value in values]
+    assert rows_in(pd.Series(values, dtype="int64"), pd.Series(pool, dtype="int64")).tolist() == expected
+
+
+# Few addresses, many unlinked contacts: shared emails (several contacts here, one CTCT contact) come often.
+FEW_EMAILS = st.sampled_from(["ann@acme.com", " Ann@Acme.com ", "bo@acme.com", "", None])
+LOCAL_CONTACTS = st.lists(st.tuples(st.sampled_from(["x1", "x2", None, None]), FEW_EMAILS), max_size=7)
+REMOTE_CONTACTS = st.lists(FEW_EMAILS, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LOCAL_CONTACTS, REMOTE_CONTACTS, st.permutations(range(7)))
+def test_match_contact_rows_is_match_contacts(local_rows: list, remote_emails: list, order: list) -> None:
+    """The integer matcher picks, for every CTCT contact, the contact here `match_contacts` picks
+    (by stored id, then by email, the oldest of several), and flags the same ambiguities."""
+    ids = [number + 1 for number in order[: len(local_rows)]]
+    local = pd.DataFrame(
+        {
+            "contact_id": ids,
+            "ctct_contact_id": [stored for stored, _ in local_rows],
+            "email": [email for _, email in local_rows],
+        }
+    )
+    remote = pd.DataFrame(
+        {"ctct_contact_id": [f"x{number + 1}" for number in range(len(remote_emails))], "email": remote_emails}
+    )
+    expected = match_contacts(local, remote)
+    emails = EmailCodes.of(local["email"], remote["email"], pd.Series([], dtype="str"))
+    stored = rows_in(local["ctct_contact_id"], remote["ctct_contact_id"])
+    match = match_contact_rows(
+        local["contact_id"].to_numpy(), stored, local["ctct_contact_id"].notna().to_numpy(), emails
+    )
+    picked = [local["contact_id"].iloc[row] if row >= 0 else None for row in match.local_of_remote]
+    assert picked == [None if pd.isna(value) else value for value in expected["contact_id"]]
+    assert match.ambiguous.tolist() == expected["ambiguous"].tolist()
+    assert match.by_id.tolist() == expected["matched_by"].eq(MATCHED_BY_ID).tolist()
+
+
+@PROPERTY
+@given(st.lists(st.integers(-3, 40), max_size=30))
+def test_distinct_and_first_of_each_are_numpys_unique(values: list) -> None:
+    array = np.array(values, dtype=np.int64)
+    assert distinct(array).tolist() == np.unique(array).tolist()
+    uniques, first = first_of_each(array)
+    expected_uniques, expected_first = np.unique(array, return_index=True)
+    assert uniques.tolist() == expected_uniques.tolist()
+    assert first.tolist() == expected_first.tolist()
+
+
+@PROPERTY
+@given(st.lists(IDS, max_size=10), st.lists(st.sampled_from(["L1", "L2", "l1", "C1"]), unique=True, max_size=4))
+def test_places_in_reads_a_coded_column_as_its_text(values: list, index: list) -> None:
+    text = pd.Series(values, dtype="str")
+    coded = text.astype("category")
+    assert places_in(pd.Index(index), coded).tolist() == places_in(pd.Index(index), text).tolist()
+
+
+PACKED = st.lists(st.integers(0, 29), max_size=25)
+
+
+@PROPERTY
+@given(PACKED, PACKED, PACKED)
+def test_lost_pairs_by_table_and_by_sort_agree(base: list, side: list, other: list) -> None:
+    arrays = [np.array(values, dtype=np.int64) for values in (base, side, other)]
+    by_table = _lost_pairs(*arrays, 30)
+    by_sort = _lost_pairs(*arrays, PAIR_TABLE_LIMIT + 1)
+    expected_added = sorted(set(side) - set(base) - set(other))
+    expected_removed = sorted((set(base) - set(side)) & set(other))
+    expected_unsynced = sorted(set(side) - set(other))
+    for found in (by_table, by_sort):
+        assert [part.tolist() for part in found] == [expected_added, expected_removed, expected_unsynced]
+
+
+@PROPERTY
+@given(st.lists(st.integers(-1, 50), max_size=25), st.lists(st.integers(-1, 50), max_size=25), st.booleans())
+def test_among_is_isin_without_the_none_key(values: list, pool: list, far: bool) -> None:
+    """Both ways `_among` looks (a table for dense keys, a sort for far-apart ones) agree with isin;
+    -1 (no key) is in nothing."""
+    shift = PAIR_TABLE_LIMIT * 2 if far else 0
+    values_array = np.array([value + shift if value >= 0 else -1 for value in values], dtype=np.int64)
+    pool_array = np.array([value + shift if value >= 0 else -1 for value in pool], dtype=np.int64)
+    expected = [value >= 0 and value in set(pool_array.tolist()) for value in values_array.tolist()]
+    assert _among(values_array, pool_array).tolist() == expected
