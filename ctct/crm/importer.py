@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import Any, cast
 
@@ -236,6 +237,25 @@ class _Sheet:
     uncomputed: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (or the function it decorates).
+
+    A file's cells are hundreds of thousands of small lists and strings, and reading, planning and
+    committing it makes as many rows, tuples and warnings again, none of which can be part of a
+    reference cycle; while they pile up the collector would scan them again and again, which costs
+    more than reading them. Whatever cycle the block leaves is collected after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The file's data rows as strings under the canonical column names, and the ignored headers.
 
@@ -319,7 +339,7 @@ def _read_csv(data: bytes) -> _Sheet:
     header, data_rows, data_lines = rows[0], rows[1:], lines[1:]
     if not data_rows:
         raise ImportFileError("the file has a header but no data rows")
-    widths = pd.Series([len(row) for row in data_rows], dtype="int64")
+    widths = pd.Series(np.fromiter(map(len, data_rows), dtype=np.int64, count=len(data_rows)))
     ragged = widths[widths != len(header)]
     if not ragged.empty:
         first = int(ragged.index[0])
@@ -330,23 +350,6 @@ def _read_csv(data: bytes) -> _Sheet:
     return _Sheet(header=header, rows=data_rows, lines=data_lines)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block.
-
-    A file's cells are hundreds of thousands of small lists and strings, none of which can be part
-    of a reference cycle; while they pile up the collector would scan them again and again, which
-    costs more than reading them.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _csv_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
     """The non-blank records of a CSV text and the line each starts on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -355,10 +358,12 @@ def _csv_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]
             records = list(reader)
     except csv.Error as error:
         raise ImportFileError(f"the file is not well-formed CSV: line {reader.line_num}: {error}") from None
-    # A row of empty or blank cells is a blank line.
-    kept = [position for position, row in enumerate(records) if "".join(row).strip()]
+    # A row of empty or blank cells is a blank line. (Mapped, not looped over: a file has many rows.)
+    kept = list(compress(range(len(records)), map(str.strip, map("".join, records))))
     if reader.line_num == len(records):
         # As many lines as records: each record is one line, so record n is on line n + 1.
+        if len(kept) == len(records):
+            return records, list(range(1, len(records) + 1))
         return [records[position] for position in kept], [position + 1 for position in kept]
     # Some quoted cell spans several lines. `reader.line_num` is the number of physical lines read
     # so far, so a record starts on the line after the previous record ended — which counts blank
@@ -518,15 +523,16 @@ def _tag_problems(cells: pd.Series) -> pd.Series:
     return problems
 
 
-def _duplicate_email_problems(frame: pd.DataFrame) -> pd.Series:
-    keys = email_keys(frame["email"])
-    first_line = frame["line"].groupby(keys).transform("first")
-    duplicate = (keys != "") & keys.duplicated(keep="first")
+def _duplicate_email_problems(frame: pd.DataFrame, keys: pd.Series) -> pd.Series:
+    """Each row whose email (`keys`: its email key) an earlier row has: the line of the first."""
+    repeated = keys.duplicated(keep="first")
+    duplicate = (keys != "") & repeated
+    first_line = pd.Series(frame["line"].to_numpy()[~repeated.to_numpy()], index=keys[~repeated])
     return per_row(
         duplicate,
         [
             f"duplicate email {quoted(email)}: same as line {line} (emails are compared ignoring case)"
-            for email, line in zip(frame.loc[duplicate, "email"], first_line[duplicate], strict=True)
+            for email, line in zip(frame.loc[duplicate, "email"], keys[duplicate].map(first_line), strict=True)
         ],
     )
 
@@ -545,13 +551,27 @@ _COLUMN_PROBLEMS: dict[str, Callable[[pd.Series], pd.Series]] = {
 }
 
 
-def _row_reasons(frame: pd.DataFrame) -> pd.Series:
+def _per_distinct_value(check: Callable[[pd.Series], pd.Series], values: pd.Series) -> pd.Series:
+    """`check`'s verdict per row, worked out once per distinct value.
+
+    Every column check judges a value by itself alone, and a file's columns repeat their values:
+    100,000 rows hold a handful of kinds, first names, job titles and tag cells. (Not the contacts'
+    emails, which are distinct but for the duplicates refused anyway: they are checked row by row.)
+    """
+    codes, distinct = values.factorize(use_na_sentinel=False)
+    verdicts = check(pd.Series(distinct, dtype=values.dtype)).to_numpy(dtype=object)
+    return pd.Series(verdicts[codes], index=values.index, dtype=object)
+
+
+def _row_reasons(frame: pd.DataFrame, keys: pd.Series) -> pd.Series:
+    """Why each row is refused, or None; `keys` are the rows' email keys."""
     reasons = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     company_label = COMPANY_TEXT_FIELDS["name"][0]
     reasons[frame["company"] == ""] = required_problem(company_label)
     for column in COLUMNS:
-        _add_problems(reasons, _COLUMN_PROBLEMS[column](frame[FIELD_OF[column]]))
-    _add_problems(reasons, _duplicate_email_problems(frame))
+        check, values = _COLUMN_PROBLEMS[column], frame[FIELD_OF[column]]
+        _add_problems(reasons, check(values) if column == "email" else _per_distinct_value(check, values))
+    _add_problems(reasons, _duplicate_email_problems(frame, keys))
     _add_problems(reasons, frame["uncomputed_formula"])
     return reasons
 
@@ -559,6 +579,7 @@ def _row_reasons(frame: pd.DataFrame) -> pd.Series:
 # Planning
 
 
+@_collector_paused()
 def plan_crm_import(
     session: Session,
     frame: pd.DataFrame,
@@ -574,8 +595,9 @@ def plan_crm_import(
         rows["line"] = rows.index + 2
     if "uncomputed_formula" not in rows:
         rows["uncomputed_formula"] = None
-    rows["reason"] = _row_reasons(rows)
-    rows["email_key"] = email_keys(rows["email"])
+    keys = email_keys(rows["email"])
+    rows["reason"] = _row_reasons(rows, keys)
+    rows["email_key"] = keys
     rows["company_key"] = company_name_keys(rows["company"])
     rows["kind"] = rows["kind"].str.lower().replace("", "customer")
 
@@ -643,8 +665,10 @@ def _role_addresses(valid: pd.DataFrame, role_addresses: frozenset[str]) -> list
 
 def _kind_conflicts(valid: pd.DataFrame) -> list[ImportWarning]:
     new = valid[valid["company_action"] == "create"]
-    kinds = new.groupby("company_key")["kind"].nunique()
-    conflicted = kinds[kinds > 1].index
+    kinds = new[["company_key", "kind"]].drop_duplicates()
+    conflicted = sorted(set(kinds.loc[kinds["company_key"].duplicated(), "company_key"].tolist()))
+    if not conflicted:
+        return []
     first = new.drop_duplicates("company_key").set_index("company_key")
     return [
         ImportWarning(
@@ -763,6 +787,35 @@ class ImportSummary:
         )
 
 
+# SQLite's page cache while an import writes. Its default (2 MiB) holds a fraction of the index
+# pages 100,000 contacts land on, all over each index: they are evicted and read back again and
+# again, a sixth of the insert's work. The memory is taken only as pages are used.
+IMPORT_PAGE_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _page_cache_for_writes(session: Session) -> Iterator[None]:
+    """On SQLite, the connection's page cache at least IMPORT_PAGE_CACHE_KIB for the block, then as
+    it was (the setting belongs to the pooled connection, not to this import)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver: Any = connection.connection.driver_connection
+    (pages,) = driver.execute("PRAGMA cache_size").fetchone()
+    (page_size,) = driver.execute("PRAGMA page_size").fetchone()
+    # A negative cache size is in KiB, a positive one in pages.
+    if (-pages if pages < 0 else pages * page_size // 1024) >= IMPORT_PAGE_CACHE_KIB:
+        yield
+        return
+    driver.execute(f"PRAGMA cache_size = {-IMPORT_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(pages)}")
+
+
+@_collector_paused()
 def commit_crm_import(
     session: Session,
     plan: ImportPlan,
@@ -785,51 +838,52 @@ def commit_crm_import(
             f"{plan.rejected['reason'].iloc[0]}); nothing was imported. Fix the file, or import the "
             "valid rows only with --skip-invalid"
         )
-    valid = plan.rows[plan.rows["status"] != "reject"]
-    now = utcnow()
+    with _page_cache_for_writes(session):
+        valid = plan.rows[plan.rows["status"] != "reject"]
+        now = utcnow()
 
-    tag_ids = _create_tags(session, plan.new_tags, now)
-    report(0.05, "tags created")
-    company_ids, companies_created = _create_companies(session, valid, now)
-    report(0.2, f"{companies_created:,} companies created")
-    companies_updated = _fill_company_emails(session, valid, company_ids)
-    _assign_tags(session, valid, company_ids, tag_ids)
-    report(0.3, "tags assigned")
+        tag_ids = _create_tags(session, plan.new_tags, now)
+        report(0.05, "tags created")
+        company_ids, companies_created = _create_companies(session, valid, now)
+        report(0.2, f"{companies_created:,} companies created")
+        companies_updated = _fill_company_emails(session, valid, company_ids)
+        _assign_tags(session, valid, company_ids, tag_ids)
+        report(0.3, "tags assigned")
 
-    new_contacts = valid[valid["contact_action"] == "create"]
-    columns = _contact_columns(new_contacts, company_ids)
-    created = len(new_contacts)
-    for start in range(0, created, batch_size):
-        batch = {name: values[start : start + batch_size] for name, values in columns.items()}
-        insert_rows(session.connection(), CONTACTS, batch, {"email_status": "active", **_imported(now)})
-        done = min(start + batch_size, created)
-        report(0.3 + 0.65 * done / max(created, 1), f"{done:,} of {created:,} contacts created")
-    contacts_updated = _fill_contact_fields(session, valid[valid["contact_action"] == "match"])
+        new_contacts = valid[valid["contact_action"] == "create"]
+        columns = _contact_columns(new_contacts, company_ids)
+        created = len(new_contacts)
+        for start in range(0, created, batch_size):
+            batch = {name: values[start : start + batch_size] for name, values in columns.items()}
+            insert_rows(session.connection(), CONTACTS, batch, {"email_status": "active", **_imported(now)})
+            done = min(start + batch_size, created)
+            report(0.3 + 0.65 * done / max(created, 1), f"{done:,} of {created:,} contacts created")
+        contacts_updated = _fill_contact_fields(session, valid[valid["contact_action"] == "match"])
 
-    summary = dict(
-        companies_created=companies_created,
-        contacts_created=created,
-        companies_updated=companies_updated,
-        contacts_updated=contacts_updated,
-        tags_created=len(plan.new_tags),
-        rows_rejected=rejected,
-    )
-    run = SyncRun(
-        direction="crm_import",
-        status="completed",
-        started_at=now,
-        finished_at=utcnow(),
-        counts=summary,
-    )
-    run.plan = {
-        "source": plan.source,
-        "counts": plan.counts(),
-        "warnings": [w.message for w in plan.warnings],
-    }
-    session.add(run)
-    session.flush()
-    report(1.0, "import committed")
-    return ImportSummary(**summary, run_id=run.id)
+        summary = dict(
+            companies_created=companies_created,
+            contacts_created=created,
+            companies_updated=companies_updated,
+            contacts_updated=contacts_updated,
+            tags_created=len(plan.new_tags),
+            rows_rejected=rejected,
+        )
+        run = SyncRun(
+            direction="crm_import",
+            status="completed",
+            started_at=now,
+            finished_at=utcnow(),
+            counts=summary,
+        )
+        run.plan = {
+            "source": plan.source,
+            "counts": plan.counts(),
+            "warnings": [w.message for w in plan.warnings],
+        }
+        session.add(run)
+        session.flush()
+        report(1.0, "import committed")
+        return ImportSummary(**summary, run_id=run.id)
 
 
 def _imported(now: dt.datetime) -> dict[str, Any]:
@@ -869,8 +923,8 @@ def _create_companies(session: Session, valid: pd.DataFrame, now: dt.datetime) -
     )
     # The new keys matched no company before the insert, so each now names exactly one; one
     # read of the ids beats RETURNING per row batch by far.
-    new_keys = set(new["company_key"])
-    rows = session.connection().execute(select(Company.name_key, Company.id))
+    new_keys = set(new["company_key"].tolist())
+    rows = session.connection().execute(select(Company.name_key, Company.id)).all()
     ids.update({key: company_id for key, company_id in rows if key in new_keys})
     return ids, len(new)
 
@@ -899,22 +953,29 @@ def _assign_tags(
     company_ids: dict[str, int],
     tag_ids: dict[str, int],
 ) -> None:
-    tagged = valid.loc[valid["tags"] != "", ["company_key", "tags"]].drop_duplicates()
+    tagged = valid[valid["tags"] != ""]
     if tagged.empty:
         return
-    # A file holds few distinct tag cells: each is split once, then the pairs are joined whole.
-    cell_tags = {cell: [tag_ids[name_key(tag)] for tag in _split_tags(cell)] for cell in tagged["tags"].unique()}
-    pairs = pd.DataFrame(
-        {"company_id": tagged["company_key"].map(company_ids).astype("int64"), "tag_id": tagged["tags"].map(cell_tags)}
-    ).explode("tag_id")
-    pairs = pairs.dropna().astype("int64").drop_duplicates()
+    # A file holds few distinct tag cells: each is split once, into its tags, and joined whole
+    # to the companies that have it.
+    cell_codes, cells = tagged["tags"].factorize()
+    company_cells = pd.DataFrame(
+        {"company_id": _ids_of(tagged["company_key"], company_ids), "cell": cell_codes}
+    ).drop_duplicates()
+    cell_tags = pd.DataFrame(
+        [(code, tag_ids[name_key(tag)]) for code, cell in enumerate(cells.tolist()) for tag in _split_tags(cell)],
+        columns=["cell", "tag_id"],
+        dtype="int64",
+    )
+    pairs = company_cells.merge(cell_tags, on="cell")[["company_id", "tag_id"]].drop_duplicates()
     existing = pd.DataFrame(
         session.connection().execute(select(company_tags.c.company_id, company_tags.c.tag_id)).all(),
         columns=["company_id", "tag_id"],
         dtype="int64",
     )
-    new_pairs = pairs.merge(existing, how="left", indicator=True).query("_merge == 'left_only'")
-    new_pairs = new_pairs.sort_values(["company_id", "tag_id"])
+    if not existing.empty:
+        pairs = pairs.merge(existing, how="left", indicator=True).query("_merge == 'left_only'")
+    new_pairs = pairs.sort_values(["company_id", "tag_id"])
     insert_rows(
         session.connection(),
         company_tags,
@@ -923,16 +984,23 @@ def _assign_tags(
     )
 
 
+def _ids_of(keys: pd.Series, ids: dict[str, int]) -> np.ndarray:
+    """Each row's id by its key, looked up once per distinct key (a company has many contacts)."""
+    codes, distinct = keys.factorize(use_na_sentinel=False)
+    return np.array([ids[key] for key in distinct.tolist()], dtype=np.int64)[codes]
+
+
 def _contact_columns(new_contacts: pd.DataFrame, company_ids: dict[str, int]) -> dict[str, list[Any]]:
     """The contacts to create, column by column; an empty name or title is stored as none."""
 
     def or_none(name: str) -> list[str | None]:
-        values = new_contacts[name].to_numpy(dtype=object, copy=True)
-        values[values == ""] = None
-        return values.tolist()
+        # Names and titles repeat: each distinct one is looked at once.
+        codes, distinct = new_contacts[name].factorize(use_na_sentinel=False)
+        stored = np.array([value or None for value in distinct.tolist()], dtype=object)
+        return stored[codes].tolist()
 
     return {
-        "company_id": new_contacts["company_key"].map(company_ids).astype("int64").tolist(),
+        "company_id": _ids_of(new_contacts["company_key"], company_ids).tolist(),
         "first_name": or_none("first_name"),
         "last_name": or_none("last_name"),
         "email": new_contacts["email"].tolist(),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from ctct.crm.normalize import email_keys, name_key
 
@@ -142,28 +143,49 @@ def near_duplicate_names(new: pd.DataFrame, existing: pd.DataFrame) -> list[tupl
     `new` and `existing` have `name` and `key` (the normalized name). Comparing every pair is
     quadratic, so names are compared with their neighbours in sorted order, once spelled forwards
     and once backwards (the sorted-neighbourhood method): a typo anywhere in a name keeps it next
-    to its twin in one of the two orders. One result per new name — its closest look-alike — as
-    (new name, look-alike, "also new" | "already in the CRM").
+    to its twin in one of the two orders. One result per new name — its closest look-alike, and of
+    equally close ones the first the walk down the orders meets — as (new name, look-alike,
+    "also new" | "already in the CRM").
     """
     if new.empty:
         return []
     candidates = pd.concat(
         [new[["name", "key"]].assign(new=True), existing[["name", "key"]].assign(new=False)]
     ).drop_duplicates("key")
-    keys, names, is_new = candidates["key"].tolist(), candidates["name"].tolist(), candidates["new"].tolist()
-    best: dict[int, tuple[float, int]] = {}
+    keys, names = candidates["key"].tolist(), candidates["name"].tolist()
+    is_new = candidates["new"].to_numpy(dtype=bool)
+    key_array = np.array(keys, dtype=object)
     orders = (sorted(range(len(keys)), key=keys.__getitem__), sorted(range(len(keys)), key=lambda i: keys[i][::-1]))
-    for order in orders:
-        for position, i in enumerate(order):
-            for j in order[position + 1 : position + 1 + NEIGHBOURHOOD]:
-                if not (is_new[i] or is_new[j]):
-                    continue
-                score = fuzz.ratio(keys[i], keys[j], score_cutoff=NEAR_DUPLICATE_SCORE)
-                if score:
-                    for first, second in ((i, j), (j, i)):
-                        if is_new[first] and score > best.get(first, (0.0, -1))[0]:
-                            best[first] = (score, second)
+    # The neighbour pairs at one distance in one order are scored in one vectorized call. Each
+    # look-alike pair is kept with its step in the walk (order, position, distance), in both
+    # directions: the first name's candidate look-alike is the second.
+    firsts, seconds, scores, steps = [], [], [], []
+    for order_number, order in enumerate(orders):
+        walk = np.array(order, dtype=np.intp)
+        for distance in range(1, NEIGHBOURHOOD + 1):
+            positions = np.flatnonzero(is_new[walk[:-distance]] | is_new[walk[distance:]])
+            left, right = walk[positions], walk[positions + distance]
+            pair_scores = process.cpdist(
+                key_array[left].tolist(),
+                key_array[right].tolist(),
+                scorer=fuzz.ratio,
+                score_cutoff=NEAR_DUPLICATE_SCORE,
+                dtype=np.float64,
+            )
+            alike = np.flatnonzero(pair_scores)
+            step = (order_number * len(keys) + positions[alike]) * (NEIGHBOURHOOD + 1) + distance
+            firsts += [left[alike], right[alike]]
+            seconds += [right[alike], left[alike]]
+            scores += [pair_scores[alike]] * 2
+            steps += [step] * 2
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    score, step = np.concatenate(scores), np.concatenate(steps)
+    wanted = is_new[first]
+    first, second, score, step = first[wanted], second[wanted], score[wanted], step[wanted]
+    # Per new name its highest score, and of equal scores the earliest step.
+    ranked = np.lexsort((step, -score, first))
+    closest = ranked[np.r_[True, first[ranked][1:] != first[ranked][:-1]]] if len(ranked) else ranked
     return [
-        (names[first], names[second], "also new" if is_new[second] else "already in the CRM")
-        for first, (_, second) in sorted(best.items())
+        (names[i], names[j], "also new" if is_new[j] else "already in the CRM")
+        for i, j in zip(first[closest].tolist(), second[closest].tolist(), strict=True)
     ]

@@ -4,7 +4,7 @@ work would cost more than the database's own."""
 
 from __future__ import annotations
 
-from itertools import chain
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -17,7 +17,7 @@ def insert_rows(
     for every row) in the connection's transaction.
 
     Each value is converted as SQLAlchemy converts it for its column type (a timestamp on SQLite
-    is text), and the rows go to the driver as plain tuples (insert_tuples). Core's `insert()`
+    is text), and the rows go to the driver as plain values (see insert_tuples). Core's `insert()`
     builds and converts a dict per row, which costs more than the database's own work.
     """
     constants = constants or {}
@@ -32,7 +32,11 @@ def insert_rows(
             values.append([given if processor is None else processor(given)] * count)
         else:
             values.append(given if processor is None else [processor(value) for value in given])
-    insert_tuples(connection, table.name, [*columns, *constants], list(zip(*values, strict=True)))
+    names = [*columns, *constants]
+    if connection.dialect.name == "postgresql":
+        insert_tuples(connection, table.name, names, list(zip(*values, strict=True)))
+    else:
+        _insert_sqlite_columns(connection, _insert_into(connection, table.name, names), values)
 
 
 def insert_tuples(connection: Connection, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -40,39 +44,49 @@ def insert_tuples(connection: Connection, table: str, names: list[str], rows: li
     PostgreSQL, multi-row INSERT statements on SQLite."""
     if not rows:
         return
-    quote = connection.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
     if connection.dialect.name == "postgresql":
+        quote = connection.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(name) for name in names)
         driver_connection: Any = connection.connection.driver_connection
         with driver_connection.cursor() as cursor, cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     else:
-        _insert_sqlite_rows(connection, f"INSERT INTO {quote(table)} ({columns}) VALUES ", rows)
+        _insert_sqlite_columns(connection, _insert_into(connection, table, names), list(zip(*rows, strict=True)))
+
+
+def _insert_into(connection: Connection, table: str, names: list[str]) -> str:
+    quote = connection.dialect.identifier_preparer.quote
+    return f"INSERT INTO {quote(table)} ({', '.join(quote(name) for name in names)}) VALUES "
 
 
 # Any SQLite build takes 999 parameters in one statement (newer ones 32,766).
 SQLITE_MAX_PARAMETERS = 999
 
 
-def _insert_sqlite_rows(connection: Connection, insert_into: str, rows: list[tuple[Any, ...]]) -> None:
-    """`rows` in multi-row INSERT statements of as many rows as the parameters allow.
+def _insert_sqlite_columns(connection: Connection, insert_into: str, columns: Sequence[Sequence[Any]]) -> None:
+    """The rows given column by column (each as long as the others), in multi-row INSERT
+    statements of as many rows as the parameters allow.
 
     One statement per row costs SQLite its per-statement setup each time — with a row trigger on
-    the table (the CRM revision's), that setup is most of the insert's cost.
+    the table (the CRM revision's), that setup is most of the insert's cost. Each statement's
+    parameters are cut from one list of every value row after row, filled a column at a time: no
+    tuple is built per row, which the garbage collector would scan again and again.
     """
-    width = len(rows[0])
+    width, count = len(columns), len(columns[0])
+    values: list[Any] = [None] * (width * count)
+    for position, column in enumerate(columns):
+        values[position::width] = column
     per_statement = max(SQLITE_MAX_PARAMETERS // width, 1)
     row_markers = "(" + ", ".join("?" * width) + ")"
-    whole = len(rows) - len(rows) % per_statement
+    whole = count - count % per_statement
+    step = per_statement * width
     if whole:
         connection.exec_driver_sql(
             insert_into + ", ".join([row_markers] * per_statement),
-            [
-                tuple(chain.from_iterable(rows[start : start + per_statement]))
-                for start in range(0, whole, per_statement)
-            ],
+            [tuple(values[start : start + step]) for start in range(0, whole * width, step)],
         )
-    if whole < len(rows):
-        rest = rows[whole:]
-        connection.exec_driver_sql(insert_into + ", ".join([row_markers] * len(rest)), tuple(chain.from_iterable(rest)))
+    if whole < count:
+        connection.exec_driver_sql(
+            insert_into + ", ".join([row_markers] * (count - whole)), tuple(values[whole * width :])
+        )
