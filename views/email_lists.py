@@ -6,6 +6,8 @@ only what is stored (docs/decisions/0007). Nothing here diffs what a widget hold
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ctct import activation, lists
@@ -14,15 +16,19 @@ from ctct.crm.services import list_tags
 from ctct.db.models import MembershipChangeHow
 from ctct.errors import ConsoleError
 from ctct.ui import grid
-from ctct.ui.state import actor, all_contacts, client, database, settings
+from ctct.ui.state import actor, all_contacts, client, database, directory, settings
 from ctct.ui.text import plain
 
 UNDO_DEPTH = 20
 FIELD_WORDS = {"first_name": "first name", "last_name": "last name", "job_title": "job title", "email": "email"}
 
 st.title("Email Lists")
+# A server's first visit reads the whole CRM, seconds at 100,000 contacts. That visit draws the grid
+# without rows first, reads, then runs again to draw what was read: the browser loads the grid (a
+# large script of its own) while the server reads. What that first run would show waits for the second.
+reading_first = directory().full_reads == 0
 st.session_state.pop("email_lists_deleted", None)  # set by a deletion; only its dialog reads it
-for message in st.session_state.pop("email_lists_flash", []):
+for message in [] if reading_first else st.session_state.pop("email_lists_flash", []):
     st.error(message)
 
 
@@ -222,6 +228,20 @@ def undo_last() -> None:
         flash(f"Could not undo {plain(label)}: {plain(error)}")
 
 
+# Fixed places, whatever the counts draw: the grid stays the same element from run to run.
+summary = st.container()
+grid_place = st.container()
+if reading_first:
+    summary.caption("Reading the contacts…")
+    with grid_place:
+        grid.contact_grid(
+            grid.no_rows(), key=f"email_lists_grid_{chosen}", on_events=partial(apply_grid_events, chosen)
+        )
+    # Read in this run, not the next: the next run's start drops whatever this one has not sent yet.
+    with database().session() as session:
+        all_contacts(session)
+    st.rerun()
+
 with database().session() as session:
     matching = lists.filter_contacts(session, all_contacts(session), contact_filter)
     matching = lists.with_members(session, matching, lists.get_list_by_id(session, chosen))
@@ -231,11 +251,11 @@ to_add = int((matching["eligible"] & ~matching["member"]).sum())
 members_matching = int(matching["member"].sum())
 shown = matching[matching["member"]] if members_only else matching
 
-st.caption(
+summary.caption(
     f"{members_total:,} on '{plain(names[chosen])}' · {len(matching):,} contacts match the filter, "
     f"{members_matching:,} of them on the list · {eligible:,} can be selected"
 )
-select_col, clear_col, undo_col = st.columns(3)
+select_col, clear_col, undo_col = summary.columns(3)
 select_col.button(
     f"Select all ({eligible:,} eligible)",
     key="email_lists_select_all",
@@ -273,10 +293,7 @@ if st.session_state.get("email_lists_view") != view or st.session_state.get("ema
 page_number = 1
 if pages > 1:
     # The grid holds a page at a time; filters, Select all, Clear all and counts cover all rows.
-    page_number = int(st.number_input(f"Page (of {pages:,})", 1, pages, key="email_lists_page"))
+    page_number = int(summary.number_input(f"Page (of {pages:,})", 1, pages, key="email_lists_page"))
 visible = shown.iloc[(page_number - 1) * page_rows : page_number * page_rows]
-grid.contact_grid(
-    visible,
-    key=f"email_lists_grid_{chosen}",
-    on_events=lambda events, list_id=chosen: apply_grid_events(list_id, events),
-)
+with grid_place:
+    grid.contact_grid(visible, key=f"email_lists_grid_{chosen}", on_events=partial(apply_grid_events, chosen))

@@ -197,6 +197,15 @@ def _grid_options(shown: pd.DataFrame) -> dict[str, Any]:
     return builder.build()
 
 
+def no_rows() -> pd.DataFrame:
+    """A grid's frame without rows, typed as the contacts' columns are: the grid built from it
+    keeps its columns when the rows come."""
+    typed: dict[str, str] = {MEMBER: "bool", "eligible": "bool", "contact_id": "int64"}
+    return pd.DataFrame(
+        {name: pd.Series(dtype=typed.get(name, object)) for name in [*GRID_COLUMNS, "contact_id", "eligible"]}
+    )
+
+
 def contact_grid(
     frame: pd.DataFrame, key: str, on_events: Callable[[list[GridEvent]], None], height: int = 560
 ) -> None:
