@@ -202,11 +202,17 @@ def _details(kind: str, frame: Any) -> list[str | None]:
     return [None] * len(frame)
 
 
+# A step whose activities were queued at CTCT, the push stopping before they were watched to their end.
+STEP_QUEUED = "queued"
+
+
 @contextmanager
 def journal_step(
     database: Database, run_id: int, position: int, kind: str, payload: dict[str, Any]
 ) -> Iterator[SyncStep]:
-    """Records a step as started before the work and as done (or failed) after it."""
+    """Records a step as started before the work and as done (or failed) after it. A step whose
+    activities CTCT had queued when the push stopped (at a later step, or while watching) is
+    `queued`, not failed: they go on at CTCT, and the check of the next sync sees what they did."""
     with database.session() as session:
         step = SyncStep(
             run_id=run_id, position=position, kind=kind, status="started", payload=payload, started_at=utcnow()
@@ -222,7 +228,12 @@ def journal_step(
             session.execute(
                 update(SyncStep)
                 .where(SyncStep.id == step_id)
-                .values(status="failed", error=str(error)[:2000], finished_at=utcnow(), activity_id=record.activity_id)
+                .values(
+                    status=STEP_QUEUED if record.activity_id else "failed",
+                    error=str(error)[:2000],
+                    finished_at=utcnow(),
+                    activity_id=record.activity_id,
+                )
             )
         raise
     with database.session() as session:

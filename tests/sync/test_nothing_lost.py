@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ctct import lists
-from ctct.db.models import MembershipChangeHow, RowChange, SyncLock, SyncRun, utcnow
+from ctct.db.models import MembershipChangeHow, RowChange, SyncLock, SyncRun, SyncStep, utcnow
 from ctct.errors import SyncBusy, SyncRefused
 from ctct.sync import journal
 from ctct.sync.apply import COMPLETED, COMPLETED_WITH_ERRORS
@@ -427,3 +427,35 @@ def test_contacts_a_failed_import_did_not_create_are_failed_in_history_too(servi
     assert created == {"p1@acme.com": "failed", "p2@acme.com": "failed"}
     # And the next push proposes them again.
     assert set(service.plan("push")["contacts_create"]["email"]) == {"p1@acme.com", "p2@acme.com"}
+
+
+def test_a_push_stopped_at_a_later_step_leaves_the_queued_ones_queued_not_failed(service, database, sandbox):
+    """Adds are queued at CTCT, then the removes' submit fails for good: the adds' step says its
+    activities were queued (they go on at CTCT), only the removes' step failed."""
+    crm(database, *PEOPLE)
+    pushed_list(service, database, "News", emails=("p0@acme.com",))
+    pushed_list(service, database, "Events", emails=("p1@acme.com", "p2@acme.com"))
+    local_list(database, "News", "p1@acme.com")  # a contact CTCT has: added by id
+    with database.session() as session:
+        lists.remove_members(session, "Events", ["p2@acme.com"])
+    plan = service.plan("push")
+    assert len(plan["memberships_add"]) == 1 and len(plan["memberships_remove"]) == 1
+
+    def fail_when_removing(_fraction: float, message: str) -> None:
+        if "removing" in message:
+            sandbox.faults.server_errors = 1_000
+
+    with pytest.raises(Exception):  # noqa: B017 - CTCT's 5xx, whatever the client makes of it
+        service.commit(plan, progress=fail_when_removing)
+    sandbox.faults.server_errors = 0
+    with database.session() as session:
+        steps = {
+            step.kind: (step.status, step.activity_id)
+            for step in session.scalars(select(SyncStep).where(SyncStep.run_id == journal_last_run(session)))
+        }
+    assert steps["add_memberships"][0] == journal.STEP_QUEUED and steps["add_memberships"][1]
+    assert steps["remove_memberships"] == ("failed", None)
+
+
+def journal_last_run(session):
+    return session.scalar(select(SyncRun.id).order_by(SyncRun.id.desc()).limit(1))
