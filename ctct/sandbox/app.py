@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ctct.sandbox import api, oauth, validation
 from ctct.sandbox.config import SandboxConfig
@@ -87,11 +88,22 @@ def v3(route: V3Route | None) -> Callable[[Request], Awaitable[Response]]:
 
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
-        await _arrive(sandbox, request, counted=route is not None)
+        arrived = request.scope.get(ARRIVED)
+        latency = sandbox.faults.latency_ms  # one attribute: the event loop takes no lock
+        if latency:
+            await asyncio.sleep(latency / 1000)
         raw = await request.body()
+        # On a worker thread: the event loop, which stamps every arrival (`StampedArrivals`), never
+        # waits for the sandbox's lock nor for a page of 500 contacts being built.
+        return await asyncio.to_thread(serve, sandbox, request, raw, arrived)
+
+    def serve(sandbox: Sandbox, request: Request, raw: bytes, arrived: float | None) -> Response:
         with sandbox.lock:
+            if route is not None:
+                # Per endpoint: a path that is none is not counted (it still counts against the quota).
+                sandbox.count(endpoint_key(request.method, request.url.path))
             try:
-                account = _admit(sandbox, request, operation)
+                account = _admit(sandbox, request, operation, arrived)
                 return answer(sandbox, account, request, raw)
             except _Refused as refused:
                 return refused.response
@@ -99,24 +111,15 @@ def v3(route: V3Route | None) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-async def _arrive(sandbox: Sandbox, request: Request, *, counted: bool) -> None:
-    """Counts the request on its endpoint and waits out the injected latency."""
-    with sandbox.lock:
-        if counted:
-            # Per endpoint: a path that is none is not counted (it still counts against the quota).
-            sandbox.count(endpoint_key(request.method, request.url.path))
-        latency = sandbox.faults.latency_ms
-    if latency:
-        await asyncio.sleep(latency / 1000)
-
-
-def _admit(sandbox: Sandbox, request: Request, operation: validation.Operation | None) -> Account:
+def _admit(
+    sandbox: Sandbox, request: Request, operation: validation.Operation | None, arrived: float | None
+) -> Account:
     """The account a request acts on, once past the injected faults, the token, its scopes and the
-    rate limit; its activities brought up to now."""
+    rate limit (counted at `arrived`); its activities brought up to now."""
     _take_injected_error(sandbox.faults)
     grant = _grant(sandbox, request)
     _check_scope(grant, operation)
-    _check_rate_limit(sandbox, grant.client_id)
+    _check_rate_limit(sandbox, grant.client_id, arrived)
     account = sandbox.account(grant.username)
     account.advance(sandbox.now())
     return account
@@ -148,8 +151,8 @@ def _check_scope(grant: Grant, operation: validation.Operation | None) -> None:
         raise _refused(403, "forbidden", f"The access token lacks the {lacking} scope")
 
 
-def _check_rate_limit(sandbox: Sandbox, client_id: str) -> None:
-    refusal = sandbox.admit(client_id)
+def _check_rate_limit(sandbox: Sandbox, client_id: str, arrived: float | None) -> None:
+    refusal = sandbox.admit(client_id, arrived)
     if refusal == "quota_exceeded":
         raise _refused(429, "quota_exceeded", "Limit Exceeded")
     if refusal == "throttled":
@@ -521,15 +524,41 @@ async def index(request: Request) -> Response:
     )
 
 
+# The scope key of the time a request reached the sandbox, on the sandbox's clock.
+ARRIVED = "ctct.sandbox.arrived"
+
+
+class StampedArrivals:
+    """Outermost layer: notes when each request arrived, before anything else is done for it. CTCT
+    counts a request against its rate limit as it reaches its edge; counted once served (after the
+    injected latency, behind a state save or another request's page), arrivals the client spaced
+    out came bunched. Measured (bench/bench_client_rate.py, one thread, no latency): a save of
+    20,000 contacts held the event loop, one request was counted 0.56 s after it was sent and the
+    four after it within 0.72 s: a 429 the client's pacing never caused. Stamped here (and served
+    off the event loop), five arrivals spanned at least 1.012 s where the time of admission gave
+    0.967 s."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, state: State) -> None:
+        self.app = app
+        self.sandbox = sandbox
+        self.state = state  # the Starlette app's: `state.sandbox` for whoever holds the app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[ARRIVED] = self.sandbox.now()
+        await self.app(scope, receive, send)
+
+
 class DroppingConnections:
-    """Outermost layer: hangs up on /v3 requests while the drop_connections fault is armed."""
+    """Hangs up on /v3 requests while the drop_connections fault is armed."""
 
     def __init__(self, app: Starlette, sandbox: Sandbox) -> None:
         self.app = app
         self.sandbox = sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v3"):
+        # The fault read without the lock first: the event loop must not wait for it on every request.
+        if scope["type"] == "http" and scope["path"].startswith("/v3") and self.sandbox.faults.drop_connections > 0:
             with self.sandbox.lock:
                 drop = self.sandbox.faults.drop_connections > 0
                 if drop:
@@ -548,7 +577,7 @@ class DroppingConnections:
         await self.app(scope, receive, send)
 
 
-def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
+def create_app(config: SandboxConfig | None = None) -> StampedArrivals:
     sandbox = Sandbox(config or SandboxConfig())
 
     @contextlib.asynccontextmanager
@@ -581,9 +610,7 @@ def create_app(config: SandboxConfig | None = None) -> DroppingConnections:
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.state.sandbox = sandbox
-    wrapped = DroppingConnections(app, sandbox)
-    wrapped.state = app.state  # type: ignore[attr-defined]
-    return wrapped
+    return StampedArrivals(DroppingConnections(app, sandbox), sandbox, app.state)
 
 
 async def _not_found(request: Request, _error: Exception) -> Response:

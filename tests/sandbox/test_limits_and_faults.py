@@ -1,11 +1,15 @@
 """Authentication, rate limit, daily quota, media types — and the injectable faults."""
 
+import asyncio
+import json
 import time
 
 import httpx
 import pytest
 
+from ctct.sandbox import SandboxConfig
 from ctct.sandbox.app import ConnectionDropped
+from ctct.sandbox.state import SAVE_PIECE, Sandbox, _json_pieces
 
 UNAUTHORIZED = {"error_key": "unauthorized", "error_message": "Unauthorized"}
 
@@ -36,6 +40,65 @@ def test_more_than_four_requests_a_second_are_throttled(api, clock):
     assert api.get("/v3/contact_lists").json() == {"error_key": "throttled", "error_message": "Too Many Requests"}
     clock.advance(1)
     assert api.get("/v3/contact_lists").status_code == 200
+
+
+def test_a_request_counts_against_the_rate_as_it_arrives_not_once_served(app, api, clock):
+    """CTCT counts requests at its edge: one held up on its way in (here by the injected latency)
+    is counted when it arrived, with the four before it, not two seconds later once served."""
+    clock.advance(5)
+    hooks = api.event_hooks["request"]
+    api.event_hooks["request"] = []  # the clock stands still: all in the same second
+    assert [api.get("/v3/contact_lists").status_code for _ in range(4)] == [200] * 4
+    api.event_hooks["request"] = hooks
+    app.state.sandbox.faults.latency_ms = 100
+
+    async def fifth() -> httpx.Response:
+        arriving = asyncio.Event()
+
+        async def arrival(scope, receive, send):
+            arriving.set()
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=arrival)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox", headers=api.headers) as client:
+            answer = asyncio.create_task(client.get("/v3/contact_lists"))
+            await arriving.wait()  # resumed once the app has gone as far as the latency
+            clock.advance(2)
+            return await answer
+
+    refused = asyncio.run(fifth())
+    assert refused.status_code == 429 and refused.json()["error_key"] == "throttled"
+
+
+def test_the_rate_window_holds_arrivals_whatever_order_they_are_admitted_in(sandbox_config):
+    sandbox = Sandbox(sandbox_config)
+    # In arrival order: four in a second, a fifth inside it refused, one a second after the first let in.
+    assert [sandbox.admit("console", at) for at in (0.0, 0.25, 0.5, 0.75, 0.99, 1.0)] == [None] * 4 + [
+        "throttled",
+        None,
+    ]
+    # Served after their latency, on worker threads: the first to arrive may be admitted last.
+    assert [sandbox.admit("other", at) for at in (10.1, 10.2, 10.3, 10.4)] == [None] * 4
+    assert sandbox.admit("other", 10.0) == "throttled"  # five arrivals within 0.4 s
+    assert sandbox.admit("other", 9.3) is None  # 1.1 s from the fifth after it
+    assert sandbox.admit("other", 9.45) == "throttled"  # 9.45 to 10.4: five within 0.95 s
+    assert sandbox.quota_used_today("other") == 5
+
+
+def test_the_state_is_saved_in_short_encoder_calls(sandbox_config, clock, tmp_path):
+    """The encoder holds the interpreter for a whole call: one call for every contact would keep
+    the event loop from stamping arrivals while a large state is saved."""
+    sandbox = Sandbox(sandbox_config)
+    account = sandbox.account("demo")
+    for number in range(1000):
+        account.new_contact(f"p{number}@acme.example", clock() + number, "Account", "implicit")
+    state = sandbox.state()
+    pieces = list(_json_pieces(state))
+    assert "".join(pieces) == json.dumps(state, separators=(",", ":"))
+    assert max(piece.count('"contact_id"') for piece in pieces) == SAVE_PIECE
+    sandbox.save(tmp_path / "state.json")
+    loaded = Sandbox(SandboxConfig(accounts=sandbox_config.accounts, state_file=tmp_path / "state.json"))
+    assert len(loaded.account("demo").contacts) == 1000
 
 
 def test_the_daily_quota_stops_requests_until_midnight_utc(sandbox_config, clock):
