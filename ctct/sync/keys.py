@@ -35,6 +35,12 @@ def fast_email_keys(emails: pd.Series) -> pd.Series:
     return keys
 
 
+def hand_back_arrow_memory() -> None:
+    """Returns to the system what Arrow's memory pool holds freed: a factorize or look-up of
+    millions of keys leaves hundreds of MB there that the numpy arrays that follow cannot use."""
+    pa.default_memory_pool().release_unused()
+
+
 def is_in(values: pd.Series, pool: pd.Series) -> pd.Series:
     """`values.isin(pool)`, through pyarrow's hash kernel for text: pandas' isin on pyarrow
     strings builds a Python object per value of the pool."""
@@ -122,6 +128,8 @@ class EmailCodes:
         if blank.size:
             codes[codes == blank[0]] = NO_KEY
         local, remote, baseline = np.split(codes, np.cumsum([len(column) for column in keyed])[:-1])
+        del joined
+        hand_back_arrow_memory()
         return cls(pd.Series(uniques), local, remote, baseline)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -135,6 +143,8 @@ def rows_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
     if _is_text(values) and _is_text(pool):
         found = pc.index_in(_arrow(values), value_set=_arrow(pool), skip_nulls=True)
         rows = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        del found
+        hand_back_arrow_memory()
     else:
         first = ~pool.duplicated().to_numpy()
         places = pd.Index(pool.to_numpy()[first]).get_indexer(values.to_numpy())

@@ -604,22 +604,9 @@ def _pull_memberships(
     deleted = contacts.known[_flags(remote.contacts["deleted"], contacts.known) & standing[known_here]]
     not_in_ctct = np.flatnonzero(~_among(local_keys, remote_keys[both_known]))
     removes = _pull_removals(local, lists, contacts, local_pairs[not_in_ctct])
-    paired_ids = pd.Index(lists.paired["ctct_list_id"].dropna().unique())
-    paired_codes = places_in(paired_ids, lists.paired["ctct_list_id"])
-    local_codes = paired_codes[rows_in(pd.Series(local_list), lists.paired["list_id"])]
-    remote_codes = places_in(paired_ids, remote.members["ctct_list_id"].iloc[remote_pairs[pair_here >= 0]])
-    warnings += _losing_membership_changes(
-        _coded_pairs(paired_ids, local_codes, emails.local[local_rows]),
-        _coded_pairs(paired_ids, remote_codes, emails.remote[member_rows[pair_here >= 0]]),
-        baseline,
-        emails,
-        "local",
-        "undone by this pull",
-        lists.paired[["ctct_list_id", "name"]],
-    )
     contact_ids = local.contacts["contact_id"].to_numpy()
     add_here = pair_here[adds]
-    return PulledMembers(
+    pulled = PulledMembers(
         add=pd.DataFrame(
             {
                 "list": _take(lists.matched["name"], list_rows[adds]),
@@ -638,6 +625,30 @@ def _pull_memberships(
             }
         ),
     )
+    paired_ids = pd.Index(lists.paired["ctct_list_id"].dropna().unique())
+    paired_codes = places_in(paired_ids, lists.paired["ctct_list_id"])
+    local_side = _coded_pairs(
+        paired_ids, paired_codes[rows_in(pd.Series(local_list), lists.paired["list_id"])], emails.local[local_rows]
+    )
+    known_pairs = pair_here >= 0
+    # Each of CTCT's lists looked up once: the places of the matched lists, then each member's.
+    remote_side = _coded_pairs(
+        paired_ids,
+        places_in(paired_ids, lists.matched["ctct_list_id"])[list_rows[known_pairs]],
+        emails.remote[member_rows[known_pairs]],
+    )
+    # The membership arrays (tens of MB each at a million members) go before the warnings' own.
+    del list_rows, member_rows, pair_here, list_here, local_list, local_rows, remote_keys, local_keys, known_pairs
+    warnings += _losing_membership_changes(
+        local_side,
+        remote_side,
+        baseline,
+        emails,
+        "local",
+        "undone by this pull",
+        lists.paired[["ctct_list_id", "name"]],
+    )
+    return pulled
 
 
 def _pull_removals(
@@ -918,7 +929,12 @@ def _lost_pairs(
         table[base] = 1
         table[side] |= 2
         table[other] |= 4
-        return np.flatnonzero(table == 2), np.flatnonzero(table == 5), np.flatnonzero((table & 6) == 2)
+        # One buffer for the three comparisons (each would take a table's size of its own).
+        flags = np.empty(pair_count, dtype=bool)
+        added = np.flatnonzero(np.equal(table, 2, out=flags))
+        removed = np.flatnonzero(np.equal(table, 5, out=flags))
+        np.bitwise_and(table, 6, out=table)
+        return added, removed, np.flatnonzero(np.equal(table, 2, out=flags))
     base, side, other = distinct(base), distinct(side), distinct(other)
     return _anti(_anti(side, base), other), _semi(_anti(base, side), other), _anti(side, other)
 
@@ -1047,10 +1063,17 @@ class WantedMembers:
     remote_list_code: np.ndarray
     remote_contacts: int  # how many contacts CTCT has: the width of a packed pair's contact part
 
+    def pushed_contacts(self, contact_count: int) -> np.ndarray:
+        """Per contact row here, whether the push sends it to a list (an eligible wanted member)."""
+        pushed = np.zeros(contact_count, dtype=bool)
+        pushed[self.contact_row[self.eligible]] = True
+        return pushed
+
     def pair_keys(self, list_codes: np.ndarray, contact_rows: np.ndarray) -> np.ndarray:
         """(CTCT list, CTCT contact) pairs packed as one int64; -1 where either is unknown."""
         width = self.remote_contacts + 1
-        return np.where((list_codes >= 0) & (contact_rows >= 0), list_codes * width + contact_rows, -1)
+        packed = list_codes.astype(np.int64) * width + contact_rows
+        return np.where((list_codes >= 0) & (contact_rows >= 0), packed, -1)
 
 
 def plan_push(
@@ -1063,7 +1086,10 @@ def plan_push(
     members = _wanted_members(local, remote, lists, contacts)
     memberships_add, contacts_create = _push_adds(local, remote, members, warnings)
     memberships_remove = _push_removals(local, remote, lists, members, baseline, emails, warnings)
-    contacts_update = _push_updates(local, remote, baseline, contacts.remote_row, members, emails)
+    pushed, skipped = members.pushed_contacts(len(local.contacts)), members.skipped
+    # The membership arrays (tens of MB each at a million members) go before the field comparisons.
+    del members
+    contacts_update = _push_updates(local, remote, baseline, contacts.remote_row, pushed, emails)
     warnings += _ctct_only_lists(lists)
     ordered = _ordered(
         {
@@ -1078,7 +1104,7 @@ def plan_push(
             ChangeKind.CONTACTS_LINK: contacts.link,
             ChangeKind.MEMBERSHIPS_ADD: memberships_add,
             ChangeKind.MEMBERSHIPS_REMOVE: memberships_remove,
-            ChangeKind.SKIPPED: members.skipped,
+            ChangeKind.SKIPPED: skipped,
         }
     )
     sizes = remote.lists.set_index("ctct_list_id")["membership_count"].to_dict()
@@ -1269,19 +1295,21 @@ def _wanted_members(
     list_place = rows_in(local.members["list_id"], target_lists["list_id"])
     contact_row = rows_in(local.members["contact_id"], local.contacts["contact_id"])
     kept = (list_place >= 0) & (contact_row >= 0)
-    list_place, contact_row = list_place[kept], contact_row[kept]
-    remote_row = contacts.remote_row[contact_row]
+    # Row numbers and places as int32 (a table in memory has fewer than 2**31 rows): two million
+    # memberships' worth of arrays live through the whole plan.
+    list_place, contact_row = list_place[kept].astype(np.int32), contact_row[kept].astype(np.int32)
+    remote_row = contacts.remote_row[contact_row].astype(np.int32)
     reasons = local.contacts["reason"].to_numpy(dtype=object)[contact_row]
     permission = _take(remote.contacts["permission"], remote_row)
     refused_remote = permission.eq("unsubscribed").to_numpy() & pd.isna(reasons)
     reasons[refused_remote] = "unsubscribed in Constant Contact: never re-added"
     eligible = pd.isna(reasons)
     list_ids = pd.Index(pd.concat([remote.lists["ctct_list_id"], target_lists["ctct_list_id"]]).dropna().unique())
-    wanted_list_code = places_in(list_ids, target_lists["ctct_list_id"])[list_place]
+    wanted_list_code = places_in(list_ids, target_lists["ctct_list_id"]).astype(np.int32)[list_place]
     member_rows = contacts.member_rows
-    remote_members = np.flatnonzero(member_rows >= 0)
-    remote_member_rows = member_rows[remote_members]
-    remote_list_code = places_in(list_ids, remote.members["ctct_list_id"])[remote_members]
+    remote_members = np.flatnonzero(member_rows >= 0).astype(np.int32)
+    remote_member_rows = member_rows[remote_members].astype(np.int32)
+    remote_list_code = places_in(list_ids, remote.members["ctct_list_id"]).astype(np.int32)[remote_members]
     members = WantedMembers(
         target_lists,
         list_place,
@@ -1394,6 +1422,7 @@ def _push_removals(
             "email": _take(remote.contacts["email"], gone_rows),
         }
     ).merge(linked[["ctct_list_id", "name", "list_id"]], on="ctct_list_id")
+    del on_linked, wanted_keys, remote_keys  # before the warnings' own arrays
     # Only what this push puts back counts as undoing a change made in CTCT: a contact CTCT
     # unsubscribed (or any other skipped row) is not re-added.
     pushed = members.eligible & (members.wanted_list_code >= 0)
@@ -1424,12 +1453,11 @@ def _push_updates(
     remote: RemoteSnapshot,
     baseline: Baseline,
     remote_row: np.ndarray,
-    members: WantedMembers,
+    pushed: np.ndarray,
     emails: EmailCodes,
 ) -> pd.DataFrame:
-    """Linked contacts whose email changed here, then those whose name, company or job title did."""
-    pushed = np.zeros(len(local.contacts), dtype=bool)
-    pushed[members.contact_row[members.eligible]] = True
+    """Linked contacts (`pushed`: per contact row here, whether it goes to a list in CTCT) whose
+    email changed here, then those whose name, company or job title did."""
     moved = _email_changes(local, remote, remote_row, pushed, emails)
     changed = _changed_since_baseline(local, remote, baseline, remote_row, pushed, emails)
     return pd.concat([moved, changed[~changed["contact_id"].isin(moved["contact_id"])]])
