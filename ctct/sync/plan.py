@@ -453,7 +453,7 @@ def _pull_contacts(
     and CTCT's unsubscribes and re-subscribes are made here."""
     stored_ids = local.contacts["ctct_contact_id"]
     stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
-    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"])
+    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
     match = match_contact_rows(
         local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
     )
@@ -1268,7 +1268,7 @@ def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCo
     """Who is who on both sides; the contacts here whose CTCT contact is new to them get linked."""
     stored_ids = local.contacts["ctct_contact_id"]
     stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
-    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"])
+    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
     match = match_contact_rows(
         local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
     )
