@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ctct.config import DEFAULT_ROLE_ADDRESSES
 from ctct.crm.eligibility import EligibilityContext, eligibility_reasons
-from ctct.crm.normalize import company_name_key, name_key
+from ctct.crm.normalize import company_name_key, email_keys, name_key
 from ctct.sync.local_read import COMPANY_TYPES, CONTACT_TYPES, LIST_TYPES, MEMBER_TYPES
 from ctct.sync.plan import Plan
 from ctct.sync.snapshot import (
@@ -105,7 +105,8 @@ def local_side(
         for person in people
     ]
     contact_frame = pd.DataFrame(rows, columns=LOCAL_CONTACT_COLUMNS).astype(CONTACT_TYPES)
-    contact_frame["email_key"] = contact_frame["email"].fillna("").astype(str).str.strip().str.lower()
+    # As the snapshot readers key them: the planner trusts these keys.
+    contact_frame["email_key"] = email_keys(contact_frame["email"])
     shared = Counter(_key(person.email) for person in people)
     context = EligibilityContext(
         company_emails=frozenset(_key(email) for email in company_emails),
@@ -154,7 +155,8 @@ def remote_side(
         for person in contacts
     ]
     contact_frame = pd.DataFrame(rows, columns=REMOTE_CONTACT_COLUMNS)
-    contact_frame["email_key"] = contact_frame["email"].astype(str).str.strip().str.lower()
+    # As the snapshot readers key them: the planner trusts these keys.
+    contact_frame["email_key"] = email_keys(contact_frame["email"])
     member_frame = pd.DataFrame(pairs, columns=["ctct_list_id", "ctct_contact_id"])
     return RemoteSnapshot(list_frame, contact_frame, member_frame, taken_at=UPDATED_AT, requests=3)
 
