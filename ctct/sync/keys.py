@@ -3,8 +3,8 @@
 Joins, anti-joins and semi-joins on a million (list, email) pairs cost seconds as strings and a
 fraction of that as int64: each key is coded once (one factorize over every side that holds it),
 pairs are packed into one int64, and only the rows that end in a frame or a warning are turned
-back into text. Equal strings get equal codes and a missing value gets a code of its own, so every
-join gives exactly the rows the string join gave.
+back into text. Equal strings get equal codes, so every look-up finds exactly the rows the string
+join found.
 """
 
 from __future__ import annotations
@@ -68,16 +68,6 @@ def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(series, type=pa.large_string(), from_pandas=True)
 
 
-def codes_of(*columns: pd.Series) -> list[np.ndarray]:
-    """One int64 code per value of each column, equal values equal codes across all of them; a
-    missing value has the code `len(uniques)` (missing matches missing, as in a pandas merge)."""
-    lengths = [len(column) for column in columns]
-    codes, uniques = pd.factorize(pd.concat(columns, ignore_index=True), use_na_sentinel=True)
-    codes = codes.astype("int64")
-    codes[codes < 0] = len(uniques)
-    return np.split(codes, np.cumsum(lengths)[:-1])
-
-
 def places_in(index: pd.Index, column: pd.Series) -> np.ndarray:
     """`index.get_indexer(column)` (-1 where a value is not in it), for a long column of few
     distinct values: each distinct value looked up once (a text index converts every value)."""
@@ -88,18 +78,6 @@ def places_in(index: pd.Index, column: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(column)
     places = index.get_indexer(uniques)
     return np.where(codes >= 0, places[codes] if len(places) else -1, -1)
-
-
-def pairs_in(frame: pd.DataFrame, columns: list[str], other: pd.DataFrame, other_columns: list[str]) -> pd.Series:
-    """Which rows of `frame` have their `columns` pair among `other`'s `other_columns` pairs."""
-    if frame.empty or other.empty:
-        return pd.Series(False, index=frame.index, dtype=bool)
-    left_first, right_first = codes_of(frame[columns[0]], other[other_columns[0]])
-    left_second, right_second = codes_of(frame[columns[1]], other[other_columns[1]])
-    width = int(max(left_second.max(initial=0), right_second.max(initial=0))) + 1
-    left = left_first * width + left_second
-    right = right_first * width + right_second
-    return pd.Series(pd.Series(left).isin(right).to_numpy(), index=frame.index, dtype=bool)
 
 
 @dataclass(frozen=True)

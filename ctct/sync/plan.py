@@ -29,12 +29,12 @@ from ctct.sync.changes import CHANGES, SPECS, ChangeKind, Direction
 from ctct.sync.changes import DONE_WORDS as DONE_WORDS
 from ctct.sync.changes import SCHEMAS as SCHEMAS
 from ctct.sync.keys import (
+    ContactMatch,
     EmailCodes,
     distinct,
     first_of_each,
     is_in,
     match_contact_rows,
-    pairs_in,
     places_in,
     rows_in,
 )
@@ -220,8 +220,6 @@ def _str(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), None)
 
 
-REMOTE_KEYS = ["ctct_contact_id", "email"]
-REMOTE_STATUSES = ["ctct_contact_id", "permission", "opt_out_source", "deleted"]
 REMOTE_NAMES = ["ctct_contact_id", "first_name", "last_name", "job_title", "company_name"]
 LIST_KEYS = ["list_id", "ctct_list_id", "name"]
 
@@ -451,12 +449,7 @@ def _pull_contacts(
 ) -> PulledContacts:
     """Which CTCT contact is which contact here; new ones come over, empty fields here are filled,
     and CTCT's unsubscribes and re-subscribes are made here."""
-    stored_ids = local.contacts["ctct_contact_id"]
-    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
-    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
-    match = match_contact_rows(
-        local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
-    )
+    match, stored_rows, member_rows = _who_is_who(local, remote, emails)
     shared = remote.contacts["email"].iloc[np.flatnonzero(match.ambiguous)]
     for email in shared.sort_values(key=_folded):
         warnings.append(
@@ -797,12 +790,6 @@ def _memberships(rows: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
     return pd.DataFrame({**columns, **overrides})
 
 
-def _pair_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
-    """Which (list_id, contact_id) pairs of `frame` also stand in `other`."""
-    columns = ["list_id", "contact_id"]
-    return pairs_in(frame[columns].astype("Int64"), columns, other[columns].astype("Int64"), columns)
-
-
 def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
     """Pull never overwrites CRM details; it fills the empty ones (SPEC §7)."""
     rows = []
@@ -999,6 +986,20 @@ def _role_address_warnings(memberships_add: pd.DataFrame, roles: frozenset[str])
             "selected for a list",
         )
     ]
+
+
+def _who_is_who(
+    local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCodes
+) -> tuple[ContactMatch, np.ndarray, np.ndarray]:
+    """Which CTCT contact each contact here is (`match_contact_rows`), the CTCT row of each one's
+    stored CTCT id (-1 where CTCT lacks it), and the CTCT contact row of each CTCT membership."""
+    stored_ids = local.contacts["ctct_contact_id"]
+    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
+    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
+    match = match_contact_rows(
+        local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
+    )
+    return match, stored_rows, member_rows
 
 
 def _email_codes(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> EmailCodes:
@@ -1266,12 +1267,7 @@ def _flags(column: pd.Series, rows: np.ndarray) -> np.ndarray:
 
 def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCodes) -> PushedContacts:
     """Who is who on both sides; the contacts here whose CTCT contact is new to them get linked."""
-    stored_ids = local.contacts["ctct_contact_id"]
-    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
-    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
-    match = match_contact_rows(
-        local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
-    )
+    match, stored_rows, member_rows = _who_is_who(local, remote, emails)
     remote_row = match.remote_of_local(len(local.contacts))
     relinked = np.flatnonzero((remote_row >= 0) & (stored_rows != remote_row))
     contacts_link = pd.DataFrame(

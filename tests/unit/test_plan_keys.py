@@ -17,7 +17,6 @@ from ctct.sync.keys import (
     first_of_each,
     is_in,
     match_contact_rows,
-    pairs_in,
     places_in,
     rows_in,
 )
@@ -27,27 +26,6 @@ PROPERTY = settings(max_examples=60, deadline=None)
 IDS = st.sampled_from(["L1", "L2", "l1", "C1", "C2", "", None])
 EMAILS = st.sampled_from(["ann@acme.com", " Ann@Acme.com ", "bo@acme.com", "İx@acme.com", "", None, "ß@x.de"])
 TEXT_TYPES = st.sampled_from(["str", object])
-
-
-def frame(rows: list[tuple[str | None, str | None]], dtype: object) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["a", "b"], dtype=dtype)
-
-
-def merged_pairs_in(left: pd.DataFrame, right: pd.DataFrame) -> list[bool]:
-    """What the planner computed before: a left merge on both columns."""
-    if left.empty or right.empty:
-        return [False] * len(left)
-    hits = left.merge(right.drop_duplicates().assign(_hit=True), on=["a", "b"], how="left")["_hit"]
-    return hits.notna().tolist()
-
-
-@PROPERTY
-@given(st.lists(st.tuples(IDS, IDS), max_size=8), st.lists(st.tuples(IDS, IDS), max_size=8), TEXT_TYPES, TEXT_TYPES)
-def test_pairs_in_finds_the_pairs_a_merge_finds(left: list, right: list, left_type: object, right_type: object) -> None:
-    left_frame, right_frame = frame(left, left_type), frame(right, right_type)
-    found = pairs_in(left_frame, ["a", "b"], right_frame, ["a", "b"])
-    assert found.tolist() == merged_pairs_in(left_frame, right_frame)
-    assert found.index.equals(left_frame.index)
 
 
 @PROPERTY
