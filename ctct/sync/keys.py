@@ -132,6 +132,30 @@ def rows_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
     return rows
 
 
+def rows_in_each(columns: list[pd.Series], pool: pd.Series) -> list[np.ndarray]:
+    """`rows_in(column, pool)` for each of `columns`, with one hash table of `pool` for all of
+    them (building it is most of a look-up's cost when the pool is as long as the values)."""
+    if not (all(_is_text(column) for column in columns) and _is_text(pool)):
+        return [rows_in(column, pool) for column in columns]
+    chunks = [_chunks(_arrow(column)) for column in columns]
+    found = pc.index_in(
+        pa.chunked_array([c for each in chunks for c in each], type=pa.large_string()),
+        value_set=_arrow(pool),
+        skip_nulls=True,
+    )
+    rows = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    del found
+    hand_back_arrow_memory()
+    parts = np.split(rows, np.cumsum([len(column) for column in columns])[:-1])
+    for part, column in zip(parts, columns, strict=True):
+        part[column.isna().to_numpy()] = -1
+    return parts
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(values.chunks) if isinstance(values, pa.ChunkedArray) else [values]
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """`np.unique` of int64 values, by a sort (numpy 2's hashing unique is ten times slower here)."""
     ordered = np.sort(values)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ctct import display
 from ctct.config import Settings
@@ -37,6 +39,7 @@ from ctct.sync.keys import (
     match_contact_rows,
     places_in,
     rows_in,
+    rows_in_each,
 )
 from ctct.sync.push_shape import push_requests
 from ctct.sync.snapshot import Baseline, LocalSnapshot, RemoteSnapshot
@@ -994,8 +997,10 @@ def _who_is_who(
     """Which CTCT contact each contact here is (`match_contact_rows`), the CTCT row of each one's
     stored CTCT id (-1 where CTCT lacks it), and the CTCT contact row of each CTCT membership."""
     stored_ids = local.contacts["ctct_contact_id"]
-    stored_rows = rows_in(stored_ids, remote.contacts["ctct_contact_id"])
-    member_rows = rows_in(remote.members["ctct_contact_id"], remote.contacts["ctct_contact_id"]).astype(np.int32)
+    stored_rows, member_rows = rows_in_each(
+        [stored_ids, remote.members["ctct_contact_id"]], remote.contacts["ctct_contact_id"]
+    )
+    member_rows = member_rows.astype(np.int32)
     match = match_contact_rows(
         local.contacts["contact_id"].to_numpy(), stored_rows, stored_ids.notna().to_numpy(), emails
     )
@@ -1239,6 +1244,10 @@ def _take(column: pd.Series, rows: np.ndarray) -> pd.Series:
         # As `where` gives it: text and floats keep their type; flags and numbers become objects.
         keeps = isinstance(column.dtype, pd.StringDtype) or column.dtype.kind in "fO"
         return pd.Series(np.nan, index=pd.RangeIndex(len(rows)), dtype=column.dtype if keeps else object)
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # Arrow takes with missing row numbers in one pass; pandas' `where` on text rebuilds it.
+        taken = pc.take(pa.array(column.array), pa.array(rows, mask=~found))
+        return pd.Series(taken, dtype=column.dtype)
     return column.iloc[np.where(found, rows, 0)].reset_index(drop=True).where(found)
 
 
@@ -1262,7 +1271,16 @@ def _among(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
 
 def _flags(column: pd.Series, rows: np.ndarray) -> np.ndarray:
     """A flag column's values at `rows`, False where it is missing or a row is -1."""
-    return _take(column, rows).fillna(False).astype(bool).to_numpy()
+    return _at(column.fillna(False).astype(bool).to_numpy(), rows)
+
+
+def _at(flags: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per-row `flags` at the row numbers `rows` (False where a row is -1): a look-up in numpy,
+    not a column of text or objects taken at millions of rows."""
+    result = np.zeros(len(rows), dtype=bool)
+    found = rows >= 0
+    result[found] = flags[rows[found]]
+    return result
 
 
 def _push_contacts(local: LocalSnapshot, remote: RemoteSnapshot, emails: EmailCodes) -> PushedContacts:
@@ -1296,8 +1314,8 @@ def _wanted_members(
     list_place, contact_row = list_place[kept].astype(np.int32), contact_row[kept].astype(np.int32)
     remote_row = contacts.remote_row[contact_row].astype(np.int32)
     reasons = local.contacts["reason"].to_numpy(dtype=object)[contact_row]
-    permission = _take(remote.contacts["permission"], remote_row)
-    refused_remote = permission.eq("unsubscribed").to_numpy() & pd.isna(reasons)
+    unsubscribed = remote.contacts["permission"].eq("unsubscribed").fillna(False).to_numpy(dtype=bool)
+    refused_remote = _at(unsubscribed, remote_row) & pd.isna(reasons)
     reasons[refused_remote] = "unsubscribed in Constant Contact: never re-added"
     eligible = pd.isna(reasons)
     list_ids = pd.Index(pd.concat([remote.lists["ctct_list_id"], target_lists["ctct_list_id"]]).dropna().unique())

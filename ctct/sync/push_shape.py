@@ -169,7 +169,11 @@ def _grouped(
     if importable is not None:
         chosen = pairs[pairs["ctct_contact_id"].map(importable).fillna(False).astype(bool)]
         emails = dict(
-            zip(chosen["ctct_contact_id"], zip(chosen["contact_id"], chosen["email"], strict=True), strict=True)
+            zip(
+                chosen["ctct_contact_id"].tolist(),
+                zip(chosen["contact_id"].tolist(), chosen["email"].tolist(), strict=True),
+                strict=True,
+            )
         )
     by_id: dict[Targets, list[str]] = {}
     sets = {key: ImportSet(value.rows, value.row_bytes, list(value.by_email)) for key, value in imports.items()}
@@ -214,7 +218,7 @@ def importable_contacts(changes: Changes, remote_contacts: pd.DataFrame) -> pd.S
         return pd.Series(dtype=bool)
     ids = adds["ctct_contact_id"].astype(str)
     concerned = remote_contacts[is_in(remote_contacts["ctct_contact_id"].astype(str), ids)]
-    held = dict(zip(concerned["ctct_contact_id"].astype(str), concerned["email_key"], strict=True))
+    held = dict(zip(concerned["ctct_contact_id"].astype(str).tolist(), concerned["email_key"].tolist(), strict=True))
     moved = set(changes["contacts_update"].loc[changes["contacts_update"]["previous_email"].notna(), "contact_id"])
     emails = adds["email"].astype(str)
     fits = (
@@ -256,13 +260,21 @@ def contact_sets(changes: Changes, remote: RemoteSnapshot) -> tuple[dict[Targets
     lists they go into (local list ids; a changed contact goes to the lists it is on in CTCT, as the
     plan read them, with its adds and without its removes), and how many go one by one instead."""
     adds, removes = changes["memberships_add"], changes["memberships_remove"]
-    local_of = dict(zip(adds["ctct_list_id"].dropna().astype(str), adds["list_id"], strict=False))
-    local_of.update(zip(removes["ctct_list_id"].dropna().astype(str), removes["list_id"], strict=False))
+    # Each CTCT list id with its list here, from the rows that have one (a list to create has none).
+    local_of = {
+        ctct_list_id: list_id
+        for frame in (adds, removes)
+        for ctct_list_id, list_id in zip(
+            frame["ctct_list_id"].dropna().astype(str).tolist(),
+            frame.loc[frame["ctct_list_id"].notna(), "list_id"].tolist(),
+            strict=True,
+        )
+    }
     new = adds[adds["ctct_contact_id"].isna()][["contact_id", "list_id"]]
     updates = changes["contacts_update"]
     updates = updates[updates["previous_email"].isna()]
     held = remote.members[is_in(remote.members["ctct_contact_id"], updates["ctct_contact_id"].dropna())]
-    contact_of = dict(zip(updates["ctct_contact_id"], updates["contact_id"], strict=False))
+    contact_of = dict(zip(updates["ctct_contact_id"].tolist(), updates["contact_id"].tolist(), strict=False))
     pairs = pd.concat(
         [
             new,
@@ -275,13 +287,13 @@ def contact_sets(changes: Changes, remote: RemoteSnapshot) -> tuple[dict[Targets
             adds[adds["contact_id"].isin(updates["contact_id"])][["contact_id", "list_id"]],
         ]
     )
-    gone = set(zip(removes["contact_id"], removes["list_id"], strict=True))
-    kept = [pair not in gone for pair in zip(pairs["contact_id"], pairs["list_id"], strict=True)]
+    gone = set(zip(removes["contact_id"].tolist(), removes["list_id"].tolist(), strict=True))
+    kept = [pair not in gone for pair in zip(pairs["contact_id"].tolist(), pairs["list_id"].tolist(), strict=True)]
     pairs = pairs[pd.Series(kept, index=pairs.index, dtype=bool)]
     people = pd.concat([changes["contacts_create"], updates]).drop_duplicates("contact_id")
     people = people[people["contact_id"].isin(pairs["contact_id"])]
     long = people["email"].astype(str).str.len().gt(MAX_IMPORT_EMAIL_LENGTH)
-    size = dict(zip(people["contact_id"], contact_rows_bytes(people), strict=True))
+    size = dict(zip(people["contact_id"].tolist(), contact_rows_bytes(people).tolist(), strict=True))
     pairs = pairs[pairs["contact_id"].isin(people.loc[~long, "contact_id"])]
     sets: dict[Targets, ImportSet] = {}
     key_of = {str(i): i for i in pairs["list_id"]}

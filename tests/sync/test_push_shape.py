@@ -3,7 +3,9 @@ whichever takes fewer; existing contacts by import only where that is exact and 
 
 import pandas as pd
 
-from ctct.sync.push_shape import ImportSet, activity_count, group_members, importable_contacts
+from ctct.sync.changes import SCHEMAS
+from ctct.sync.push_shape import ImportSet, activity_count, contact_sets, group_members, importable_contacts
+from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS, RemoteSnapshot
 
 
 def adds(pairs):
@@ -70,3 +72,45 @@ def test_only_a_contact_whose_address_an_import_row_finds_as_it_is_goes_by_impor
         }
     )
     assert importable_contacts(changes, remote).to_dict() == {"c0": True, "c1": False, "c2": False, "c3": False}
+
+
+def test_a_changed_contact_is_imported_to_its_own_list_when_another_list_is_new():
+    """The CTCT list of a changed contact's membership is named by its list here: a list the push
+    creates (no CTCT id yet) must not shift which CTCT id belongs to which list here."""
+    changes = {
+        kind: pd.DataFrame(columns=SCHEMAS[kind])
+        for kind in ("memberships_add", "memberships_remove", "contacts_create")
+    }
+    changes["memberships_add"] = pd.DataFrame(
+        {
+            "list": ["New", "Linked"],
+            "email": ["n1@acme.com", "n2@acme.com"],
+            "list_id": [1, 2],
+            "ctct_list_id": [None, "L2"],
+            "contact_id": [1, 2],
+            "ctct_contact_id": [None, "c2"],
+        }
+    )
+    changes["contacts_update"] = pd.DataFrame(
+        {
+            "email": ["m9@acme.com"],
+            "changes": ["name, company or job title changed here"],
+            "first_name": ["Ann"],
+            "last_name": ["Lee"],
+            "job_title": [None],
+            "company": ["Acme"],
+            "contact_id": [9],
+            "ctct_contact_id": ["c9"],
+            "previous_email": [None],
+        }
+    )
+    remote = RemoteSnapshot(
+        lists=pd.DataFrame(
+            {"ctct_list_id": ["L2"], "name": ["Linked"], "name_key": ["linked"], "membership_count": [1]}
+        ),
+        contacts=pd.DataFrame(columns=[*REMOTE_CONTACT_COLUMNS, "email_key"]),
+        members=pd.DataFrame({"ctct_list_id": ["L2"], "ctct_contact_id": ["c9"]}),
+    )
+    sets, _ = contact_sets(changes, remote)
+    # Contact 9 is on 'Linked' (list 2 here) in CTCT: its update goes to that list's import.
+    assert {targets: value.rows for targets, value in sets.items()} == {(2,): 1}

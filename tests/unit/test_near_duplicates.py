@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from ctct.crm.matching import NEAR_DUPLICATE_SCORE, NEIGHBOURHOOD, near_duplicate_names
+from ctct.crm.matching import NEAR_DUPLICATE_SCORE, NEIGHBOURHOOD, _sorted_orders, near_duplicate_names
 
 
 def pairwise_near_duplicate_names(new: pd.DataFrame, existing: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -82,3 +82,11 @@ def test_closest_look_alike_and_the_first_met_of_two_as_close():
     assert near_duplicate_names(new.iloc[[0, 2]], existing) == [
         ("new 0: acme sports wear", "old 1: acme sports wean", "already in the CRM")
     ]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(alphabet="abAZ zé\u00e9\u0301ßı\u0130-\U0001f600\u4e2d", max_size=6), min_size=1, max_size=40))
+def test_the_walk_orders_are_pythons_sorted_orders_for_any_text(keys):
+    forwards, backwards = _sorted_orders(keys)
+    assert forwards.tolist() == sorted(range(len(keys)), key=keys.__getitem__)
+    assert backwards.tolist() == sorted(range(len(keys)), key=lambda i: keys[i][::-1])
