@@ -803,11 +803,16 @@ def _fill_empty_fields(known: pd.DataFrame) -> pd.DataFrame:
     if merged.empty:
         return empty("contacts_update")
     grouped = merged.groupby(["contact_id", "email", "ctct_contact_id"], as_index=False).first()
-    changes = grouped.apply(
-        lambda row: ", ".join(
-            f"{n} → {row[n]}" for n in ("first_name", "last_name", "job_title") if n in grouped and pd.notna(row.get(n))
-        ),
-        axis=1,
+    fields = [name for name in ("first_name", "last_name", "job_title") if name in grouped]
+    # Column by column as lists: a row-wise `apply` builds a Series per contact.
+    filled = zip(*(grouped[name].tolist() for name in fields), strict=True)
+    changes = pd.Series(
+        [
+            ", ".join(f"{name} → {value}" for name, value in zip(fields, row, strict=True) if pd.notna(value))
+            for row in filled
+        ],
+        index=grouped.index,
+        dtype="str",
     )
     return pd.DataFrame(
         {
@@ -919,14 +924,25 @@ def _lost_pairs(
         table[base] = 1
         table[side] |= 2
         table[other] |= 4
-        # One buffer for the three comparisons (each would take a table's size of its own).
-        flags = np.empty(pair_count, dtype=bool)
-        added = np.flatnonzero(np.equal(table, 2, out=flags))
-        removed = np.flatnonzero(np.equal(table, 5, out=flags))
+        added, removed = _places_of(table, 2), _places_of(table, 5)
         np.bitwise_and(table, 6, out=table)
-        return added, removed, np.flatnonzero(np.equal(table, 2, out=flags))
+        return added, removed, _places_of(table, 2)
     base, side, other = distinct(base), distinct(side), distinct(other)
     return _anti(_anti(side, base), other), _semi(_anti(base, side), other), _anti(side, other)
+
+
+# The stretch of a pair table compared at a time: its comparison's flags take this much memory,
+# not a table's size (50 MB at a million addresses on 50 lists).
+TABLE_STRETCH = 1 << 22
+
+
+def _places_of(table: np.ndarray, value: int) -> np.ndarray:
+    """Where `table` holds `value`, ascending: `np.flatnonzero(table == value)` a stretch at a time."""
+    found = [
+        np.flatnonzero(table[start : start + TABLE_STRETCH] == value) + start
+        for start in range(0, len(table), TABLE_STRETCH)
+    ]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def _first_pairs(pairs: np.ndarray, list_ids: pd.Index, width: int, emails: EmailCodes) -> pd.DataFrame:
