@@ -410,3 +410,13 @@ class CrmRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CrmRevisionBulkWrite(Base):
+    """A row here while a SQLite transaction that bumps the CRM revision itself writes in bulk:
+    the row triggers skip (migration 0008). Inserted and deleted in that transaction, never
+    committed; empty on PostgreSQL, whose triggers bump once per transaction anyway."""
+
+    __tablename__ = "crm_revision_bulk_write"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,104 @@
+"""The CRM revision around a CSV import: it moves for every import a stale check could miss, once
+per import on SQLite (migration 0008), and every other writer still bumps it."""
+
+import pytest
+from sqlalchemy import func, select, text
+
+from ctct.crm import importer
+from ctct.db import Database
+from ctct.db.models import Contact, CrmRevisionBulkWrite
+from ctct.sync.local_read import crm_revision
+
+CSV = (
+    "Company,Kind,Company Email,First Name,Last Name,Email,Job Title,Tags\n"
+    "Acme,customer,info@acme.com,Ann,Lee,ann@acme.com,Owner,VIP\n"
+    "Acme,customer,,Bo,Berg,bo@acme.com,,\n"
+    "Zeta,prospect,,Cy,Dee,cy@zeta.com,Buyer,VIP;Newsletter\n"
+)
+
+
+def plan(session):
+    frame, ignored = importer.read_import_file("crm.csv", CSV.encode())
+    return importer.plan_crm_import(session, frame, ignored_columns=ignored)
+
+
+def revision_seen_elsewhere(database):
+    """The revision as a second connection (a stale check, say) reads it."""
+    other = Database(database.url, run_migrations=False)
+    try:
+        with other.session() as session:
+            return crm_revision(session), session.scalar(select(func.count()).select_from(CrmRevisionBulkWrite))
+    finally:
+        other.dispose()
+
+
+def test_an_import_moves_the_revision_other_connections_read(database):
+    before, _ = revision_seen_elsewhere(database)
+    with database.session() as session:
+        importer.commit_crm_import(session, plan(session))
+    after, marks = revision_seen_elsewhere(database)
+    assert after != before
+    assert marks == 0
+    if database.is_sqlite:
+        assert after == before + 1  # once for 2 companies and 3 contacts, not per row
+
+
+def test_other_writers_still_bump_after_an_import(database):
+    with database.session() as session:
+        importer.commit_crm_import(session, plan(session))
+    for statement in (
+        "UPDATE contacts SET job_title = 'Chief' WHERE email = 'bo@acme.com'",
+        "DELETE FROM contacts WHERE email = 'cy@zeta.com'",
+        "UPDATE companies SET email = 'hello@zeta.com' WHERE name = 'Zeta'",
+    ):
+        before, _ = revision_seen_elsewhere(database)
+        with database.session() as session:
+            session.execute(text(statement))
+        assert revision_seen_elsewhere(database)[0] != before, statement
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_after_companies(_fraction, message):
+    if message == "tags assigned":
+        raise Interrupted(message)
+
+
+def test_a_failed_import_leaves_revision_and_mark_as_they_were(database):
+    before = revision_seen_elsewhere(database)
+    with pytest.raises(Interrupted), database.session() as session:
+        importer.commit_crm_import(session, plan(session), progress=interrupt_after_companies)
+    assert revision_seen_elsewhere(database) == before
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_writes_after_a_failed_import_in_the_same_transaction_still_bump(database):
+    with database.session() as session:
+        with pytest.raises(Interrupted):
+            importer.commit_crm_import(session, plan(session), progress=interrupt_after_companies)
+        assert session.scalar(select(func.count()).select_from(CrmRevisionBulkWrite)) == 0
+        before = crm_revision(session)
+        session.execute(text("UPDATE companies SET kind = 'prospect'"))
+        assert crm_revision(session) != before or not database.is_sqlite
+
+
+def test_downgrade_restores_the_per_row_triggers(sqlite_url):
+    from alembic import command
+
+    from ctct.db import alembic_config
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        importer.commit_crm_import(session, plan(session))
+    command.downgrade(alembic_config(database.engine), "0007")
+    with database.session() as session:
+        assert "crm_revision_bulk_write" not in {
+            name for (name,) in session.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        }
+        before = crm_revision(session)
+        session.execute(text("UPDATE companies SET kind = 'prospect'"))
+        assert crm_revision(session) == before + 2  # one bump per company again
+    database.dispose()
