@@ -7,19 +7,23 @@ incremental read cannot be trusted (see ctct/sync/remote_read.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pandas as pd
 
 from ctct.api.client import CtctClient
-from ctct.api.contacts import Contact
+from ctct.api.contacts import ONE_CHAIN_ROUND_TRIP, Contact
 from ctct.crm.normalize import email_keys, name_key
 from ctct.sync.remote_export import export_pays_off, exported_remote_contacts
 from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS, RemoteSnapshot
 
 # Contacts between two progress messages.
 PROGRESS_EVERY = 5000
+# How often the lists' read looks whether the probe is back, in seconds.
+PROBE_BACK_CHECK = 0.005
 
 
 def full_remote_read(
@@ -45,28 +49,82 @@ def full_remote_read(
             progress(f"{read // PROGRESS_EVERY * PROGRESS_EVERY:,} Constant Contact contacts read")
         reported = read
 
-    probe = client.contacts.probe()
-    if progress is not None and reason is not None and probe.count >= PROGRESS_EVERY:
-        progress(f"reading all of Constant Contact: {reason}")  # a read long enough to explain
-    ranges = client.contacts.split_by_creation(probe=probe)
-    if exports and export_pays_off(probe.count, 0):
-        # Exports may read this account in fewer requests; they need the list ids first.
-        lists = ctct_lists(client)
-        if export_pays_off(probe.count, len(lists)):
+    with _lists_beside_the_probe(client) as listed:
+        probe = client.contacts.probe()
+        listed.probe_back()
+        if progress is not None and reason is not None and probe.count >= PROGRESS_EVERY:
+            progress(f"reading all of Constant Contact: {reason}")  # a read long enough to explain
+        ranges = client.contacts.split_by_creation(probe=probe)
+        # Exports need the list ids first; with those too few contacts, the pages need none.
+        if exports and export_pays_off(probe.count, 0) and export_pays_off(probe.count, len(listed.result())):
+            lists = listed.result()
             exported = exported_remote_contacts(client, progress, list_ids=lists["ctct_list_id"].tolist())
             if exported is not None:
                 return RemoteSnapshot(lists, *exported, taken_at, client.budget.used() - before)
-        read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
-    elif len(ranges) > 1:
-        # CTCT is far: the lists go on a chain of their own next to the contacts' chains.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctct-lists") as pool:
-            listed = pool.submit(ctct_lists, client)
-            read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page)
-            lists = listed.result()
-    else:
-        lists = ctct_lists(client)
+        # The contacts' chains start beside the lists' read when that is still out.
         read = client.contacts.read_ranges(ranges, include="list_memberships", on_page=on_page) if ranges else []
+        lists = listed.result()
     return RemoteSnapshot(lists, *paged_frames(read), taken_at, client.budget.used() - before)
+
+
+class _ListsBesideTheProbe:
+    """CTCT's lists, read during the probe's round trip when CTCT is far, in turn after it when
+    near. The probe (sent first, in the caller's thread) waits for CTCT's answer; when that takes
+    longer than `ONE_CHAIN_ROUND_TRIP`, the lists' read leaves on a thread of its own meanwhile
+    (the limiter spaces it after the probe), instead of losing a request slot in every full read.
+    When CTCT answers sooner nothing is gained: the lists are read after the probe, as one chain,
+    and the probe's round trip, which chooses the chains, was timed alone. Times are taken on the
+    limiter's clock, the one sends are paced on (a test's clock moves only when the client waits,
+    so there the order is always the plain one)."""
+
+    def __init__(self, client: CtctClient, pool: ThreadPoolExecutor) -> None:
+        self._client = client
+        self._sends_before = client.limiter.sends
+        self._probe_over = threading.Event()
+        self._sent_early = threading.Event()
+        self._decision = threading.Lock()
+        self._lists: pd.DataFrame | None = None
+        self._early = pool.submit(self._read_if_the_probe_is_slow)
+
+    def _read_if_the_probe_is_slow(self) -> pd.DataFrame | None:
+        limiter = self._client.limiter
+        if not limiter.wait_for_sends(self._sends_before + 1, self._probe_over):
+            return None  # the probe was refused on our side (the day's budget): nothing to read
+        probe_sent = limiter.now()
+        while not self._probe_over.wait(PROBE_BACK_CHECK):
+            if limiter.now() - probe_sent >= ONE_CHAIN_ROUND_TRIP:
+                with self._decision:
+                    if self._probe_over.is_set():
+                        return None
+                    self._sent_early.set()
+                return ctct_lists(self._client)
+        return None
+
+    def probe_back(self) -> None:
+        """The probe is answered: the lists are read now unless they went during its trip."""
+        self.stop()
+        if not self._sent_early.is_set():
+            self._lists = ctct_lists(self._client)
+
+    def stop(self) -> None:
+        with self._decision:
+            self._probe_over.set()
+
+    def result(self) -> pd.DataFrame:
+        if self._lists is None:
+            self._lists = self._early.result()
+            assert self._lists is not None  # read early, or by probe_back
+        return self._lists
+
+
+@contextmanager
+def _lists_beside_the_probe(client: CtctClient) -> Iterator[_ListsBesideTheProbe]:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctct-lists") as pool:
+        lists = _ListsBesideTheProbe(client, pool)
+        try:
+            yield lists
+        finally:
+            lists.stop()
 
 
 def contact_row(contact: Contact) -> tuple[object, ...]:

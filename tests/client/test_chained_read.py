@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ctct.api.contacts import CreatedRange, created_ranges
+from ctct.api.limits import RateLimiter
 from ctct.sync.remote_full import full_remote_read
 from tests.sandbox.conftest import FakeClock
 
@@ -152,3 +153,27 @@ def test_the_full_read_reports_its_progress_in_the_callers_thread(active_client,
         ("5,000 Constant Contact contacts read", caller),
         ("10,000 Constant Contact contacts read", caller),
     ]
+
+
+def test_the_full_read_sends_the_lists_read_during_the_probes_round_trip(active_client, sandbox, clock):
+    """CTCT far away: the lists' read leaves while the probe is on its way, not after its answer
+    (a slot of the four a second lost per full read), and the probe still leaves first. The
+    client paces on the wall clock here, as the console does (the test clock moves only when
+    the client waits); the sandbox's rate is not this test's subject."""
+    fill(sandbox, clock())
+    sandbox.faults.latency_ms = 400
+    sandbox.config.rate_limit = 1000.0
+    active_client.limiter = RateLimiter(4)
+    wire: list[tuple[str, str, float]] = []
+    hooks = active_client.http.event_hooks
+    hooks["request"].append(lambda request: wire.append(("sent", request.url.path, time.monotonic())))
+    hooks["response"].append(lambda response: wire.append(("answered", response.request.url.path, time.monotonic())))
+
+    snapshot = full_remote_read(active_client, exports=False)
+
+    assert len(snapshot.lists) == 4
+    sent = [(path, at) for event, path, at in wire if event == "sent"]
+    (probe_path, probe_sent), (lists_path, lists_sent) = sent[:2]
+    assert (probe_path, lists_path) == ("/v3/contacts", "/v3/contact_lists")
+    probe_answered = next(at for event, path, at in wire if event == "answered" and path == "/v3/contacts")
+    assert probe_sent < lists_sent < probe_answered
