@@ -6,6 +6,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -179,3 +180,19 @@ def test_among_is_isin_without_the_none_key(values: list, pool: list, far: bool)
     pool_array = np.array([value + shift if value >= 0 else -1 for value in pool], dtype=np.int64)
     expected = [value >= 0 and value in set(pool_array.tolist()) for value in values_array.tolist()]
     assert _among(values_array, pool_array).tolist() == expected
+
+
+@PROPERTY
+@given(st.lists(EMAILS, max_size=8), st.lists(EMAILS, max_size=8), st.lists(EMAILS, max_size=8), TEXT_TYPES)
+def test_email_codes_are_a_factorize_of_the_three_columns_joined(local, remote, baseline, dtype) -> None:
+    """The codes as pandas gives them for the three key columns joined (first appearance, a blank
+    or missing key NO_KEY), whatever the columns' text type and chunks."""
+    keyed = [email_keys(pd.Series(values, dtype=dtype)) for values in (local, remote, baseline)]
+    parts = [pa.array(part, type=pa.large_string(), from_pandas=True) for part in (keyed[1][:3], keyed[1][3:])]
+    keyed[1] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(parts, type=pa.large_string())), dtype="str")
+    codes = EmailCodes.of_keys(*keyed)
+    expected, uniques = pd.factorize(pd.concat([column.astype("str") for column in keyed], ignore_index=True))
+    expected[np.isin(expected, np.flatnonzero(np.asarray(uniques == "")))] = NO_KEY
+    assert [*codes.local, *codes.remote, *codes.baseline] == expected.tolist()
+    assert codes.keys.tolist() == list(uniques)
+    assert codes.keys.dtype == "str"
