@@ -29,7 +29,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from ctct import display
@@ -824,21 +824,30 @@ _BUMP_CRM_REVISION = (
 @contextmanager
 def _revision_bumped_once(session: Session) -> Iterator[None]:
     """On SQLite, the CRM revision bumped once for the block's writes instead of by the row
-    triggers once per row (a third of the contacts' insert): the transaction bumps it, then marks
-    itself in `crm_revision_bulk_write` so the triggers skip (migration 0008), and removes the
-    mark before leaving — also on an error, so nothing after the block goes unbumped. The mark
-    is never committed, so no other connection sees it. PostgreSQL bumps once per transaction
-    by itself."""
+    triggers once per row (a third of the contacts' insert): the transaction marks itself in
+    `crm_revision_bulk_write` so the triggers skip (migration 0008), and on leaving — also on an
+    error, so that nothing it wrote, nor anything after it, goes unbumped — removes the mark and
+    bumps the revision if the block changed any row. A block that wrote nothing leaves the
+    revision alone, as the triggers would (open previews stay fresh). The mark is never
+    committed, so no other connection sees it. PostgreSQL bumps once per transaction by itself."""
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         yield
         return
-    connection.exec_driver_sql(_BUMP_CRM_REVISION)
     connection.exec_driver_sql("INSERT INTO crm_revision_bulk_write (id) VALUES (1)")
+    before = _rows_changed(connection)
     try:
         yield
     finally:
+        wrote = _rows_changed(connection) > before
         connection.exec_driver_sql("DELETE FROM crm_revision_bulk_write")
+        if wrote:
+            connection.exec_driver_sql(_BUMP_CRM_REVISION)
+
+
+def _rows_changed(connection: Connection) -> int:
+    """Rows this SQLite connection has inserted, updated or deleted since it opened."""
+    return int(connection.exec_driver_sql("SELECT total_changes()").scalar_one())
 
 
 @_collector_paused()
@@ -864,27 +873,28 @@ def commit_crm_import(
             f"{plan.rejected['reason'].iloc[0]}); nothing was imported. Fix the file, or import the "
             "valid rows only with --skip-invalid"
         )
-    with _page_cache_for_writes(session), _revision_bumped_once(session):
+    with _page_cache_for_writes(session):
         valid = plan.rows[plan.rows["status"] != "reject"]
         now = utcnow()
+        # The CRM's writes; the run's record after them is no change to the CRM.
+        with _revision_bumped_once(session):
+            tag_ids = _create_tags(session, plan.new_tags, now)
+            report(0.05, "tags created")
+            company_ids, companies_created = _create_companies(session, valid, now)
+            report(0.2, f"{companies_created:,} companies created")
+            companies_updated = _fill_company_emails(session, valid, company_ids)
+            _assign_tags(session, valid, company_ids, tag_ids)
+            report(0.3, "tags assigned")
 
-        tag_ids = _create_tags(session, plan.new_tags, now)
-        report(0.05, "tags created")
-        company_ids, companies_created = _create_companies(session, valid, now)
-        report(0.2, f"{companies_created:,} companies created")
-        companies_updated = _fill_company_emails(session, valid, company_ids)
-        _assign_tags(session, valid, company_ids, tag_ids)
-        report(0.3, "tags assigned")
-
-        new_contacts = valid[valid["contact_action"] == "create"]
-        columns = _contact_columns(new_contacts, company_ids)
-        created = len(new_contacts)
-        for start in range(0, created, batch_size):
-            batch = {name: values[start : start + batch_size] for name, values in columns.items()}
-            insert_rows(session.connection(), CONTACTS, batch, {"email_status": "active", **_imported(now)})
-            done = min(start + batch_size, created)
-            report(0.3 + 0.65 * done / max(created, 1), f"{done:,} of {created:,} contacts created")
-        contacts_updated = _fill_contact_fields(session, valid[valid["contact_action"] == "match"])
+            new_contacts = valid[valid["contact_action"] == "create"]
+            columns = _contact_columns(new_contacts, company_ids)
+            created = len(new_contacts)
+            for start in range(0, created, batch_size):
+                batch = {name: values[start : start + batch_size] for name, values in columns.items()}
+                insert_rows(session.connection(), CONTACTS, batch, {"email_status": "active", **_imported(now)})
+                done = min(start + batch_size, created)
+                report(0.3 + 0.65 * done / max(created, 1), f"{done:,} of {created:,} contacts created")
+            contacts_updated = _fill_contact_fields(session, valid[valid["contact_action"] == "match"])
 
         summary = dict(
             companies_created=companies_created,

@@ -102,3 +102,14 @@ def test_downgrade_restores_the_per_row_triggers(sqlite_url):
         session.execute(text("UPDATE companies SET kind = 'prospect'"))
         assert crm_revision(session) == before + 2  # one bump per company again
     database.dispose()
+
+
+def test_an_import_that_changes_nothing_leaves_the_revision_alone(database):
+    """The same file again creates and fills nothing: open previews must not turn stale."""
+    with database.session() as session:
+        importer.commit_crm_import(session, plan(session))
+    before = revision_seen_elsewhere(database)
+    with database.session() as session:
+        summary = importer.commit_crm_import(session, plan(session))
+    assert (summary.contacts_created, summary.contacts_updated, summary.companies_created) == (0, 0, 0)
+    assert revision_seen_elsewhere(database) == before
