@@ -16,18 +16,22 @@ __all__ = ["Console", "connect", "start_sandbox"]
 # Arrow's allocator for the frames (pandas' text columns are Arrow's): jemalloc hands freed memory
 # back to the system where mimalloc, Arrow's default, keeps it; a plan of a million contacts then
 # peaks 1,128 MiB instead of 1,271 (bench/bench_sync_plan.py). Chosen by the variable pyarrow reads
-# when it loads, or set on its pool when something loaded it before us; a choice made in the
-# environment is kept.
+# when it loads, or set on its pool when something loaded it before us. A choice made before —
+# in the environment, or in code — is kept. Linux only: the wheels elsewhere may lack jemalloc,
+# and a variable naming a missing one makes every process print a warning.
 ARROW_POOL = "jemalloc"
+ARROW_DEFAULT_POOL = "mimalloc"
 
 
 def _choose_arrow_pool() -> None:
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    if not sys.platform.startswith("linux") or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     pyarrow = sys.modules.get("pyarrow")
     if pyarrow is None:
         os.environ["ARROW_DEFAULT_MEMORY_POOL"] = ARROW_POOL
         return
+    if pyarrow.default_memory_pool().backend_name != ARROW_DEFAULT_POOL:
+        return  # chosen in code already
     with contextlib.suppress(NotImplementedError):  # a pyarrow without jemalloc keeps its pool
         pyarrow.set_memory_pool(pyarrow.jemalloc_memory_pool())
 

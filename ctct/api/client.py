@@ -35,7 +35,7 @@ from ctct.api.errors import (
     from_response,
 )
 from ctct.api.exports import Exports
-from ctct.api.limits import DailyBudget, RateLimiter
+from ctct.api.limits import DailyBudget, FirstTrip, RateLimiter
 from ctct.api.lists import Lists
 from ctct.api.oauth import Authorization, OAuthClient
 from ctct.api.stores import TokenStore, UsageStore
@@ -147,6 +147,7 @@ class CtctClient:
         json: Any = None,
         repeatable_post: bool = False,
         window: RetryWindow | None = None,
+        trip: FirstTrip | None = None,
     ) -> httpx.Response:
         repeatable = method != "POST" or repeatable_post
         url = self._url(path)
@@ -164,7 +165,7 @@ class CtctClient:
             self.limiter.acquire()
             started = time.monotonic()
             try:
-                response = self.http.send(prepared)
+                response = self._send(prepared, trip)
             except httpx.TransportError as error:
                 window.spend(time.monotonic() - started)
                 retry = repeatable or isinstance(error, NEVER_SENT)
@@ -191,6 +192,16 @@ class CtctClient:
             if not retry or not window.wait(retry_after(response)):
                 raise refusal
             log.info("CTCT %s: %s, retrying", where, response.status_code)
+
+    def _send(self, prepared: httpx.Request, trip: FirstTrip | None) -> httpx.Response:
+        """One attempt, sent as the limiter let it go; `trip` is told when it leaves and is back."""
+        if trip is None:
+            return self.http.send(prepared)
+        trip.left.set()
+        try:
+            return self.http.send(prepared)
+        finally:
+            trip.back.set()
 
     def get(self, path: str, **params: Any) -> Any:
         clean = {key: value for key, value in params.items() if value is not None}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from ctct.api.limits import FirstTrip
 from ctct.api.resources import Resource
 
 # CTCT's largest page size for contacts.
@@ -187,12 +188,16 @@ class Contacts(Resource):
         ranges = self.split_by_creation(chains=chains, now=now)
         return self.read_ranges(ranges, include=include, on_page=on_page) if ranges else []
 
-    def probe(self) -> ContactsProbe:
+    def probe(self, trip: FirstTrip | None = None) -> ContactsProbe:
         """One request (`limit=1`, with the count): how many contacts there are, when the first
-        was made, and how long CTCT takes to answer."""
+        was made, and how long CTCT takes to answer; `trip` is told when it leaves and is back."""
         window = self.client.retry_window()  # it counts the time spent sending, not the limiter's wait
         answer = self.client.request(
-            "GET", "/contacts", params={"status": "all", "limit": 1, "include_count": "true"}, window=window
+            "GET",
+            "/contacts",
+            params={"status": "all", "limit": 1, "include_count": "true"},
+            window=window,
+            trip=trip,
         ).json()
         first: list[Contact] = answer.get("contacts", [])
         created = first[0].get("created_at") if first else None

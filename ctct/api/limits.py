@@ -48,8 +48,6 @@ MARGIN_EASE = MARGIN_STEP / 50
 # The least gap between two sends, as a share of the average one: late sends may be caught up on,
 # but never as a burst.
 SPACING_FLOOR = 0.9
-# How often `wait_for_sends` looks whether its wait was abandoned, in seconds.
-ABANDON_CHECK = 0.05
 
 
 class RateLimiter:
@@ -68,9 +66,6 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._margin_lock = threading.Lock()
         self._sent: deque[float] = deque(maxlen=self.per_window)
-        # Sends let go so far, for a caller that must follow another's send (`wait_for_sends`).
-        self.sends = 0
-        self._sends_changed = threading.Condition()
 
     def now(self) -> float:
         """The time on the clock the sends are paced on."""
@@ -110,22 +105,19 @@ class RateLimiter:
                 # A late wake-up is recorded as late; a clock that did not move (a test's) as due.
                 now = max(self._clock(), earliest)
             self._sent.append(now)
-        with self._sends_changed:
-            self.sends += 1
-            self._sends_changed.notify_all()
         with self._margin_lock:
             self.margin = max(self.margin - MARGIN_EASE, MARGIN)
         return now
 
-    def wait_for_sends(self, count: int, abandoned: threading.Event) -> bool:
-        """Blocks until `count` sends in all have been let go (True), or until `abandoned` is set
-        first (False): a request meant to leave right after another's, whatever thread it is on."""
-        with self._sends_changed:
-            while self.sends < count:
-                if abandoned.is_set():
-                    return False
-                self._sends_changed.wait(ABANDON_CHECK)
-            return True
+
+class FirstTrip:
+    """When one request's first attempt left (past the limiter) and when it was back (answered or
+    failed): for a caller on another thread that must go after it, or beside it while it is out
+    (`ctct/sync/remote_full.py`). A retry sets nothing more."""
+
+    def __init__(self) -> None:
+        self.left = threading.Event()
+        self.back = threading.Event()
 
 
 def utc_day(now: dt.datetime | None = None) -> str:

@@ -7,18 +7,22 @@ incremental read cannot be trusted (see ctct/sync/remote_read.py).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import pandas as pd
 
 from ctct.api.client import CtctClient
 from ctct.api.contacts import ONE_CHAIN_ROUND_TRIP, Contact
+from ctct.api.limits import FirstTrip
 from ctct.crm.normalize import email_keys, name_key
 from ctct.sync.remote_export import export_pays_off, exported_remote_contacts
 from ctct.sync.snapshot import REMOTE_CONTACT_COLUMNS, RemoteSnapshot
+
+log = logging.getLogger(__name__)
 
 # Contacts between two progress messages.
 PROGRESS_EVERY = 5000
@@ -50,7 +54,7 @@ def full_remote_read(
         reported = read
 
     with _lists_beside_the_probe(client) as listed:
-        probe = client.contacts.probe()
+        probe = client.contacts.probe(listed.trip)
         listed.probe_back()
         if progress is not None and reason is not None and probe.count >= PROGRESS_EVERY:
             progress(f"reading all of Constant Contact: {reason}")  # a read long enough to explain
@@ -69,32 +73,43 @@ def full_remote_read(
 
 class _ListsBesideTheProbe:
     """CTCT's lists, read during the probe's round trip when CTCT is far, in turn after it when
-    near. The probe (sent first, in the caller's thread) waits for CTCT's answer; when that takes
-    longer than `ONE_CHAIN_ROUND_TRIP`, the lists' read leaves on a thread of its own meanwhile
-    (the limiter spaces it after the probe), instead of losing a request slot in every full read.
-    When CTCT answers sooner nothing is gained: the lists are read after the probe, as one chain,
-    and the probe's round trip, which chooses the chains, was timed alone. Times are taken on the
-    limiter's clock, the one sends are paced on (a test's clock moves only when the client waits,
-    so there the order is always the plain one)."""
+    near. The probe (sent first, in the caller's thread, told of by `trip`) waits for CTCT's
+    answer; when its first attempt is out longer than `ONE_CHAIN_ROUND_TRIP`, the lists' read
+    leaves on a thread of its own meanwhile (the limiter spaces it after the probe), instead of
+    losing a request slot in every full read. When CTCT answers sooner, or the first attempt
+    failed (the retry waits), nothing is gained: the lists are read after the probe, and the
+    probe's round trip, which chooses the chains, was timed alone. Times are taken on the
+    limiter's clock, the one sends are paced on: a test's clock moves only when the client waits,
+    which it does not while an attempt is out, so there the order is the plain one."""
 
-    def __init__(self, client: CtctClient, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, client: CtctClient) -> None:
         self._client = client
-        self._sends_before = client.limiter.sends
+        self.trip = FirstTrip()
         self._probe_over = threading.Event()
         self._sent_early = threading.Event()
         self._decision = threading.Lock()
         self._lists: pd.DataFrame | None = None
-        self._early = pool.submit(self._read_if_the_probe_is_slow)
+        self._early: Future[pd.DataFrame | None] = Future()
+        # A daemon thread, not a pool's: a read left behind by a failed probe must not hold up the
+        # caller, nor the process's exit.
+        threading.Thread(target=self._run, name="ctct-lists", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._early.set_result(self._read_if_the_probe_is_slow())
+        except BaseException as error:  # handed to the caller's thread by result()
+            self._early.set_exception(error)
 
     def _read_if_the_probe_is_slow(self) -> pd.DataFrame | None:
         limiter = self._client.limiter
-        if not limiter.wait_for_sends(self._sends_before + 1, self._probe_over):
-            return None  # the probe was refused on our side (the day's budget): nothing to read
+        while not self.trip.left.wait(PROBE_BACK_CHECK):
+            if self._probe_over.is_set():
+                return None  # the probe was refused on our side (the day's budget): nothing to read
         probe_sent = limiter.now()
-        while not self._probe_over.wait(PROBE_BACK_CHECK):
+        while not (self.trip.back.wait(PROBE_BACK_CHECK) or self._probe_over.is_set()):
             if limiter.now() - probe_sent >= ONE_CHAIN_ROUND_TRIP:
                 with self._decision:
-                    if self._probe_over.is_set():
+                    if self._probe_over.is_set() or self.trip.back.is_set():
                         return None
                     self._sent_early.set()
                 return ctct_lists(self._client)
@@ -110,6 +125,11 @@ class _ListsBesideTheProbe:
         with self._decision:
             self._probe_over.set()
 
+    def abandon(self) -> None:
+        """The full read failed: a lists' read still out is left to finish on its own."""
+        self.stop()
+        self._early.add_done_callback(_log_abandoned_read)
+
     def result(self) -> pd.DataFrame:
         if self._lists is None:
             self._lists = self._early.result()
@@ -117,14 +137,20 @@ class _ListsBesideTheProbe:
         return self._lists
 
 
+def _log_abandoned_read(read: Future[pd.DataFrame | None]) -> None:
+    if read.exception() is not None:
+        log.info("CTCT lists' read left behind by a failed full read: %s", read.exception())
+
+
 @contextmanager
 def _lists_beside_the_probe(client: CtctClient) -> Iterator[_ListsBesideTheProbe]:
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctct-lists") as pool:
-        lists = _ListsBesideTheProbe(client, pool)
-        try:
-            yield lists
-        finally:
-            lists.stop()
+    lists = _ListsBesideTheProbe(client)
+    try:
+        yield lists
+    except BaseException:
+        lists.abandon()
+        raise
+    lists.stop()
 
 
 def contact_row(contact: Contact) -> tuple[object, ...]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ctct.api.contacts import CreatedRange, created_ranges
+from ctct.api.contacts import Contacts, CreatedRange, created_ranges
 from ctct.api.limits import RateLimiter
 from ctct.sync.remote_full import full_remote_read
 from tests.sandbox.conftest import FakeClock
@@ -177,3 +177,48 @@ def test_the_full_read_sends_the_lists_read_during_the_probes_round_trip(active_
     assert (probe_path, lists_path) == ("/v3/contacts", "/v3/contact_lists")
     probe_answered = next(at for event, path, at in wire if event == "answered" and path == "/v3/contacts")
     assert probe_sent < lists_sent < probe_answered
+
+
+def sent_paths(client) -> list[str]:
+    sent: list[str] = []
+    client.http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    return sent
+
+
+def test_a_probe_that_is_retried_is_followed_by_the_lists_in_one_order(active_client, sandbox, clock):
+    """The lists never go beside a probe whose first attempt failed (its retry waits on the
+    client's clock): the order of the requests, and so which one a fault meets, is always the
+    same."""
+    fill(sandbox, clock())
+    sent = sent_paths(active_client)
+    for _ in range(6):
+        sent.clear()
+        sandbox.faults.server_errors = 1
+        full_remote_read(active_client, exports=False)
+        assert sent[:3] == ["/v3/contacts", "/v3/contacts", "/v3/contact_lists"]
+
+
+def test_a_failed_probe_is_raised_at_once_beside_a_slow_lists_read(active_client, sandbox, clock, monkeypatch):
+    """CTCT far away, and the probe fails after the lists' read has left: the failure reaches
+    the caller when it happens, not once the lists' read is over."""
+    fill(sandbox, clock())
+    sandbox.faults.latency_ms = 1500
+    sandbox.config.rate_limit = 1000.0
+    active_client.limiter = RateLimiter(4)
+
+    class ProbeFailed(Exception):
+        pass
+
+    def failing_probe(self, trip=None):
+        trip.left.set()
+        time.sleep(0.3)
+        trip.back.set()
+        raise ProbeFailed
+
+    monkeypatch.setattr(Contacts, "probe", failing_probe)
+    sent = sent_paths(active_client)
+    started = time.monotonic()
+    with pytest.raises(ProbeFailed):
+        full_remote_read(active_client, exports=False)
+    assert time.monotonic() - started < 1.0
+    assert sent == ["/v3/contact_lists"]  # it left during the probe's trip, and is left to finish

@@ -1,11 +1,13 @@
-"""Arrow's allocator: whichever of ctct and pyarrow a process loads first, the frames go to the
-pool that hands freed memory back (jemalloc), unless the environment chose one."""
+"""Arrow's allocator on Linux: whichever of ctct and pyarrow a process loads first, the frames go
+to the pool that hands freed memory back (jemalloc), unless the environment or the code chose one."""
 
 import os
 import subprocess
 import sys
 
 import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the pool is chosen on Linux only")
 
 POOL = "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
 
@@ -28,3 +30,7 @@ def test_the_console_allocates_frames_with_jemalloc(code):
 
 def test_a_pool_chosen_in_the_environment_is_kept():
     assert pool_after("import ctct", ARROW_DEFAULT_MEMORY_POOL="system") == "system"
+
+
+def test_a_pool_chosen_in_code_is_kept():
+    assert pool_after("import pyarrow; pyarrow.set_memory_pool(pyarrow.system_memory_pool()); import ctct") == "system"
