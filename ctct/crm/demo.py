@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ctct import display
 from ctct.config import DATA_DIR
 from ctct.crm.normalize import company_name_key, email_key, name_key
+from ctct.db.bulk import crm_revision_bumped_once
 from ctct.db.models import (
     Company,
     Contact,
@@ -134,6 +135,17 @@ def load_demo_data(
 ) -> DemoSummary:
     if companies < 1:
         raise ConsoleError("--companies must be at least 1")
+    with crm_revision_bumped_once(session.connection()):
+        return _replace_with_demo_rows(session, companies, seed, replace, progress)
+
+
+def _replace_with_demo_rows(
+    session: Session,
+    companies: int,
+    seed: int,
+    replace: bool,
+    progress: Callable[[float, str], None] | None,
+) -> DemoSummary:
     if not crm_is_empty(session):
         if not replace:
             held = session.scalar(select(func.count()).select_from(Company))

@@ -29,7 +29,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from ctct import display
@@ -60,7 +60,7 @@ from ctct.crm.services import (
     KIND_LABEL,
     TAG_NAME_LABEL,
 )
-from ctct.db.bulk import insert_rows
+from ctct.db.bulk import crm_revision_bumped_once, insert_rows
 from ctct.db.models import Company, Contact, MarketingTag, SyncRun, company_tags, utcnow
 from ctct.errors import ImportFileError, ImportRejected, ImportStale
 
@@ -815,41 +815,6 @@ def _page_cache_for_writes(session: Session) -> Iterator[None]:
         driver.execute(f"PRAGMA cache_size = {int(pages)}")
 
 
-_BUMP_CRM_REVISION = (
-    "INSERT INTO crm_revision (id, revision) VALUES (1, 1) "
-    "ON CONFLICT (id) DO UPDATE SET revision = crm_revision.revision + 1"
-)
-
-
-@contextmanager
-def _revision_bumped_once(session: Session) -> Iterator[None]:
-    """On SQLite, the CRM revision bumped once for the block's writes instead of by the row
-    triggers once per row (a third of the contacts' insert): the transaction marks itself in
-    `crm_revision_bulk_write` so the triggers skip (migration 0008), and on leaving — also on an
-    error, so that nothing it wrote, nor anything after it, goes unbumped — removes the mark and
-    bumps the revision if the block changed any row. A block that wrote nothing leaves the
-    revision alone, as the triggers would (open previews stay fresh). The mark is never
-    committed, so no other connection sees it. PostgreSQL bumps once per transaction by itself."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    connection.exec_driver_sql("INSERT INTO crm_revision_bulk_write (id) VALUES (1)")
-    before = _rows_changed(connection)
-    try:
-        yield
-    finally:
-        wrote = _rows_changed(connection) > before
-        connection.exec_driver_sql("DELETE FROM crm_revision_bulk_write")
-        if wrote:
-            connection.exec_driver_sql(_BUMP_CRM_REVISION)
-
-
-def _rows_changed(connection: Connection) -> int:
-    """Rows this SQLite connection has inserted, updated or deleted since it opened."""
-    return int(connection.exec_driver_sql("SELECT total_changes()").scalar_one())
-
-
 @_collector_paused()
 def commit_crm_import(
     session: Session,
@@ -877,7 +842,7 @@ def commit_crm_import(
         valid = plan.rows[plan.rows["status"] != "reject"]
         now = utcnow()
         # The CRM's writes; the run's record after them is no change to the CRM.
-        with _revision_bumped_once(session):
+        with crm_revision_bumped_once(session.connection()):
             tag_ids = _create_tags(session, plan.new_tags, now)
             report(0.05, "tags created")
             company_ids, companies_created = _create_companies(session, valid, now)

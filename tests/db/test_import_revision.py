@@ -1,10 +1,11 @@
-"""The CRM revision around a CSV import: it moves for every import a stale check could miss, once
-per import on SQLite (migration 0008), and every other writer still bumps it."""
+"""The CRM revision around the bulk writes of the CRM (a CSV import, the demo data): it moves for
+every write a stale check could miss, once per write on SQLite (migration 0008), and every other
+writer still bumps it."""
 
 import pytest
 from sqlalchemy import func, select, text
 
-from ctct.crm import importer
+from ctct.crm import demo, importer
 from ctct.db import Database
 from ctct.db.models import Contact, CrmRevisionBulkWrite
 from ctct.sync.local_read import crm_revision
@@ -113,3 +114,16 @@ def test_an_import_that_changes_nothing_leaves_the_revision_alone(database):
         summary = importer.commit_crm_import(session, plan(session))
     assert (summary.contacts_created, summary.contacts_updated, summary.companies_created) == (0, 0, 0)
     assert revision_seen_elsewhere(database) == before
+
+
+def test_loading_the_demo_data_moves_the_revision_once(database):
+    """The demo's companies, tags and contacts, and with --replace the deletion of what was there,
+    in one bump on SQLite (the row triggers would bump once per row)."""
+    for replace in (False, True):
+        before, _ = revision_seen_elsewhere(database)
+        with database.session() as session:
+            loaded = demo.load_demo_data(session, companies=12, replace=replace)
+        after, marks = revision_seen_elsewhere(database)
+        assert loaded.contacts > 12 and after != before and marks == 0
+        if database.is_sqlite:
+            assert after == before + 1
