@@ -6,7 +6,6 @@ In Python (a notebook, a script): `ctct.connect(…)` opens a console — see ct
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from typing import Any
@@ -30,9 +29,8 @@ def _choose_arrow_pool() -> None:
     if pyarrow is None:
         os.environ["ARROW_DEFAULT_MEMORY_POOL"] = ARROW_POOL
         return
-    if pyarrow.default_memory_pool().backend_name != ARROW_DEFAULT_POOL:
-        return  # chosen in code already
-    with contextlib.suppress(NotImplementedError):  # a pyarrow without jemalloc keeps its pool
+    chosen_in_code = pyarrow.default_memory_pool().backend_name != ARROW_DEFAULT_POOL
+    if not chosen_in_code and ARROW_POOL in pyarrow.supported_memory_backends():
         pyarrow.set_memory_pool(pyarrow.jemalloc_memory_pool())
 
 

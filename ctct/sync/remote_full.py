@@ -144,13 +144,14 @@ def _log_abandoned_read(read: Future[pd.DataFrame | None]) -> None:
 
 @contextmanager
 def _lists_beside_the_probe(client: CtctClient) -> Iterator[_ListsBesideTheProbe]:
+    """The lists' read for a block that sends the probe and calls `probe_back` once it is answered;
+    should the block fail, a lists' read still out is left behind."""
     lists = _ListsBesideTheProbe(client)
     try:
         yield lists
     except BaseException:
         lists.abandon()
         raise
-    lists.stop()
 
 
 def contact_row(contact: Contact) -> tuple[object, ...]:

@@ -187,15 +187,26 @@ def sent_paths(client) -> list[str]:
 
 def test_a_probe_that_is_retried_is_followed_by_the_lists_in_one_order(active_client, sandbox, clock):
     """The lists never go beside a probe whose first attempt failed (its retry waits on the
-    client's clock): the order of the requests, and so which one a fault meets, is always the
-    same."""
+    client's clock): the probe leaves first and meets the fault, and the lists' read leaves only
+    once the probe is answered."""
     fill(sandbox, clock())
-    sent = sent_paths(active_client)
+    wire: list[tuple[str, str, int | None]] = []
+    hooks = active_client.http.event_hooks
+    probe = "/v3/contacts?status=all&limit=1&include_count=true"
+    hooks["request"].append(lambda request: wire.append(("sent", _path_of(request), None)))
+    hooks["response"].append(lambda response: wire.append(("back", _path_of(response.request), response.status_code)))
     for _ in range(6):
-        sent.clear()
+        wire.clear()
         sandbox.faults.server_errors = 1
         full_remote_read(active_client, exports=False)
-        assert sent[:3] == ["/v3/contacts", "/v3/contacts", "/v3/contact_lists"]
+        assert wire[:2] == [("sent", probe, None), ("back", probe, 503)], wire
+        answered = wire.index(("back", probe, 200))
+        lists_sent = next(at for at, (event, path, _) in enumerate(wire) if event == "sent" and "contact_lists" in path)
+        assert lists_sent > answered, wire
+
+
+def _path_of(request) -> str:
+    return f"{request.url.path}?{request.url.query.decode()}" if request.url.query else request.url.path
 
 
 def test_a_failed_probe_is_raised_at_once_beside_a_slow_lists_read(active_client, sandbox, clock, monkeypatch):
