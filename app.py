@@ -7,7 +7,8 @@ import streamlit as st
 
 from ctct import activation
 from ctct.errors import ConsoleError
-from ctct.ui.state import client, settings
+from ctct.sync import background
+from ctct.ui.state import client, database, settings
 from ctct.ui.text import plain
 
 FAVICON = Path(__file__).parent / "ctct" / "ui" / "favicon.png"  # local: the console works offline
@@ -94,6 +95,14 @@ with st.sidebar:
         min(status.requests_used_today / max(status.daily_quota, 1), 1.0),
         text=f"{status.requests_used_today:,} of {status.daily_quota:,} requests today",
     )
+    held = background.runs_needing_review(database())
+    if held:
+        st.warning(f"{len(held):,} scheduled sync(s) need review: see Synchronize", icon=":material/pending_actions:")
+        st.page_link(pages["Constant Contact"][1], label="Review on Synchronize", icon=":material/sync:")
+    running = background.active_runs(database())
+    if running:
+        run = running[0]
+        st.caption(f"Sync run {run.id} ({run.direction}) {run.status}: {round(100 * (run.progress or 0))} %")
     if settings().demo_mode:
         st.info(
             "Demo mode: demo data and the built-in Constant Contact sandbox (log in as demo / demo).",

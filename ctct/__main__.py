@@ -40,6 +40,10 @@ def missing_dependency_message(missing: str, arguments: list[str]) -> str:
 def run() -> int:
     try:
         from ctct.cli import main
+    except KeyboardInterrupt:
+        # Stopped while still starting (Ctrl-C, or the demo script stopping its processes): nothing
+        # was begun, so no traceback — the code a shell reports for SIGINT.
+        return 130
     except ModuleNotFoundError as error:
         # A module of the project itself missing is a bug, not a setup step: keep its traceback.
         if not error.name or error.name.split(".")[0] == "ctct":

@@ -40,10 +40,12 @@ from ctct.errors import ConsoleError, SyncRefused
 from ctct.safe_csv import write_csv
 from ctct.sandbox.config import SandboxAccount
 from ctct.sandbox.demo_account import sign_in_to_sandbox
-from ctct.sync import history, journal
+from ctct.sync import background, history, journal, schedules, staleness
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult, SyncService
 from ctct.sync.changes import SHOWN_KINDS
+from ctct.sync.merge import MergePlan, check_resolutions, parse_resolutions
 from ctct.sync.plan import IMPORT, Plan
+from ctct.worker import Worker
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_WITH_ERRORS = 0, 1, 2, 3, 4
 # A sync stopped by Ctrl-C, SIGTERM or SIGHUP: 128 + the signal's number, as shells report it.
@@ -340,40 +342,95 @@ def _status_line(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _print_plan_summary(plan: Plan) -> None:
+def _print_plan_summary(plan: Plan | MergePlan) -> None:
     print(plan.summary())
+    if isinstance(plan, MergePlan):
+        for conflict in plan.conflicts:
+            how = "chosen" if conflict.chosen else "default"
+            print(
+                f"conflict {conflict.id}: '{conflict.list}' was {conflict.local} here and {conflict.ctct} in Constant "
+                f"Contact — {conflict.resolution} ({how}: {conflict.outcome}); choices: {', '.join(conflict.choices)}"
+            )
+        for warning in plan.all_warnings()[:WARNINGS_SHOWN]:
+            if warning.kind != "conflict":
+                print(f"warning: {warning.message}")
+        for removal in plan.mass_removals:
+            print(f"mass removal {removal}")
+        return
     for warning in plan.warnings[:WARNINGS_SHOWN]:
         print(f"warning: {warning.message}")
     for removal in plan.mass_removals:
         print(f"mass removal: this {removal}")
 
 
-def _review_and_commit(service: SyncService, plan: Plan, args: argparse.Namespace, what: str) -> dict[str, Any] | None:
-    """Shows the plan, asks (unless --yes), commits; None when the user declined."""
+def _refuse_open_conflicts(plan: Plan | MergePlan, args: argparse.Namespace) -> None:
+    """Exit 3: a both-ways plan with a conflict nobody resolved, and no --yes to take the defaults."""
+    if isinstance(plan, MergePlan) and plan.unresolved and not getattr(args, "yes", False):
+        ids = ", ".join(f"{c.id} ({'/'.join(c.choices)})" for c in plan.unresolved[:5])
+        raise SyncRefused(
+            f"{len(plan.unresolved):,} conflict(s) have no resolution: {ids}: choose with --resolve ID=CHOICE, "
+            "or take the defaults (never delete, never lose a change) with --yes"
+        )
+
+
+def _review_and_commit(
+    service: SyncService, plan: Plan | MergePlan, args: argparse.Namespace, what: str, run_id: int | None = None
+) -> dict[str, Any] | None:
+    """Shows the plan, asks (unless --yes), commits — or queues it for the worker (--background);
+    None when the user declined."""
     if not args.json:
         _print_plan_summary(plan)
     if plan.is_empty and not len(plan["contacts_link"]):
+        if run_id is not None:
+            background.dismiss(service.database, run_id, "a review that found nothing left to change")
         if not args.json:
             print("nothing to do")
         return None
-    if not getattr(args, "yes", False):
-        if not sys.stdin.isatty():
-            if args.command == "activate":
-                print(
-                    "The initial import was not committed: review it with `python -m ctct plan import`, "
-                    "then commit it with `python -m ctct sync import --yes`."
-                )
-                return None
-            raise ConsoleError(f"not committed: confirm with --yes to {what} (or review it with `plan`)")
-        if input(f"Commit: {what}? [y/N] ").strip().lower() not in {"y", "yes"}:
-            print("nothing was changed")
-            return None
-    result = service.commit(
-        plan, allow_mass_removal=getattr(args, "allow_mass_removal", False), progress=ProgressLine("sync")
-    )
+    _refuse_open_conflicts(plan, args)
+    if not _confirmed(args, what):
+        return None
+    allow_mass_removal = getattr(args, "allow_mass_removal", False)
+    if getattr(args, "background", False):
+        return _queue(service, plan, args, allow_mass_removal)
+    result = service.commit(plan, allow_mass_removal=allow_mass_removal, progress=ProgressLine("sync"), run_id=run_id)
     if not args.json:
         _print_result(result)
     return result.to_json()
+
+
+def _confirmed(args: argparse.Namespace, what: str) -> bool:
+    """--yes, or the person at the terminal says yes; without a terminal, a clear refusal."""
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        if args.command == "activate":
+            print(
+                "The initial import was not committed: review it with `python -m ctct plan import`, "
+                "then commit it with `python -m ctct sync import --yes`."
+            )
+            return False
+        raise ConsoleError(f"not committed: confirm with --yes to {what} (or review it with `plan`)")
+    if input(f"Commit: {what}? [y/N] ").strip().lower() not in {"y", "yes"}:
+        print("nothing was changed")
+        return False
+    return True
+
+
+def _queue(
+    service: SyncService, plan: Plan | MergePlan, args: argparse.Namespace, allow_mass_removal: bool
+) -> dict[str, Any]:
+    """Queues the previewed plan for the worker, refused now for what the commit would refuse."""
+    if plan.mass_removals and not allow_mass_removal:
+        raise SyncRefused(
+            "this plan " + "; ".join(plan.mass_removals[:3]) + ": confirm the mass removal (--allow-mass-removal)"
+        )
+    run_id = background.queue_run(service.database, plan, started_by="cli", allow_mass_removal=allow_mass_removal)
+    workers = background.workers_alive(service.database)
+    if not args.json:
+        print(f"queued: run {run_id} — follow it with `python -m ctct history`")
+        if not workers:
+            print("no worker is running: start one with `python -m ctct worker` (it commits the queued runs)")
+    return {"run_id": run_id, "status": background.QUEUED, "state": background.QUEUED, "workers": workers}
 
 
 def _print_result(result: SyncResult) -> None:
@@ -399,21 +456,41 @@ def _sync_service(args: argparse.Namespace) -> SyncService:
     return SyncService(database, open_client(settings, database), settings)
 
 
+def _planned(
+    service: SyncService, args: argparse.Namespace, resolutions: dict[str, str] | None = None
+) -> Plan | MergePlan:
+    chosen = {**(resolutions or {}), **parse_resolutions(getattr(args, "resolve", None))}
+    if chosen and args.direction != "both":
+        raise UsageError("--resolve is for `both`: only a both-ways plan has conflicts")
+    plan = service.plan(args.direction, progress=_status_line, resolutions=chosen or None)
+    if isinstance(plan, MergePlan):
+        check_resolutions(plan, parse_resolutions(getattr(args, "resolve", None)))
+    return plan
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = _sync_service(args).plan(args.direction, progress=_status_line)
+    plan = _planned(_sync_service(args), args)
     if args.json:
         _print_json(plan.to_json())
     else:
         _print_plan_summary(plan)
-        for kind in SHOWN_KINDS:
-            frame = plan[kind]
-            if len(frame):
-                print(f"\n{kind.replace('_', ' ')}:")
-                print(frame.head(20).to_string(index=False))
+        parts = plan.parts if isinstance(plan, MergePlan) else (("", plan),)
+        for side, part in parts:
+            for kind in SHOWN_KINDS:
+                frame = part[kind]
+                if len(frame):
+                    print(f"\n{kind.replace('_', ' ')}{' ' + side if side else ''}:")
+                    print(frame.head(20).to_string(index=False))
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if args.direction in ("review", "dismiss"):
+        return _cmd_held_run(args)
+    if args.run is not None:
+        raise UsageError(
+            f"sync {args.direction} takes no run number (only `sync review RUN` and `sync dismiss RUN` do)"
+        )
     service = _sync_service(args)
     if args.resume:
         resumed = service.resume(
@@ -424,13 +501,122 @@ def cmd_sync(args: argparse.Namespace) -> int:
         result: dict[str, Any] | None = resumed.to_json()
         plan_json = None
     else:
-        plan = service.plan(args.direction, progress=_status_line)
+        plan = _planned(service, args)
         result = _review_and_commit(service, plan, args, f"{args.direction} now")
         plan_json = plan.to_json()
     if args.json:
         body = {**(plan_json or {}), **(result or {"status": "not committed", "state": "not committed"})}
         _print_json(body)
     return _exit_code(result)
+
+
+def _cmd_held_run(args: argparse.Namespace) -> int:
+    """`sync review RUN` commits a run held for review (planned again when either side changed
+    since, or when --resolve chooses otherwise); `sync dismiss RUN` drops it."""
+    if args.run is None:
+        raise UsageError(f"usage: python -m ctct sync {args.direction} RUN")
+    database = _database(args)
+    if args.direction == "dismiss":
+        background.dismiss(database, args.run)
+        if args.json:
+            _print_json({"run_id": args.run, "status": background.DISMISSED, "state": background.DISMISSED})
+        else:
+            print(f"dismissed: run {args.run} — nothing of it was made")
+        return EXIT_OK
+    held = background.held(database, args.run)
+    service = _sync_service(args)
+    args.direction = str(held.plan.direction)
+    chosen = parse_resolutions(args.resolve)
+    stored = schedules.view(database, held.schedule_id).resolutions if held.schedule_id is not None else {}
+    plan = held.plan
+    try:
+        staleness.refuse_local_change(plan, database, service.settings.role_addresses)
+        staleness.refuse_remote_change(plan, service.client)
+        stale = False
+    except SyncRefused:
+        stale = True
+    if stale or chosen:
+        if stale and not args.json:
+            print("a side changed since this run was held: planned again")
+        plan = service.plan(args.direction, progress=_status_line, resolutions={**stored, **chosen} or None)
+        if isinstance(plan, MergePlan):
+            check_resolutions(plan, chosen)
+        background.replan_run(database, args.run, plan)
+    result = _review_and_commit(service, plan, args, f"commit held run {args.run}", run_id=args.run)
+    if args.json:
+        _print_json({**plan.to_json(), **(result or {"status": "not committed", "state": "not committed"})})
+    return _exit_code(result)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    database = _database(args)
+    worker = Worker(database, lambda: SyncService(database, open_client(settings, database), settings))
+    if args.once:
+        report = worker.run_once()
+        background.note_worker_stopped(database, worker.name)
+        if args.json:
+            _print_json(
+                {
+                    "committed": report.committed,
+                    "held": report.held,
+                    "failed": report.failed,
+                    "nothing_to_do": report.nothing_to_do,
+                }
+            )
+        else:
+            print(
+                f"worker: {len(report.committed):,} run(s) committed, {len(report.held):,} held for review, "
+                f"{len(report.failed):,} failed, {len(report.nothing_to_do):,} with nothing to change"
+            )
+        return EXIT_WITH_ERRORS if report.failed else EXIT_OK
+    print(f"worker {worker.name}: committing queued runs and running schedules (Ctrl-C stops it)", file=sys.stderr)
+    worker.run_forever()
+    return EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    database = _database(args)
+    command = args.schedule_command
+    if command == "add":
+        found = schedules.add_schedule(
+            database,
+            args.direction,
+            every_minutes=args.every,
+            daily_at=args.daily,
+            resolutions=parse_resolutions(args.resolve),
+        )
+        if args.json:
+            _print_json(found.to_json())
+        else:
+            print(f"schedule {found.id}: {found.direction} {found.when}; next at {found.next_due:%Y-%m-%d %H:%M} UTC")
+            if not background.workers_alive(database):
+                print("no worker is running: schedules run only while `python -m ctct worker` does")
+        return EXIT_OK
+    if command in (None, "list"):
+        return _list_schedules(database, args)
+    if command == "remove":
+        schedules.remove_schedule(database, args.id)
+        body: dict[str, Any] = {"id": args.id, "removed": True}
+    else:
+        body = schedules.set_paused(database, args.id, command == "pause").to_json()
+    if args.json:
+        _print_json(body)
+    else:
+        print(f"schedule {args.id} {'removed' if command == 'remove' else command + 'd'}")
+    return EXIT_OK
+
+
+def _list_schedules(database: Database, args: argparse.Namespace) -> int:
+    found = schedules.list_schedules(database)
+    if args.json:
+        _print_json([item.to_json() for item in found])
+    elif not found:
+        print("no schedules")
+    for item in [] if args.json else found:
+        state = "paused" if item.paused else f"next at {item.next_due:%Y-%m-%d %H:%M} UTC"
+        print(f"schedule {item.id}: {item.direction} {item.when} — {state}")
+    return EXIT_OK
 
 
 def cmd_unlock(args: argparse.Namespace) -> int:
@@ -741,18 +927,58 @@ def _add_connection_commands(commands: Commands) -> None:
 
 
 def _add_sync_commands(commands: Commands) -> None:
-    plan_parser = commands.add_parser("plan", help="preview an import, push or pull (changes nothing)")
-    plan_parser.add_argument("direction", choices=["import", "push", "pull"])
+    plan_parser = commands.add_parser("plan", help="preview an import, push, pull or both ways (changes nothing)")
+    plan_parser.add_argument("direction", choices=["import", "push", "pull", "both"])
+    plan_parser.add_argument("--resolve", action="append", metavar="ID=CHOICE", help="resolve a conflict of `both`")
     plan_parser.add_argument("--json", action="store_true")
     plan_parser.set_defaults(handler=cmd_plan)
 
-    sync = commands.add_parser("sync", help="push to or pull from Constant Contact")
-    sync.add_argument("direction", choices=["import", "push", "pull"])
-    sync.add_argument("--yes", action="store_true", help="commit without asking")
+    sync = commands.add_parser(
+        "sync", help="push, pull or sync both ways; `sync review RUN` commits a held run, `sync dismiss RUN` drops it"
+    )
+    sync.add_argument("direction", choices=["import", "push", "pull", "both", "review", "dismiss"])
+    sync.add_argument("run", nargs="?", type=int, help="the run to review or dismiss")
+    sync.add_argument(
+        "--yes", action="store_true", help="commit without asking (for `both`: conflicts take their defaults)"
+    )
     sync.add_argument("--allow-mass-removal", action="store_true", help="confirm list deletions and mass removals")
+    sync.add_argument(
+        "--resolve",
+        action="append",
+        metavar="ID=CHOICE",
+        help="resolve a conflict (its id or kind) otherwise than by default",
+    )
+    sync.add_argument("--background", action="store_true", help="queue the sync for the worker and print its run id")
     sync.add_argument("--resume", action="store_true", help="finish an interrupted sync")
     sync.add_argument("--json", action="store_true")
     sync.set_defaults(handler=cmd_sync)
+
+    worker = commands.add_parser("worker", help="commit queued syncs and run schedules in the background")
+    worker.add_argument("--once", action="store_true", help="run what is queued or due now, then exit")
+    worker.add_argument("--json", action="store_true")
+    worker.set_defaults(handler=cmd_worker)
+
+    schedule = commands.add_parser("schedule", help="syncs run unattended, every N minutes or daily")
+    schedule.add_argument("--json", action="store_true")
+    schedule_commands = schedule.add_subparsers(dest="schedule_command", parser_class=_Parser)
+    add = schedule_commands.add_parser("add", help="a new schedule")
+    add.add_argument("direction", choices=["both", "pull", "push"])
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", type=int, metavar="MINUTES")
+    when.add_argument("--daily", metavar="HH:MM", help="every day at this time (UTC)")
+    add.add_argument("--resolve", action="append", metavar="ID=CHOICE", help="a stored resolution for its conflicts")
+    add.add_argument("--json", action="store_true")
+    listing = schedule_commands.add_parser("list", help="the schedules, with when each runs next")
+    listing.add_argument("--json", action="store_true")
+    for name, what in (
+        ("remove", "delete a schedule"),
+        ("pause", "stop a schedule for now"),
+        ("resume", "run it again"),
+    ):
+        one = schedule_commands.add_parser(name, help=what)
+        one.add_argument("id", type=int)
+        one.add_argument("--json", action="store_true")
+    schedule.set_defaults(handler=cmd_schedule)
 
     history_parser = commands.add_parser("history", help="past imports and syncs")
     history_parser.add_argument("--json", action="store_true")

@@ -27,9 +27,10 @@ from ctct.sandbox.demo_account import sign_in_to_sandbox
 from ctct.sandbox.process import SandboxServer
 from ctct.sync import history as run_history
 from ctct.sync.apply import SyncResult, SyncService
+from ctct.sync.merge import MergePlan
 from ctct.sync.plan import IMPORT, PULL, PUSH, Plan
 
-DIRECTIONS = (IMPORT, PUSH, PULL)
+DIRECTIONS = (IMPORT, PUSH, PULL, "both")
 
 
 class Link(str):
@@ -205,26 +206,38 @@ class Console:
 
     # Plans and commits
 
-    def plan(self, direction: str) -> Plan:
-        """Previews a sync row by row (import, push or pull); changes nothing."""
+    def plan(self, direction: str, *, resolutions: dict[str, str] | None = None) -> Plan | MergePlan:
+        """Previews a sync row by row (import, push, pull or both); changes nothing. For `both`,
+        `resolutions` resolve its conflicts otherwise than by their defaults ({id or kind: choice})."""
         if direction not in DIRECTIONS:
             raise ConsoleError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
         with display.NotebookProgress(f"Planning the {direction}") as progress:
-            plan = self.sync.plan(direction, progress=progress.note)
+            plan = self.sync.plan(direction, progress=progress.note, resolutions=resolutions)
             progress.note(f"done — {sum(plan.counts().values()):,} row changes to review")
         return plan
 
     def plan_import(self) -> Plan:
         """The initial import of Constant Contact's lists and contacts into the CRM."""
-        return self.plan(IMPORT)
+        return self._one_way(IMPORT)
 
     def plan_push(self) -> Plan:
-        return self.plan(PUSH)
+        return self._one_way(PUSH)
 
     def plan_pull(self) -> Plan:
-        return self.plan(PULL)
+        return self._one_way(PULL)
 
-    def commit(self, plan: Plan, *, allow_mass_removal: bool = False) -> SyncResult:
+    def _one_way(self, direction: str) -> Plan:
+        plan = self.plan(direction)
+        assert isinstance(plan, Plan)
+        return plan
+
+    def plan_both(self, resolutions: dict[str, str] | None = None) -> MergePlan:
+        """The three-way merge: each side's changes since the last sync go to the other."""
+        plan = self.plan("both", resolutions=resolutions)
+        assert isinstance(plan, MergePlan)
+        return plan
+
+    def commit(self, plan: Plan | MergePlan, *, allow_mass_removal: bool = False) -> SyncResult:
         """Commits a reviewed plan; refused (SyncRefused) when either side changed since it was
         made, when it removes en masse without `allow_mass_removal`, or over the day's budget."""
         with display.NotebookProgress(f"Committing the {plan.direction}") as progress:

@@ -151,9 +151,11 @@ def run(demo: Demo, args: argparse.Namespace) -> int:
     wait_for(sandbox_url + "/", sandbox, demo)
     if demo.stop_signal is not None:
         return EXIT_STOPPED
+    # Beside them, the worker that runs committed syncs and schedules (they outlive the browser).
+    worker = demo.start([python, "-m", "ctct", "worker"], env)
     print(
         f"\nThe console opens at {console_url}  (Constant Contact sandbox: {sandbox_url}, "
-        "log in as demo / demo; Ctrl+C stops both)\n",
+        "log in as demo / demo; a background worker runs the syncs; Ctrl+C stops all three)\n",
         flush=True,
     )
     console = demo.start(
@@ -179,6 +181,9 @@ def run(demo: Demo, args: argparse.Namespace) -> int:
             return console.returncode
         if sandbox.poll() is not None:
             print(f"the Constant Contact sandbox stopped (exit code {sandbox.returncode}): see above why", flush=True)
+            return 1
+        if worker.poll() is not None:
+            print(f"the background worker stopped (exit code {worker.returncode}): see above why", flush=True)
             return 1
         time.sleep(POLL_SECONDS)
     return EXIT_STOPPED

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -245,7 +246,8 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(20))
-    # planned, running, completed, completed_with_errors, failed, interrupted, resumed
+    # queued, running, completed, completed_with_errors, needs_review, dismissed, failed,
+    # interrupted, resumed
     status: Mapped[str] = mapped_column(String(32), default="planned")
     started_by: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -254,6 +256,12 @@ class SyncRun(Base):
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     requests_used: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The run's live progress, written by whoever runs it (the worker, the page, the CLI), read by
+    # the pages: 0-1, and what it is doing (CTCT's queue message while an activity waits).
+    progress: Mapped[float | None] = mapped_column(Float)
+    progress_message: Mapped[str | None] = mapped_column(String(500))
+    # The schedule that started it, if any.
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("sync_schedules.id", ondelete="SET NULL"), index=True)
 
     steps: Mapped[list[SyncStep]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
@@ -323,6 +331,57 @@ class BaselineContact(Base):
     last_name: Mapped[str | None] = mapped_column(String(50))
     company_name: Mapped[str | None] = mapped_column(String(255))
     job_title: Mapped[str | None] = mapped_column(String(50))
+
+
+class HeldPlan(Base):
+    """The plan of a queued run (for the worker to commit) or of one held for review: exactly what
+    was previewed, so what is committed is what was seen. Dropped once the run is done."""
+
+    __tablename__ = "sync_held_plans"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), primary_key=True)
+    # The pickled Plan or MergePlan, written and read by this console only.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # allow_mass_removal, resolutions: what the person who queued it confirmed.
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SyncSchedule(Base):
+    """A sync run unattended: every N minutes, or daily at a time (UTC)."""
+
+    __tablename__ = "sync_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(20))
+    every_minutes: Mapped[int | None] = mapped_column(Integer)
+    daily_at: Mapped[str | None] = mapped_column(String(5))  # HH:MM
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Conflict resolutions a person stored for it ({conflict id or kind: choice}).
+    resolutions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ScheduleFiring(Base):
+    """One due time of a schedule, claimed by the worker that runs it: the primary key makes a
+    second worker's claim of the same time fail, so a due run runs once."""
+
+    __tablename__ = "sync_schedule_firings"
+
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("sync_schedules.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SyncWorker(Base):
+    """A background worker that is running: it says so every few seconds (the console tells
+    whether one is there to take a commit)."""
+
+    __tablename__ = "sync_workers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SyncLock(Base):

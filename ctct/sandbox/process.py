@@ -6,6 +6,7 @@ import atexit
 import html
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -237,3 +238,27 @@ def running_console(env: dict[str, str], port: int | None = None, options: Seque
     ]
     with ServerProcess(command, port, "/_stcore/health", env=env, cwd=PROJECT_ROOT, timeout=60) as server:
         yield server.url
+
+
+@contextmanager
+def running_worker(env: dict[str, str], cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m ctct worker` with `env` (the console's database and CTCT settings); stopped (as
+    Ctrl-C stops it) afterwards. It has no port: the console sees it through the database."""
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, with the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ctct", "worker"],
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+        cwd=cwd or PROJECT_ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        errors.close()

@@ -10,7 +10,7 @@ finishes the run. Nothing here changes either side itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,10 @@ from ctct.api.errors import BudgetExceeded
 from ctct.config import Settings
 from ctct.db import Database
 from ctct.errors import InvalidInput, SyncRefused
-from ctct.sync import journal, mirror, staleness
+from ctct.sync import background, journal, mirror, staleness
 from ctct.sync.changes import Direction, title_of
-from ctct.sync.local_read import local_snapshot
+from ctct.sync.local_read import crm_frames, local_snapshot
+from ctct.sync.merge import MergePlan, plan_both
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import (
     IMPORT,
@@ -116,13 +117,21 @@ class SyncService:
         with self.database.session() as session:
             return local_snapshot(session, self.settings.role_addresses)
 
-    def plan(self, direction: str, progress: Callable[[str], None] | None = None) -> Plan:
+    def plan(
+        self,
+        direction: str,
+        progress: Callable[[str], None] | None = None,
+        *,
+        resolutions: Mapping[str, str] | None = None,
+    ) -> Plan | MergePlan:
+        """The plan of `direction`; for `both`, `resolutions` choose how conflicts resolve (by
+        conflict id or kind), the others keeping their defaults."""
         known = known_direction(direction)
         read = read_remote(self.client, self.database, self.read_policy, progress)
         local = self.local()
         with self.database.session() as session:
             baseline = load_baseline(session)
-        planned = self._plan_on(known, local, read.snapshot, baseline)
+        planned = self._plan_on(known, local, read.snapshot, baseline, resolutions)
         if read.verified or not removes_or_deletes(planned):
             return planned
         # A plan that removes members or deletes lists never rests on the incremental read alone
@@ -136,9 +145,18 @@ class SyncService:
             full_because="the plan removes members or deletes lists",
         )
         full.snapshot.requests += read.snapshot.requests
-        return self._plan_on(known, local, full.snapshot, baseline)
+        return self._plan_on(known, local, full.snapshot, baseline, resolutions)
 
-    def _plan_on(self, known: Direction, local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline) -> Plan:
+    def _plan_on(
+        self,
+        known: Direction,
+        local: LocalSnapshot,
+        remote: RemoteSnapshot,
+        baseline: Baseline,
+        resolutions: Mapping[str, str] | None = None,
+    ) -> Plan | MergePlan:
+        if known == Direction.BOTH:
+            return plan_both(local, remote, baseline, self.policy, resolutions)
         if known == Direction.PUSH:
             return plan_push(local, remote, baseline, self.policy)
         if known == Direction.IMPORT:
@@ -148,11 +166,18 @@ class SyncService:
     # Commit
 
     def commit(
-        self, plan: Plan, *, allow_mass_removal: bool = False, progress: Progress | None = None, started_by: str = "cli"
+        self,
+        plan: Plan | MergePlan,
+        *,
+        allow_mass_removal: bool = False,
+        progress: Progress | None = None,
+        started_by: str = "cli",
+        run_id: int | None = None,
     ) -> SyncResult:
+        """Commits `plan`; `run_id`: the queued or held run it is (journaled already)."""
         known_direction(plan.direction)
         with journal.sync_lock(self.database):
-            return self._commit_locked(plan, allow_mass_removal, progress, started_by)
+            return self._commit_locked(plan, allow_mass_removal, progress, started_by, run_id=run_id)
 
     def resume(
         self, direction: str, *, allow_mass_removal: bool = False, progress: Progress | None = None
@@ -174,17 +199,22 @@ class SyncService:
 
     def _commit_locked(
         self,
-        plan: Plan,
+        plan: Plan | MergePlan,
         allow_mass_removal: bool,
         progress: Progress | None,
         started_by: str,
         resuming: int | None = None,
+        run_id: int | None = None,
     ) -> SyncResult:
-        report = progress or silent
         before = self.client.budget.used() - plan.snapshot_requests
-        report(0.0, "checking that neither side changed since the preview")
+        (progress or silent)(0.0, "checking that neither side changed since the preview")
         self._refuse(plan, allow_mass_removal)
-        run_id = journal.start_run(self.database, plan, started_by)
+        if run_id is None:
+            run_id = journal.start_run(self.database, plan, started_by)
+        else:
+            journal.mark_running(self.database, run_id, started_by)
+        # Every page can follow the run from its row, whoever runs it.
+        report = background.RunProgress(self.database, run_id, progress or silent)
         journal.note_lock_run(self.database, run_id)
         if resuming is not None:
             # Only now, with this run under way, is the interrupted one done with.
@@ -194,11 +224,13 @@ class SyncService:
         except BaseException as error:
             self._finish_stopped(run_id, self.client.budget.used() - before, error)
             raise
+        finally:
+            background.drop_held_plan(self.database, run_id)
         used = self.client.budget.used() - before
         status = COMPLETED_WITH_ERRORS if outcome.failed or outcome.errors else COMPLETED
         journal.finish_run(self.database, run_id, status, used, failed=outcome.failed)
         report(1.0, "done")
-        warnings = [w.message for w in plan.warnings]
+        warnings = [w.message for w in (plan.all_warnings() if isinstance(plan, MergePlan) else plan.warnings)]
         return SyncResult(status, run_id, plan.direction, used, plan.counts(), warnings, outcome.errors, outcome.failed)
 
     def _finish_stopped(self, run_id: int, used: int, error: BaseException) -> None:
@@ -207,7 +239,7 @@ class SyncService:
         why = str(error) or ("interrupted" if stopped else type(error).__name__)
         journal.finish_run(self.database, run_id, INTERRUPTED if stopped else FAILED, used, why)
 
-    def _refuse(self, plan: Plan, allow_mass_removal: bool) -> None:
+    def _refuse(self, plan: Plan | MergePlan, allow_mass_removal: bool) -> None:
         """Refuses a plan stale on either side, a mass removal not confirmed, or one over the budget."""
         staleness.refuse_local_change(plan, self.database, self.settings.role_addresses)
         staleness.refuse_remote_change(plan, self.client)
@@ -223,8 +255,10 @@ class SyncService:
         except BudgetExceeded as error:
             raise SyncRefused(str(error)) from None
 
-    def _apply(self, plan: Plan, run_id: int, report: Progress) -> Outcome:
+    def _apply(self, plan: Plan | MergePlan, run_id: int, report: Progress) -> Outcome:
         """The changes, made on the plan's target side, then the baseline they leave."""
+        if isinstance(plan, MergePlan):
+            return self._apply_both(plan, run_id, report)
         if plan.direction == Direction.PUSH:
             # Until the push's observation is in the mirror, only a full read can be trusted.
             mirror.require_full_read(self.database)
@@ -238,6 +272,23 @@ class SyncService:
         # third read of the whole CRM (see ctct/sync/recording.py).
         record_baseline(self.database, local_after(self.database, plan, outcome), plan, outcome)
         return outcome
+
+    def _apply_both(self, plan: MergePlan, run_id: int, report: Progress) -> Outcome:
+        """Customer Focus's part in one transaction, its baseline recorded; then CTCT's part, as a
+        push, its baseline recorded from the CRM as that transaction left it. Each part only holds
+        what the other side changed, so neither undoes the other."""
+        report(0.0, "saving the changes from Constant Contact in Customer Focus, all in one go")
+        here = pull(plan.to_local, run_id, self.database)
+        record_baseline(self.database, local_after(self.database, plan.to_local, here), plan.to_local, here)
+        if plan.to_ctct.is_empty:
+            return here
+        mirror.require_full_read(self.database)
+        there = push(plan.to_ctct, run_id, self.database, self.client, report)
+        observe_push(self.database, plan.to_ctct, there)
+        with self.database.session() as session:
+            now_here = crm_frames(session, self.settings.role_addresses)
+        record_baseline(self.database, now_here, plan.to_ctct, there)
+        return there
 
     def _wait_for_activities(self, report: Progress, patience: float = 3600.0) -> None:
         """Waits while CTCT still queues or runs activities (those of the interrupted run)."""

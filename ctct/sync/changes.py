@@ -14,11 +14,13 @@ from typing import NamedTuple
 
 
 class Direction(StrEnum):
-    """Which side wins: push (the CRM), pull (CTCT), import (activation's first pull)."""
+    """Which side wins: push (the CRM), pull (CTCT), import (activation's first pull), or both:
+    the three-way merge where each side's changes since the baseline win (ctct/sync/merge.py)."""
 
     PUSH = "push"
     PULL = "pull"
     IMPORT = "import"
+    BOTH = "both"
 
 
 class ChangeKind(StrEnum):

@@ -49,6 +49,14 @@ def _as_dict(run: SyncRun) -> dict[str, Any]:
         "counts": {kind: count for kind, count in (run.counts or {}).items() if count},
         "warnings": (run.plan or {}).get("warnings", []),
         "error": run.error,
+        # queued, running, completed, completed_with_errors, needs_review, dismissed, failed,
+        # interrupted (or resumed): the same as `status`, under the name the issue gave it.
+        "state": run.status,
+        "progress": run.progress,
+        "progress_message": run.progress_message,
+        "schedule_id": run.schedule_id,
+        "held_because": (run.plan or {}).get("held_because") or [],
+        "conflicts": (run.plan or {}).get("conflicts", []),
     }
 
 
@@ -76,10 +84,15 @@ def run_detail(database: Database, run_id: int) -> dict[str, Any]:
 def describe(run: dict[str, Any]) -> str:
     counts = describe_counts(run["counts"]) or "no changes"
     took = f", {run['duration_seconds']:.1f} s" if run["duration_seconds"] is not None else ""
-    return (
+    text = (
         f"run {run['run_id']}: {run['direction']} {run['status'].replace('_', ' ')} at {run['started_at'][:19]}{took}, "
         f"{run['requests_used']:,} requests — {counts}"
     )
+    if run.get("held_because"):
+        text += f" (held: {'; '.join(run['held_because'])}: `python -m ctct sync review {run['run_id']}`)"
+    elif run["status"] in ("queued", "running") and run.get("progress_message"):
+        text += f" ({round(100 * (run.get('progress') or 0))} %: {run['progress_message']})"
+    return text
 
 
 def runs_frame(runs: list[dict[str, Any]], changes: Callable[[dict[str, int]], str] = describe_counts) -> pd.DataFrame:

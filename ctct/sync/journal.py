@@ -22,6 +22,7 @@ from ctct.db import Database
 from ctct.db.models import RowChange, SyncLock, SyncRun, SyncStep, utcnow
 from ctct.errors import SyncBusy
 from ctct.sync.changes import ROW_KINDS
+from ctct.sync.merge import MergePlan
 from ctct.sync.plan import Plan
 
 LOCK_NAME = "ctct-sync"
@@ -148,44 +149,98 @@ def break_lock(database: Database) -> SyncLock | None:
         return current
 
 
-def start_run(database: Database, plan: Plan, started_by: str) -> int:
+def start_run(database: Database, plan: Plan | MergePlan, started_by: str, *, status: str = "running") -> int:
+    """The run of `plan`, with one row change per planned row; a both-ways plan's rows say on which
+    side they are made. `status` queued: a run the worker is to commit."""
     with database.session() as session:
         run = SyncRun(
-            direction=plan.direction,
-            status="running",
+            direction=str(plan.direction),
+            status=status,
             started_by=started_by,
-            plan={
-                "counts": plan.counts(),
-                "warnings": [w.message for w in plan.warnings],
-                "estimated_requests": plan.estimated_requests,
-            },
+            plan=run_plan(plan),
             counts=plan.counts(),
         )
         session.add(run)
         session.flush()
         run_id = run.id
         rows = []
-        for kind, journal_kind in ROW_KINDS.items():
-            frame = plan[kind]
-            if frame.empty:
-                continue
-            lists = frame[journal_kind.list_column] if journal_kind.list_column else [None] * len(frame)
-            emails = frame[journal_kind.email_column] if journal_kind.email_column else [None] * len(frame)
-            details = _details(kind, frame)
-            rows += [
-                {
-                    "run_id": run_id,
-                    "change_kind": journal_kind.label,
-                    "list_name": lst,
-                    "email": email,
-                    "detail": detail,
-                    "outcome": "planned",
-                }
-                for lst, email, detail in zip(lists, emails, details, strict=True)
-            ]
+        parts = plan.parts if isinstance(plan, MergePlan) else ((None, plan),)
+        for side, part in parts:
+            rows += _planned_rows(run_id, part, side)
         if rows:
             session.connection().execute(insert(RowChange), rows)
     return run_id
+
+
+def replace_planned_rows(database: Database, run_id: int, plan: Plan | MergePlan) -> None:
+    """A run not started yet (held for review) planned again: its rows, counts and plan anew."""
+    with database.session() as session:
+        session.execute(delete(RowChange).where(RowChange.run_id == run_id))
+        held_because = (session.get(SyncRun, run_id).plan or {}).get("held_because")  # type: ignore[union-attr]
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(plan={**run_plan(plan), "held_because": held_because}, counts=plan.counts())
+        )
+        rows: list[dict[str, Any]] = []
+        for side, part in plan.parts if isinstance(plan, MergePlan) else ((None, plan),):
+            rows += _planned_rows(run_id, part, side)
+        if rows:
+            session.connection().execute(insert(RowChange), rows)
+
+
+def mark_running(database: Database, run_id: int, started_by: str | None = None) -> None:
+    """A queued or held run, started now."""
+    values: dict[str, Any] = {"status": "running", "started_at": utcnow()}
+    if started_by:
+        values["started_by"] = started_by
+    with database.session() as session:
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+
+
+def run_plan(plan: Plan | MergePlan) -> dict[str, Any]:
+    """What a run keeps of its plan: counts, warnings, requests; a both-ways plan's counts per side
+    and its conflicts with their resolutions."""
+    if isinstance(plan, MergePlan):
+        return {
+            "counts": plan.counts(),
+            "sides": plan.side_counts(),
+            "conflicts": [conflict.to_json() for conflict in plan.conflicts],
+            "warnings": [w.message for w in plan.all_warnings()],
+            "mass_removals": plan.mass_removals,
+            "estimated_requests": plan.estimated_requests,
+        }
+    return {
+        "counts": plan.counts(),
+        "warnings": [w.message for w in plan.warnings],
+        "mass_removals": list(plan.mass_removals),
+        "estimated_requests": plan.estimated_requests,
+    }
+
+
+def _planned_rows(run_id: int, plan: Plan, side: str | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for kind, journal_kind in ROW_KINDS.items():
+        frame = plan[kind]
+        if frame.empty:
+            continue
+        lists = frame[journal_kind.list_column] if journal_kind.list_column else [None] * len(frame)
+        emails = frame[journal_kind.email_column] if journal_kind.email_column else [None] * len(frame)
+        details = _details(kind, frame)
+        if side is not None:
+            details = [f"{side}: {detail}" if detail else side for detail in details]
+        rows += [
+            {
+                "run_id": run_id,
+                "change_kind": journal_kind.label,
+                "list_name": lst,
+                "email": email,
+                "detail": detail,
+                "outcome": "planned",
+            }
+            for lst, email, detail in zip(lists, emails, details, strict=True)
+        ]
+    return rows
 
 
 def _details(kind: str, frame: Any) -> list[str | None]:
@@ -281,6 +336,42 @@ def finish_run(
             if row.get("list"):
                 matches.append(RowChange.list_name == row["list"])
             session.execute(update(RowChange).where(*matches).values(outcome="failed", detail=row["reason"][:2000]))
+
+
+def record_empty_run(database: Database, plan: Plan | MergePlan, started_by: str, schedule_id: int | None) -> int:
+    """A scheduled sync that found both sides in step: completed, nothing changed, its reads counted."""
+    with database.session() as session:
+        run = SyncRun(
+            direction=str(plan.direction),
+            status="completed",
+            started_by=started_by,
+            plan=run_plan(plan),
+            counts=plan.counts(),
+            requests_used=plan.snapshot_requests,
+            finished_at=utcnow(),
+            schedule_id=schedule_id,
+            progress=1.0,
+            progress_message="nothing to change",
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def record_failed_run(database: Database, direction: str, started_by: str, error: str, schedule_id: int | None) -> int:
+    """A scheduled sync that could not even plan (CTCT unreachable, the token revoked): failed, why."""
+    with database.session() as session:
+        run = SyncRun(
+            direction=direction,
+            status="failed",
+            started_by=started_by,
+            error=error[:2000],
+            finished_at=utcnow(),
+            schedule_id=schedule_id,
+        )
+        session.add(run)
+        session.flush()
+        return run.id
 
 
 def record_import_run(database: Database, direction: str, counts: dict[str, Any]) -> int:

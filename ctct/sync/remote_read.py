@@ -26,6 +26,7 @@ from ctct.config import Settings
 from ctct.crm.normalize import email_keys
 from ctct.db import Database
 from ctct.sync import journal, mirror
+from ctct.sync.merge import MergePlan
 from ctct.sync.outcome import Outcome
 from ctct.sync.plan import Plan
 from ctct.sync.remote_full import contact_row, ctct_lists, full_remote_read
@@ -105,7 +106,7 @@ def read_remote(
     return RemoteRead(snapshot, verified=False, reason=INCREMENTAL)
 
 
-def removes_or_deletes(plan: Plan) -> bool:
+def removes_or_deletes(plan: Plan | MergePlan) -> bool:
     """Whether a plan removes members (on either side) or deletes lists: a plan that must rest
     on a full read, never on the incremental one alone."""
     return bool(len(plan["memberships_remove"]) or len(plan["lists_delete"]))

@@ -14,12 +14,13 @@ from ctct.api.client import CtctClient
 from ctct.db import Database
 from ctct.errors import SyncRefused
 from ctct.sync.local_read import crm_revision, local_snapshot
+from ctct.sync.merge import MergePlan
 from ctct.sync.plan import Plan
 from ctct.sync.remote_full import ctct_lists
 from ctct.sync.snapshot import REVISION_PREFIX, RemoteSnapshot, revision_fingerprint
 
 
-def refuse_local_change(plan: Plan, database: Database, role_addresses: frozenset[str]) -> None:
+def refuse_local_change(plan: Plan | MergePlan, database: Database, role_addresses: frozenset[str]) -> None:
     """Refuses the plan when Customer Focus changed since its snapshot: one SELECT of the CRM
     revision, which database triggers bump on every change; a plan whose snapshot had no
     revision is checked against a new snapshot's hash instead."""
@@ -33,13 +34,13 @@ def refuse_local_change(plan: Plan, database: Database, role_addresses: frozense
         raise SyncRefused("Customer Focus changed since this preview: make a new preview")
 
 
-def refuse_remote_change(plan: Plan, client: CtctClient) -> None:
+def refuse_remote_change(plan: Plan | MergePlan, client: CtctClient) -> None:
     probe = RemoteSnapshot(ctct_lists(client), pd.DataFrame(), pd.DataFrame())
     if probe.lists_fingerprint != plan.remote_fingerprint or _contacts_changed(plan, client):
         raise SyncRefused("Constant Contact changed since this preview: make a new preview")
 
 
-def _contacts_changed(plan: Plan, client: CtctClient) -> bool:
+def _contacts_changed(plan: Plan | MergePlan, client: CtctClient) -> bool:
     """Whether a contact changed since the preview's read: one request as a rule. Contacts updated
     after the read's changes bound (or, without one, after the newest update the preview saw;
     when CTCT had no contacts then, anything at all) are fetched; any the preview did not hold

@@ -14,6 +14,7 @@ from ctct.errors import ConsoleError, SyncRefused
 from ctct.sync import history
 from ctct.sync.apply import COMPLETED_WITH_ERRORS, SyncResult
 from ctct.sync.changes import CHANGE_KINDS, ChangeKind, title_of
+from ctct.sync.merge import CHOICE_WORDS, CONFLICT_CHOICES, IN_CRM, IN_CTCT, MergePlan
 from ctct.sync.plan import COLUMN_TITLES, PUSH, Plan
 from ctct.ui.downloads import csv_download
 from ctct.ui.state import database, sync_service
@@ -187,6 +188,51 @@ def _show_changes(plan: Plan, kind: str, key: str) -> None:
     csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
 
 
+def show_merge_plan(plan: MergePlan, key: str, on_choice: Callable[[], None] | None = None) -> None:
+    """The both-ways preview: the conflicts, each with its resolution to choose (the default never
+    deletes and never loses a change), then what goes to each side, as a one-way preview shows it."""
+    if plan.is_empty:
+        st.success("Both sides already agree: nothing to change.")
+        return
+    st.caption(
+        f"About {plan.estimated_requests:,} Constant Contact requests. Each side's changes since the last sync go "
+        "to the other; subscription status follows Constant Contact. Nothing either side changed is lost."
+    )
+    if plan.conflicts:
+        st.markdown(
+            f"**{len(plan.conflicts):,} conflict(s)**: both sides changed these lists in ways that cannot both stand."
+        )
+        for conflict in plan.conflicts:
+            st.radio(
+                f"'{conflict.list}': {conflict.local} here, {conflict.ctct} in Constant Contact",
+                conflict.choices,
+                index=conflict.choices.index(conflict.resolution),
+                format_func=lambda choice, kind=conflict.kind: (
+                    CHOICE_WORDS[(kind, choice)] + (" (default)" if CONFLICT_CHOICES[kind][0] == choice else "")
+                ),
+                key=f"{key}_conflict_{conflict.id}",
+                on_change=on_choice,
+                horizontal=True,
+            )
+    for removal in plan.mass_removals:
+        st.error(f"Mass removal {plain(removal)}", icon=":material/delete_sweep:")
+    for side, part, words in (
+        (IN_CRM, plan.to_local, "From Constant Contact into Customer Focus"),
+        (IN_CTCT, plan.to_ctct, "From Customer Focus into Constant Contact"),
+    ):
+        with st.container(border=True, key=f"{key}_{'crm' if side == IN_CRM else 'ctct'}_side"):
+            st.markdown(f"**{words}**")
+            if part.is_empty:
+                st.caption("Nothing to change on this side.")
+            else:
+                show_plan(part, f"{key}_{'crm' if side == IN_CRM else 'ctct'}")
+
+
+def chosen_resolutions(plan: MergePlan, key: str) -> dict[str, str]:
+    """The resolutions picked in the preview (the defaults where nothing else was picked)."""
+    return {c.id: str(st.session_state.get(f"{key}_conflict_{c.id}", c.resolution)) for c in plan.conflicts}
+
+
 @dataclass
 class CommitProblem:
     """Why a commit did not happen (`refused`: on purpose, nothing started) or stopped (an error)."""
@@ -196,7 +242,11 @@ class CommitProblem:
 
 
 def commit_plan(
-    plan: Plan, *, allow_mass_removal: bool = False, label: str = "Synchronizing with Constant Contact…"
+    plan: Plan | MergePlan,
+    *,
+    allow_mass_removal: bool = False,
+    label: str = "Synchronizing with Constant Contact…",
+    run_id: int | None = None,
 ) -> SyncResult | CommitProblem:
     """Commits with one progress bar that names its step; a refusal or an error comes back in
     words, to show where the page wants it (not inside the collapsed progress box)."""
@@ -213,7 +263,7 @@ def commit_plan(
 
         try:
             result = service.commit(
-                plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by="console"
+                plan, allow_mass_removal=allow_mass_removal, progress=progress, started_by="console", run_id=run_id
             )
         except SyncRefused as error:
             status.update(label="Not committed", state="error", expanded=False)

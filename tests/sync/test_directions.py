@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from ctct.db.models import SyncRun
 from ctct.errors import InvalidInput
 
-MESSAGE = "direction 'sideways' is not one of push, pull, import"
+MESSAGE = "direction 'sideways' is not one of push, pull, import, both"
 
 
 def runs(database):

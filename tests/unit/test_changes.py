@@ -136,8 +136,8 @@ def test_the_kinds_keep_their_public_names() -> None:
     assert DONE_WORDS["memberships_add"] == ("member added", "members added")
 
 
-def test_a_direction_is_one_of_three() -> None:
-    assert [direction.value for direction in Direction] == ["push", "pull", "import"]
+def test_a_direction_is_one_of_four() -> None:
+    assert [direction.value for direction in Direction] == ["push", "pull", "import", "both"]
     assert Direction("pull") == "pull"
     with pytest.raises(ValueError, match="sideways"):
         Direction("sideways")

@@ -1,0 +1,148 @@
+"""`python -m ctct worker`: the background worker that commits queued runs and runs schedules.
+
+Each round it says it is alive (the console shows whether a worker is there), commits the queued
+runs one by one — the very plans that were previewed, refused as stale when either side changed
+since — and runs each due schedule: it plans, commits by itself when the plan needs no decision
+(ctct/sync/background.py: needs_decision), and otherwise holds the run as needs review with its
+plan. Rounds are driven by APScheduler's blocking scheduler; `--once` runs one round and exits.
+Several workers (and consoles) on one database never run one sync twice: a queued run is claimed
+by one update, a due time by one insert (ctct/sync/schedules.py), and the sync lock keeps one sync
+at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ctct.db import Database
+from ctct.db.models import utcnow
+from ctct.errors import SyncBusy, SyncRefused
+from ctct.sync import background, journal, schedules
+from ctct.sync.apply import FAILED, SyncService
+
+log = logging.getLogger("ctct.worker")
+ROUND_SECONDS = 2.0
+
+
+@dataclass
+class RoundReport:
+    committed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    nothing_to_do: list[int] = field(default_factory=list)
+
+    @property
+    def runs(self) -> list[int]:
+        return sorted(self.committed + self.held + self.failed + self.nothing_to_do)
+
+
+class Worker:
+    """One worker. `service` makes the sync service a round uses (a new client each round, so a
+    refreshed token is picked up); `now` is the clock schedules are due by (a fake one in tests)."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: Callable[[], SyncService],
+        *,
+        name: str | None = None,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.database, self.make_service, self.now = database, service, now
+        self.name = name or journal.holder_name()
+
+    def run_once(self) -> RoundReport:
+        """One round: the queued runs, then the schedules due now."""
+        report = RoundReport()
+        background.note_worker_alive(self.database, self.name, self.now())
+        while (run_id := background.claim_queued(self.database)) is not None:
+            self._commit_queued(run_id, report)
+        for due in schedules.claim_due(self.database, self.now(), self.name):
+            self._run_scheduled(due, report)
+        return report
+
+    def _commit_queued(self, run_id: int, report: RoundReport) -> None:
+        held = background.held(self.database, run_id, states=(background.RUNNING,))
+        service = self.make_service()
+        try:
+            service.commit(held.plan, allow_mass_removal=held.allow_mass_removal, started_by=self.name, run_id=run_id)
+        except SyncBusy as busy:
+            background.back_to_queue(self.database, run_id, f"waiting: {busy}")
+            return
+        except SyncRefused as refused:
+            journal.finish_run(self.database, run_id, FAILED, 0, str(refused))
+            background.drop_held_plan(self.database, run_id)
+            report.failed.append(run_id)
+            return
+        except Exception:  # the commit journaled the run as failed, with why; the worker goes on
+            log.exception("run %s failed", run_id)
+            report.failed.append(run_id)
+            return
+        report.committed.append(run_id)
+
+    def _run_scheduled(self, due: schedules.Due, report: RoundReport) -> None:
+        started_by = f"schedule {due.schedule_id}"
+        service = self.make_service()
+        try:
+            plan = service.plan(due.direction, resolutions=due.resolutions)
+        except Exception as error:
+            run_id = journal.record_failed_run(self.database, due.direction, started_by, str(error), due.schedule_id)
+            schedules.note_firing_run(self.database, due, run_id)
+            report.failed.append(run_id)
+            return
+        if plan.is_empty and not len(plan["contacts_link"]):
+            run_id = journal.record_empty_run(self.database, plan, started_by, due.schedule_id)
+            schedules.note_firing_run(self.database, due, run_id)
+            report.nothing_to_do.append(run_id)
+            return
+        reasons = background.needs_decision(plan, service.client.budget.remaining(), due.resolutions)
+        if reasons:
+            run_id = background.queue_run(
+                self.database,
+                plan,
+                started_by=started_by,
+                status=background.NEEDS_REVIEW,
+                schedule_id=due.schedule_id,
+                held_because=reasons,
+            )
+            schedules.note_firing_run(self.database, due, run_id)
+            report.held.append(run_id)
+            return
+        run_id = background.queue_run(
+            self.database, plan, started_by=started_by, schedule_id=due.schedule_id, status=background.RUNNING
+        )
+        schedules.note_firing_run(self.database, due, run_id)
+        try:
+            service.commit(plan, started_by=started_by, run_id=run_id)
+        except SyncRefused as refused:
+            journal.finish_run(self.database, run_id, FAILED, 0, str(refused))
+            background.drop_held_plan(self.database, run_id)
+            report.failed.append(run_id)
+            return
+        except Exception:
+            log.exception("scheduled run %s failed", run_id)
+            report.failed.append(run_id)
+            return
+        report.committed.append(run_id)
+
+    def run_forever(self, every: float = ROUND_SECONDS) -> None:
+        """Rounds every `every` seconds until stopped (Ctrl-C, SIGTERM)."""
+        scheduler = BlockingScheduler(timezone=dt.UTC)
+        scheduler.add_job(
+            self.run_once,
+            IntervalTrigger(seconds=every, timezone=dt.UTC),
+            id="round",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        try:
+            scheduler.start()
+        finally:
+            background.note_worker_stopped(self.database, self.name)

@@ -1,0 +1,127 @@
+"""Runs outlive the browser (issue 18): a sync committed on Synchronize is handed to the background
+worker; navigating away at once and coming back shows its progress going on and its end; a page
+closed during a run does not stop it. Without a worker the page says so and commits itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from ctct import lists
+from ctct.crm import demo
+from ctct.crm.contact_frame import ContactFilter
+from ctct.db import Database
+from ctct.db.models import SyncRun
+from ctct.sandbox.process import free_port, running_console, running_sandbox, running_worker
+from tests.activated import sandbox_env
+from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_for_app
+
+
+@pytest.fixture(scope="module")
+def console_with_worker(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
+    """An activated console (import committed) against its own slow sandbox — each CTCT activity
+    takes 3 s, so a run lasts long enough to walk away from — with a worker beside it."""
+    work = tmp_path_factory.mktemp("background")
+    database_url = f"sqlite:///{work / 'console.db'}"
+    database = Database(database_url)
+    with database.session() as session:
+        demo.load_demo_data(session, companies=12)
+    port = free_port()
+    with running_sandbox("--activity-seconds", "3") as sandbox_url:
+        env = {
+            **sandbox_env(sandbox_url, port),
+            "CTCT_DATABASE_URL": database_url,
+            "CTCT_DEMO_MODE": "1",
+            "CTCT_SECRET_KEY_FILE": str(work / "secret.key"),
+        }
+        activated = subprocess.run(
+            [sys.executable, "-m", "ctct", "activate", "--yes"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert activated.returncode == 0, activated.stderr
+        with running_worker(env), running_console(env, port) as url:
+            yield url, database
+    database.dispose()
+
+
+def new_list_here(database: Database, name: str, tag: str) -> None:
+    with database.session() as session:
+        lists.create_list(session, name)
+        lists.add_matching(session, name, ContactFilter(tags=(tag,)))
+
+
+def runs(database: Database) -> list[tuple[int, str, str]]:
+    with database.session() as session:
+        return list(session.execute(select(SyncRun.id, SyncRun.direction, SyncRun.status).order_by(SyncRun.id)).all())
+
+
+def wait_for_run(database: Database, run_id: int, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = next(status for found, _direction, status in runs(database) if found == run_id)
+        if status not in ("queued", "running"):
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+
+def preview_both_and_commit(page, url: str, database: Database) -> int:
+    """Previews both ways, commits, and returns the run the worker was handed."""
+    before = {run_id for run_id, _d, _s in runs(database)}
+    page.goto(f"{url}/synchronize")
+    wait_for_app(page)
+    page.locator(".st-key-sync_preview_both button").click()
+    page.locator(".st-key-sync_commit button").wait_for()
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / "background-sync-preview.png"), full_page=True)
+    page.locator(".st-key-sync_commit button").click()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        new = [(run_id, direction) for run_id, direction, _s in runs(database) if run_id not in before]
+        if new:
+            assert [direction for _id, direction in new] == ["both"]
+            return new[0][0]
+        time.sleep(0.1)
+    raise AssertionError("the commit handed no run to the worker")
+
+
+def test_a_committed_sync_goes_on_while_the_user_is_elsewhere(console_with_worker, page):
+    url, database = console_with_worker
+    new_list_here(database, "Apparel Sports Wear", "Apparel Sports Wear")
+    run_id = preview_both_and_commit(page, url, database)
+    # At once elsewhere: the run is the worker's, not the page's.
+    page.get_by_role("link", name="Email Lists").click()
+    wait_for_app(page)
+    assert next(status for found, _d, status in runs(database) if found == run_id) in ("queued", "running")
+    page.get_by_role("link", name="Synchronize").click()
+    wait_for_app(page)
+    progress = page.locator(f".st-key-sync_run_{run_id}")
+    if next(status for found, _d, status in runs(database) if found == run_id) in ("queued", "running"):
+        progress.wait_for(timeout=10_000)
+        page.screenshot(path=str(SCREENSHOTS / "background-sync-running.png"), full_page=True)
+        assert "leave this page or close it, the sync goes on" in progress.inner_text()
+    assert wait_for_run(database, run_id) == "completed"
+    # The page that handed it over says how it ended, without a reload.
+    page.get_by_text(f"Run {run_id} done").wait_for(timeout=15_000)
+    page.screenshot(path=str(SCREENSHOTS / "background-sync-done.png"), full_page=True)
+    assert page.locator(f".st-key-sync_run_{run_id}").count() == 0
+
+
+def test_a_sync_goes_on_after_its_page_is_closed(console_with_worker, page):
+    url, database = console_with_worker
+    new_list_here(database, "VIP Customers", "VIP")
+    run_id = preview_both_and_commit(page, url, database)
+    page.close()
+    assert wait_for_run(database, run_id) == "completed"
+    with database.session() as session:
+        assert lists.find_list(session, "VIP Customers").ctct_list_id is not None

@@ -1,0 +1,232 @@
+"""Sync both ways (SPEC §7, issue 18): the three-way merge rule by rule, through the service and the
+in-process sandbox. The random walks over both sides are in test_both_ways_model.py."""
+
+import pytest
+from sqlalchemy import select
+
+from ctct import lists
+from ctct.db.models import Contact, EmailList, MembershipChangeHow, RowChange, SyncRun
+from ctct.errors import InvalidInput
+from ctct.sync.merge import DELETED_HERE_CHANGED_IN_CTCT, DELETED_IN_CTCT_CHANGED_HERE, RENAMED_ON_BOTH
+from tests.sync.test_push_pull_rules import crm, local_list, remote_lists, remote_members
+
+ORIGIN = lists.ChangeOrigin("test", MembershipChangeHow.TICK)
+PEOPLE = [(f"p{n}@acme.com", f"P{n}") for n in range(6)]
+
+
+def members_here(database, name):
+    with database.session() as session:
+        found = lists.find_list(session, name)
+        return sorted(lists.member_emails(session, found)) if found is not None else None
+
+
+def names_here(database):
+    with database.session() as session:
+        return sorted(session.scalars(select(EmailList.name)))
+
+
+@pytest.fixture
+def synced(service, database, active_client):
+    """News (p0, p1, p2) and Events (p3) in both places, the baseline recorded."""
+    crm(database, *PEOPLE)
+    local_list(database, "News", "p0@acme.com", "p1@acme.com", "p2@acme.com")
+    local_list(database, "Events", "p3@acme.com")
+    service.commit(service.plan("push"))
+    service.commit(service.plan("pull"))
+    assert service.plan("both").is_empty
+    return remote_lists(active_client)
+
+
+def add_in_ctct(sandbox, list_name, email):
+    """A member added in CTCT (a new contact there if CTCT has none with that email)."""
+    with sandbox.lock:
+        account, now = sandbox.account("demo"), sandbox.now()
+        target = next(item for item in account.live_lists() if item.name == list_name)
+        contact = account.find_by_email(email) or account.new_contact(email, now, "Account", "implicit")
+        account.add_membership(contact, target.list_id)
+        contact.updated_at = now
+
+
+def test_the_seeds_story_a_ctct_rename_and_members_added_here_both_survive(synced, service, database, active_client):
+    active_client.lists.rename(synced["News"]["list_id"], "Newsletter")
+    local_list(database, "News", "p4@acme.com")
+    plan = service.plan("both")
+    assert plan.to_local["lists_rename"][["from", "to"]].values.tolist() == [["News", "Newsletter"]]
+    assert plan.to_ctct["memberships_add"]["email"].tolist() == ["p4@acme.com"]
+    assert plan.to_ctct["lists_rename"].empty and not plan.conflicts and not plan.mass_removals
+    result = service.commit(plan)
+    assert result.status == "completed"
+    assert members_here(database, "Newsletter") == ["p0@acme.com", "p1@acme.com", "p2@acme.com", "p4@acme.com"]
+    assert remote_members(active_client, "Newsletter") == members_here(database, "Newsletter")
+    assert "News" not in remote_lists(active_client)
+    again = service.plan("both")
+    assert again.is_empty, again.summary()
+
+
+def test_each_sides_member_changes_reach_the_other(synced, service, database, active_client, sandbox):
+    add_in_ctct(sandbox, "Events", "p5@acme.com")
+    local_list(database, "Events", "p4@acme.com")
+    with database.session() as session:
+        news = lists.find_list(session, "News")
+        p0 = session.scalar(select(Contact.id).where(Contact.email == "p0@acme.com"))
+        lists.change_members(session, news, remove=[p0], origin=ORIGIN)
+    plan = service.plan("both")
+    assert plan.to_local["memberships_add"]["email"].tolist() == ["p5@acme.com"]
+    assert plan.to_ctct["memberships_add"]["email"].tolist() == ["p4@acme.com"]
+    assert plan.to_ctct["memberships_remove"]["email"].tolist() == ["p0@acme.com"]
+    assert plan.to_local["memberships_remove"].empty
+    service.commit(plan)
+    assert members_here(database, "Events") == ["p3@acme.com", "p4@acme.com", "p5@acme.com"]
+    assert remote_members(active_client, "Events") == members_here(database, "Events")
+    assert remote_members(active_client, "News") == members_here(database, "News") == ["p1@acme.com", "p2@acme.com"]
+    assert service.plan("both").is_empty
+
+
+def test_new_lists_on_each_side_are_created_on_the_other(synced, service, database, active_client, sandbox):
+    active_client.lists.create("Golf")
+    add_in_ctct(sandbox, "Golf", "p1@acme.com")
+    local_list(database, "Spring", "p2@acme.com")
+    plan = service.plan("both")
+    assert plan.to_local["lists_create"]["name"].tolist() == ["Golf"]
+    assert plan.to_ctct["lists_create"]["name"].tolist() == ["Spring"]
+    service.commit(plan)
+    assert (
+        names_here(database)
+        == sorted(remote_lists(active_client))
+        == ["Events", "General Interest", "Golf", "News", "Spring"]
+    )
+    assert members_here(database, "Golf") == remote_members(active_client, "Golf") == ["p1@acme.com"]
+    assert members_here(database, "Spring") == remote_members(active_client, "Spring") == ["p2@acme.com"]
+    assert service.plan("both").is_empty
+
+
+def test_a_rename_here_goes_to_ctct(synced, service, database, active_client):
+    with database.session() as session:
+        lists.rename_list(session, "Events", "Events 2027")
+    plan = service.plan("both")
+    assert plan.to_ctct["lists_rename"][["from", "to"]].values.tolist() == [["Events", "Events 2027"]]
+    assert plan.to_local["lists_rename"].empty
+    service.commit(plan)
+    assert "Events 2027" in remote_lists(active_client)
+    assert service.plan("both").is_empty
+
+
+def test_a_double_rename_is_a_conflict_that_keeps_ctcts_name_by_default(synced, service, database, active_client):
+    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "News", "News (here)")
+    plan = service.plan("both")
+    [conflict] = plan.conflicts
+    assert (conflict.kind, conflict.resolution, conflict.choices) == (RENAMED_ON_BOTH, "ctct", ("ctct", "local"))
+    assert "Constant Contact's name" in conflict.outcome and conflict.list == "News"
+    service.commit(plan)
+    assert "News (CTCT)" in names_here(database) and "News (CTCT)" in remote_lists(active_client)
+    assert service.plan("both").is_empty
+
+
+def test_a_double_rename_resolved_for_the_name_here(synced, service, database, active_client):
+    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "News", "News (here)")
+    conflict_id = service.plan("both").conflicts[0].id
+    plan = service.plan("both", resolutions={conflict_id: "local"})
+    assert plan.conflicts[0].resolution == "local" and plan.conflicts[0].chosen
+    service.commit(plan)
+    assert "News (here)" in names_here(database) and "News (here)" in remote_lists(active_client)
+    assert "News (CTCT)" not in remote_lists(active_client)
+    assert service.plan("both").is_empty
+
+
+def test_a_resolution_that_is_not_a_choice_is_refused_naming_the_conflict(synced, service, database, active_client):
+    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "News", "News (here)")
+    with pytest.raises(InvalidInput, match=r"'delete' is not a choice for conflict renamed_on_both:.* ctct or local"):
+        service.plan("both", resolutions={RENAMED_ON_BOTH: "delete"})
+
+
+def test_a_list_deleted_here_and_unchanged_in_ctct_is_deleted_there_as_a_mass_removal(
+    synced, service, database, active_client
+):
+    with database.session() as session:
+        lists.delete_list(session, "Events")
+    plan = service.plan("both")
+    assert plan.to_ctct["lists_delete"]["name"].tolist() == ["Events"]
+    assert plan.to_local["lists_create"].empty and plan.mass_removals
+    service.commit(plan, allow_mass_removal=True)
+    assert "Events" not in remote_lists(active_client)
+    assert service.plan("both").is_empty
+
+
+def test_a_list_deleted_here_and_changed_in_ctct_comes_back_by_default(
+    synced, service, database, active_client, sandbox
+):
+    with database.session() as session:
+        lists.delete_list(session, "Events")
+    add_in_ctct(sandbox, "Events", "p5@acme.com")
+    plan = service.plan("both")
+    [conflict] = plan.conflicts
+    assert (conflict.kind, conflict.resolution) == (DELETED_HERE_CHANGED_IN_CTCT, "keep")
+    assert plan.to_ctct["lists_delete"].empty and not plan.mass_removals
+    # p5's details here go to CTCT, whose new contact has none.
+    assert plan.to_ctct["contacts_update"]["email"].tolist() == ["p5@acme.com"]
+    service.commit(plan)
+    assert members_here(database, "Events") == remote_members(active_client, "Events") == ["p3@acme.com", "p5@acme.com"]
+    assert service.plan("both").is_empty
+
+
+def test_a_list_deleted_in_ctct_and_changed_here_is_created_again_by_default(synced, service, database, active_client):
+    active_client.activities.delete_lists([synced["Events"]["list_id"]])
+    local_list(database, "Events", "p4@acme.com")
+    plan = service.plan("both")
+    [conflict] = plan.conflicts
+    assert (conflict.kind, conflict.resolution) == (DELETED_IN_CTCT_CHANGED_HERE, "keep")
+    assert plan.to_local["lists_delete"].empty
+    service.commit(plan)
+    assert members_here(database, "Events") == remote_members(active_client, "Events") == ["p3@acme.com", "p4@acme.com"]
+    assert service.plan("both").is_empty
+
+
+def test_a_list_deleted_in_ctct_and_unchanged_here_is_deleted_here(synced, service, database, active_client):
+    active_client.activities.delete_lists([synced["Events"]["list_id"]])
+    plan = service.plan("both")
+    assert plan.to_local["lists_delete"]["name"].tolist() == ["Events"] and not plan.conflicts
+    assert plan.to_ctct["lists_create"].empty
+    service.commit(plan, allow_mass_removal=True)
+    assert "Events" not in names_here(database)
+    assert service.plan("both").is_empty
+
+
+def test_an_unsubscribe_in_ctct_leaves_every_list_here_and_is_never_undone(synced, service, database, sandbox):
+    local_list(database, "Events", "p1@acme.com")
+    with sandbox.lock:
+        account = sandbox.account("demo")
+        account.unsubscribe(account.find_by_email("p1@acme.com"), "Contact", sandbox.now())
+    plan = service.plan("both")
+    assert plan.to_local["contacts_unsubscribed"]["email"].tolist() == ["p1@acme.com"]
+    # Added here since the baseline, yet never sent: CTCT's unsubscribe wins.
+    assert "p1@acme.com" not in plan.to_ctct["memberships_add"]["email"].tolist()
+    service.commit(plan)
+    assert "p1@acme.com" not in members_here(database, "News")
+    assert "p1@acme.com" not in members_here(database, "Events")
+    with sandbox.lock:
+        assert sandbox.account("demo").find_by_email("p1@acme.com").permission == "unsubscribed"
+    assert service.plan("both").is_empty
+
+
+def test_a_both_run_is_journaled_with_each_rows_side(synced, service, database, active_client, sandbox):
+    add_in_ctct(sandbox, "Events", "p5@acme.com")
+    local_list(database, "Events", "p4@acme.com")
+    result = service.commit(service.plan("both"))
+    with database.session() as session:
+        run = session.get(SyncRun, result.run_id)
+        rows = session.scalars(
+            select(RowChange).where(RowChange.run_id == run.id, RowChange.change_kind == "member added")
+        )
+        details = sorted((row.email, row.detail, row.outcome) for row in rows)
+        assert run.direction == "both" and run.status == "completed"
+        assert run.plan["sides"]["to_local"]["memberships_add"] == 1
+    assert details == [
+        ("p4@acme.com", "in Constant Contact", "applied"),
+        ("p5@acme.com", "in Customer Focus", "applied"),
+    ]
