@@ -4,8 +4,8 @@ Run: .venv/bin/python bench/bench_sync_requests.py
 1. Initial import of 20,000 contacts on 10 lists (activation's import).
 2. A push of 10,000 new members (new contacts) into 5 new lists.
 3. Previews read incrementally (ctct/sync/remote_read.py): after the initial import of 20,000
-   contacts on 10 lists, a no-change preview of push and of pull (target <= 3 requests each; a full
-   read was 41), then previews after k contacts changed in CTCT (k = 10, 1,000: 1 + ceil(k/500)
+   contacts on 10 lists, a no-change preview of push, of pull and of both ways (target <= 3 requests
+   each; a full read was 41), then previews after k contacts changed in CTCT (k = 10, 1,000: 1 + ceil(k/500)
    pages), and the full reads the verification forces (a membership change CTCT did not stamp, a
    day passed). `--large N` does the same previews at N contacts on 50 lists (200,000; 1,000,000 if
    memory allows) without the import: request counts do not depend on timing.
@@ -120,13 +120,15 @@ def incremental_previews(contacts: int = 20_000, list_count: int = 10, *, import
             figures["first preview (full read)"] = preview_requests(service, sandbox, clock, "pull")
         # Warm-up (caches, the mirror's first read back), then the no-change previews.
         preview_requests(service, sandbox, clock, "pull")
-        for direction in ("push", "pull"):
+        for direction in ("push", "pull", "both"):
             figures[f"no-change {direction} preview"] = preview_requests(service, sandbox, clock, direction)
         for changed in (10, 1_000):
             change_contacts(account, clock, changed)
             figures[f"pull preview after {changed:,} CTCT changes"] = preview_requests(service, sandbox, clock, "pull")
             change_contacts(account, clock, changed)
             figures[f"push preview after {changed:,} CTCT changes"] = preview_requests(service, sandbox, clock, "push")
+            change_contacts(account, clock, changed)
+            figures[f"both preview after {changed:,} CTCT changes"] = preview_requests(service, sandbox, clock, "both")
         # A membership added in CTCT without a new `updated_at`: the count check reads fully.
         stray = next(c for c in account.contacts.values() if targets[-1] not in c.lists)
         account.add_membership(stray, targets[-1])

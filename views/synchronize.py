@@ -48,12 +48,6 @@ if not connection.active:
     st.stop()
 
 DIRECTIONS = {
-    BOTH: (
-        "Sync both ways",
-        "Each side's changes since the last sync go to the other: members, new lists, renames and deletions. "
-        "Subscription status follows Constant Contact. Where both sides changed a list in ways that cannot both "
-        "stand, the preview asks — by default nothing is deleted and no change is lost.",
-    ),
     PUSH: (
         "Update Constant Contact from Customer Focus",
         "Lists, renames, deletions and members made here go to Constant Contact. Changes made in Constant "
@@ -63,6 +57,12 @@ DIRECTIONS = {
         "Update Customer Focus from Constant Contact",
         "Lists, renames, deletions, removals and unsubscribes made in Constant Contact come here. Changes made "
         "here since the last sync are undone — the preview names them; push first to keep them.",
+    ),
+    BOTH: (
+        "Sync both ways",
+        "Each side's changes since the last sync go to the other: members, new lists, renames and deletions. "
+        "Subscription status follows Constant Contact. Where both sides changed a list in ways that cannot both "
+        "stand, the preview asks — by default nothing is deleted and no change is lost.",
     ),
 }
 
@@ -181,7 +181,7 @@ def held_runs() -> None:
             )
             for reason in reasons:
                 st.caption(plain(reason))
-            left, right = st.columns(2)
+            left, right, _rest = st.columns([1, 1, 6])
             left.button("Review", key=f"sync_review_{run.id}", on_click=review_held, args=(run.id,), type="primary")
             right.button("Dismiss", key=f"sync_dismiss_{run.id}", on_click=dismiss_held, args=(run.id,))
 

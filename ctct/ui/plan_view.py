@@ -137,17 +137,19 @@ def _show_companies(plan: Plan, key: str) -> None:
         csv_download(joined, f"{plan.direction}-matched-companies.csv", f"{key}_matched_companies_csv")
 
 
-def show_plan(plan: Plan, key: str) -> None:
-    """The preview: counts, the requests it takes, warnings, mass removals, then one tab per kind."""
+def show_plan(plan: Plan, key: str, *, one_of_two: bool = False) -> None:
+    """The preview: counts, the requests it takes, warnings, mass removals, then one tab per kind.
+    `one_of_two`: one side of a both-ways preview, whose requests and mass removals it says itself."""
     kinds = [kind for kind, count in plan.counts().items() if count]
     if not kinds:
         st.success("Both sides already agree: nothing to change.")
     matches = plan.company_matches()
     _show_metrics(plan, kinds, matches)
-    st.caption(f"About {plan.estimated_requests:,} Constant Contact requests.")
+    if not one_of_two:
+        st.caption(f"About {plan.estimated_requests:,} Constant Contact requests.")
     for warning in plan.warnings:
         st.warning(plain(warning.message), icon=":material/warning:")
-    for removal in plan.mass_removals:
+    for removal in [] if one_of_two else plan.mass_removals:
         st.error(f"Mass removal: this {plain(removal)}", icon=":material/delete_sweep:")
     if kinds:
         _show_tabs(plan, kinds, key, with_companies=matches is not None)
@@ -225,7 +227,7 @@ def show_merge_plan(plan: MergePlan, key: str, on_choice: Callable[[], None] | N
             if part.is_empty:
                 st.caption("Nothing to change on this side.")
             else:
-                show_plan(part, f"{key}_{'crm' if side == IN_CRM else 'ctct'}")
+                show_plan(part, f"{key}_{'crm' if side == IN_CRM else 'ctct'}", one_of_two=True)
 
 
 def chosen_resolutions(plan: MergePlan, key: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ closed during a run does not stop it. Without a worker the page says so and comm
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -19,8 +20,10 @@ from ctct.crm.contact_frame import ContactFilter
 from ctct.db import Database
 from ctct.db.models import SyncRun
 from ctct.sandbox.process import free_port, running_console, running_sandbox, running_worker
+from ctct.sync import schedules
 from tests.activated import sandbox_env
 from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_for_app
+from tests.e2e.test_activation_and_sync import _ctct_lists, _rename_in_ctct
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def console_with_worker(chromium_path: str, tmp_path_factory: pytest.TempPathFac
         )
         assert activated.returncode == 0, activated.stderr
         with running_worker(env), running_console(env, port) as url:
-            yield url, database
+            yield url, database, sandbox_url
     database.dispose()
 
 
@@ -96,7 +99,7 @@ def preview_both_and_commit(page, url: str, database: Database) -> int:
 
 
 def test_a_committed_sync_goes_on_while_the_user_is_elsewhere(console_with_worker, page):
-    url, database = console_with_worker
+    url, database, _sandbox = console_with_worker
     new_list_here(database, "Apparel Sports Wear", "Apparel Sports Wear")
     run_id = preview_both_and_commit(page, url, database)
     # At once elsewhere: the run is the worker's, not the page's.
@@ -118,10 +121,71 @@ def test_a_committed_sync_goes_on_while_the_user_is_elsewhere(console_with_worke
 
 
 def test_a_sync_goes_on_after_its_page_is_closed(console_with_worker, page):
-    url, database = console_with_worker
+    url, database, _sandbox = console_with_worker
     new_list_here(database, "VIP Customers", "VIP")
     run_id = preview_both_and_commit(page, url, database)
     page.close()
     assert wait_for_run(database, run_id) == "completed"
     with database.session() as session:
         assert lists.find_list(session, "VIP Customers").ctct_list_id is not None
+
+
+def test_a_conflict_is_resolved_by_a_choice_in_the_preview(console_with_worker, page):
+    url, database, sandbox_url = console_with_worker
+    new_list_here(database, "Trade Show", "Trade Show 2026")
+    wait_for_run(database, preview_both_and_commit(page, url, database))
+    _rename_in_ctct(sandbox_url, "Trade Show", "Trade Show (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "Trade Show", "Trade Show (here)")
+    page.goto(f"{url}/synchronize")
+    wait_for_app(page)
+    page.locator(".st-key-sync_preview_both button").click()
+    choice = page.get_by_role("radiogroup")
+    choice.wait_for()
+    wait_for_app(page)
+    page.screenshot(path=str(SCREENSHOTS / "both-ways-conflict.png"), full_page=True)
+    assert "both sides take Constant Contact's name (default)" in choice.inner_text()
+    choice.get_by_text("both sides take the name here").click()
+    # The preview is made again with the choice: the rename now goes to Constant Contact.
+    page.locator(".st-key-sync_ctct_side").get_by_text("Lists to rename").first.wait_for()
+    wait_for_app(page)
+    before = {run_id for run_id, _d, _s in runs(database)}
+    page.locator(".st-key-sync_commit button").click()
+    deadline = time.monotonic() + 20
+    while not [run_id for run_id, _d, _s in runs(database) if run_id not in before] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [run_id] = [run_id for run_id, _d, _s in runs(database) if run_id not in before]
+    assert wait_for_run(database, run_id) == "completed"
+    assert "Trade Show (here)" in [item["name"] for item in _ctct_lists(sandbox_url)]
+
+
+def test_a_held_run_is_shown_and_reviewed_on_synchronize(console_with_worker, page):
+    url, database, sandbox_url = console_with_worker
+    with database.session() as session:
+        lists.delete_list(session, "Trade Show (here)")
+    schedule = schedules.add_schedule(
+        database, "both", every_minutes=1, now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    )
+    deadline = time.monotonic() + 30
+    held = []
+    while not held and time.monotonic() < deadline:
+        with database.session() as session:
+            held = list(session.scalars(select(SyncRun.id).where(SyncRun.status == "needs_review")))
+        time.sleep(0.3)
+    schedules.set_paused(database, schedule.id, True)
+    assert held, "the worker held no run"
+    page.goto(f"{url}/synchronize")
+    wait_for_app(page)
+    box = page.locator(f".st-key-sync_held_{held[0]}")
+    box.wait_for()
+    assert "mass removal" in box.inner_text()
+    assert "need review" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "held-for-review.png"), full_page=True)
+    box.get_by_role("button", name="Review").click()
+    page.get_by_text(f"reviewing held run {held[0]}").wait_for()
+    page.get_by_text("I understand").click()
+    page.locator(".st-key-sync_commit button:not([disabled])").wait_for()
+    wait_for_app(page)
+    page.locator(".st-key-sync_commit button").click()
+    assert wait_for_run(database, held[0]) == "completed"
+    assert "Trade Show (here)" not in [item["name"] for item in _ctct_lists(sandbox_url)]

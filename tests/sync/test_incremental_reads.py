@@ -81,11 +81,11 @@ def policy(service):
 # Request counts
 
 
-def test_a_no_change_preview_takes_the_listing_and_one_page_in_either_direction(service, sandbox, clock):
+def test_a_no_change_preview_takes_the_listing_and_one_page_in_any_direction(service, sandbox, clock):
     seed_ctct(sandbox, clock, 1_001)
     assert planned(service, "pull").snapshot_requests > 2  # no mirror yet: the full read
     clock.advance(5)
-    for direction in ("pull", "push", "pull"):
+    for direction in ("pull", "push", "both", "pull"):
         plan = planned(service, direction)
         assert plan.snapshot_requests == 2
         assert same_as_full_read(plan.remote, service.client)
