@@ -8,7 +8,10 @@ removes members, renames, deletes and creates lists, and CTCT unsubscribes conta
   unsubscribed the contact; one that one side added and the other never had is there;
 - a contact unsubscribed in CTCT is on no list here and stays unsubscribed there;
 - a second `both` right after plans nothing;
-- when only one side changed since the last sync, `both` plans exactly that side's push or pull.
+- when only one side changed since the last sync, `both` plans exactly that side's push or pull;
+- a `both` under an injected fault (a failed activity, 429 bursts, 5xx answers, dropped
+  connections, an expired token) or stopped at a random request, followed by a resume and a clean
+  `both`, loses nothing either side held and ends with both sides in step.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from ctct.db.models import Base, Contact, EmailList, EmailStatus, ListMembership
 from ctct.db.stores import open_client
 from ctct.errors import ConsoleError
 from ctct.sandbox.inprocess import SandboxTransport
+from ctct.sync import journal
 from ctct.sync.apply import COMPLETED, SyncService
 from ctct.sync.changes import SHOWN_KINDS
 from tests.sandbox_client import activate
-from tests.sync.engine_model import World, machine_settings
+from tests.sync.engine_model import FAULTS, Crash, Hooks, World, machine_settings
 
 EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "30"))
 STEPS = int(os.environ.get("CTCT_MODEL_STEPS", "25"))
@@ -63,7 +67,8 @@ class BothWaysMachine(RuleBasedStateMachine):
                 session.execute(delete(table))
         with self.sandbox.lock:
             self.sandbox.reset()
-        http = httpx.Client(transport=world.transport, base_url="http://sandbox")
+        self.crash_in: int | None = None  # requests until an armed crash
+        http = httpx.Client(transport=Hooks(world.transport, self.on_request), base_url="http://sandbox")
         limiter = RateLimiter(world.settings.rate_limit, clock=world.clock, sleep=world.clock.advance)
         self.client = open_client(world.settings, self.database, http=http, sleep=world.clock.advance, limiter=limiter)
         activate(self.client)
@@ -235,8 +240,56 @@ class BothWaysMachine(RuleBasedStateMachine):
         assert unsubscribed <= self.unsubscribed_there()
         self.edited = set()
 
+    def on_request(self, _request: httpx.Request) -> None:
+        if self.crash_in is not None:
+            self.crash_in -= 1
+            if self.crash_in <= 0:
+                self.crash_in = None
+                raise Crash("stopped in the middle of the sync")
+
+    @rule(fault=st.sampled_from(FAULTS), size=st.integers(1, 4), crash_at=st.one_of(st.none(), st.integers(1, 30)))
+    def sync_both_under_a_fault(self, fault: str, size: int, crash_at: int | None) -> None:
+        """A both-ways sync under an injected fault (or stopped at its n-th request), then a clean
+        one (a resume where it was interrupted): nothing either side held is lost, and the sides
+        end in step."""
+        here, there = self.here(), self.there()
+        unsubscribed = self.unsubscribed_there()
+        try:
+            plan = self.service.plan("both")
+        except ConsoleError:
+            return
+        faults = self.sandbox.faults
+        with self.sandbox.lock:
+            if fault == "expired_token":
+                self.sandbox.tokens.expire_all(self.sandbox.now())
+            elif fault == "fail_next_activity":
+                faults.fail_next_activity = True
+            else:
+                setattr(faults, fault, size)
+        self.crash_in = crash_at
+        try:
+            self.service.commit(plan, allow_mass_removal=True)
+        except (Crash, ConsoleError):
+            pass
+        finally:
+            self.crash_in = None
+            faults.throttle_burst = faults.server_errors = faults.drop_connections = 0
+            faults.fail_next_activity = False
+        if journal.latest_unfinished_run(self.database, "both") is not None:
+            self.service.resume("both", allow_mass_removal=True)
+        self.commit_both()
+        after_here, after_there = self.here(), self.there()
+        assert after_here == after_there, (after_here, after_there)
+        for name, email in self.pairs(here) & self.pairs(there):
+            if email not in unsubscribed and name in after_here:
+                assert email in after_here[name], f"{email} on {name} was lost under {fault}"
+        assert not {email for emails in after_here.values() for email in emails} & self.unsubscribed_there()
+        self.edited = set()
+
     def commit_both(self, plan=None) -> None:
         plan = plan or self.service.plan("both")
+        if plan.is_empty and not len(plan["contacts_link"]):
+            return
         result = self.service.commit(plan, allow_mass_removal=True)
         assert result.status == COMPLETED, result
         again = self.service.plan("both")
