@@ -61,6 +61,7 @@ class Worker:
         """One round: the queued runs, then the schedules due now."""
         report = RoundReport()
         background.note_worker_alive(self.database, self.name, self.now())
+        background.recover_orphans(self.database, self.now())
         while (run_id := background.claim_queued(self.database)) is not None:
             self._commit_queued(run_id, report)
         for due in schedules.claim_due(self.database, self.now(), self.name):

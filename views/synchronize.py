@@ -6,7 +6,7 @@ import streamlit as st
 
 from ctct import activation
 from ctct.errors import ConsoleError
-from ctct.sync import background, history
+from ctct.sync import background, history, schedules
 from ctct.sync.merge import MergePlan
 from ctct.sync.plan import PULL, PUSH
 from ctct.ui.plan_view import (
@@ -186,6 +186,53 @@ def held_runs() -> None:
             right.button("Dismiss", key=f"sync_dismiss_{run.id}", on_click=dismiss_held, args=(run.id,))
 
 
+def schedules_section() -> None:
+    """Unattended syncs: when each runs next, pause / resume / remove, and a new one."""
+    store = database()
+    found = schedules.list_schedules(store)
+    with st.expander(f"Schedules ({len(found):,})", expanded=False, key="sync_schedules"):
+        st.caption(
+            "A scheduled sync commits by itself only when its plan needs no decision (no conflict, no mass "
+            "removal, within today's requests); otherwise it is held here for review. Times are UTC."
+        )
+        if not background.workers_alive(store):
+            st.warning("No background worker is running: schedules run only while one does.", icon=":material/warning:")
+        for item in found:
+            left, middle, right = st.columns([6, 1, 1])
+            state = "paused" if item.paused else f"next {item.next_due:%Y-%m-%d %H:%M}" if item.next_due else ""
+            left.markdown(f"**{DIRECTIONS[item.direction][0]}** {item.when} — {state}")
+            middle.button(
+                "Resume" if item.paused else "Pause",
+                key=f"sync_schedule_pause_{item.id}",
+                on_click=schedules.set_paused,
+                args=(store, item.id, not item.paused),
+            )
+            right.button(
+                "Remove",
+                key=f"sync_schedule_remove_{item.id}",
+                on_click=schedules.remove_schedule,
+                args=(store, item.id),
+            )
+        with st.form("sync_schedule_add", border=False):
+            first, second, third, fourth = st.columns([3, 2, 1, 1])
+            direction = first.selectbox("Sync", list(DIRECTIONS)[::-1], format_func=lambda name: DIRECTIONS[name][0])
+            how = second.radio("When", ["Every N minutes", "Daily at"], horizontal=True)
+            minutes = third.number_input("Minutes", min_value=1, max_value=schedules.MAX_MINUTES, value=60, step=5)
+            daily = fourth.time_input("Daily at (UTC)", value=None, step=900)
+            if st.form_submit_button("Add schedule"):
+                try:
+                    schedules.add_schedule(
+                        store,
+                        direction,
+                        every_minutes=int(minutes) if how == "Every N minutes" else None,
+                        daily_at=None if how == "Every N minutes" else (daily.strftime("%H:%M") if daily else ""),
+                        created_by="console",
+                    )
+                    st.rerun()
+                except ConsoleError as error:
+                    st.error(plain(str(error)), icon=":material/error:")
+
+
 committing = st.session_state.pop(COMMITTING, None)
 plan = st.session_state.get(PLAN)
 if st.session_state.pop(REPLAN, False) and isinstance(plan, MergePlan):
@@ -265,3 +312,5 @@ with st.container(key="sync_section"):
                 on_click=ask_to_commit,
                 args=(allowed,),
             )
+
+schedules_section()

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from ctct.db import Database
-from ctct.db.models import HeldPlan, SyncRun, SyncWorker, utcnow
+from ctct.db.models import HeldPlan, SyncRun, SyncStep, SyncWorker, utcnow
 from ctct.errors import InvalidInput, SyncRefused
 from ctct.sync import journal
 from ctct.sync.merge import MergePlan
@@ -110,11 +110,48 @@ def claim_queued(database: Database) -> int | None:
             claimed = session.execute(
                 update(SyncRun)
                 .where(SyncRun.id == run_id, SyncRun.status == QUEUED)
-                .values(status=RUNNING, progress_message=f"taken by the worker {journal.holder_name()}")
+                .values(
+                    status=RUNNING, started_at=utcnow(), progress_message=f"taken by the worker {journal.holder_name()}"
+                )
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
                 return int(run_id)
     return None
+
+
+def recover_orphans(database: Database, now: dt.datetime | None = None) -> list[int]:
+    """Runs a worker claimed and then died with — still `running`, their plan still held, no live
+    sync lock for them, claimed longer ago than a lock lives: queued again when no step of theirs
+    started (nothing was made), else marked interrupted (`sync RUN --resume` finishes them)."""
+    cutoff = (now or utcnow()) - journal.LOCK_LIFETIME
+    lock = journal.current_lock(database)
+    live = lock.run_id if lock is not None and not journal.holder_is_dead(lock.holder) else None
+    recovered: list[int] = []
+    with database.session() as session:
+        orphans = session.execute(
+            select(SyncRun.id, SyncRun.started_at)
+            .join(HeldPlan, HeldPlan.run_id == SyncRun.id)
+            .where(SyncRun.status == RUNNING)
+        ).all()
+        for run_id, started_at in orphans:
+            if run_id == live or _aware(started_at) > cutoff:
+                continue
+            started = session.scalar(select(SyncStep.id).where(SyncStep.run_id == run_id).limit(1))
+            if started is None:
+                session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id, SyncRun.status == RUNNING)
+                    .values(status=QUEUED, progress_message="queued again: the worker that took it stopped")
+                )
+            else:
+                session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id, SyncRun.status == RUNNING)
+                    .values(status="interrupted", finished_at=utcnow(), error="the worker running it stopped")
+                )
+                session.execute(delete(HeldPlan).where(HeldPlan.run_id == run_id))
+            recovered.append(int(run_id))
+    return recovered
 
 
 def back_to_queue(database: Database, run_id: int, why: str) -> None:

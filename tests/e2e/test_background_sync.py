@@ -69,10 +69,11 @@ def runs(database: Database) -> list[tuple[int, str, str]]:
 
 
 def wait_for_run(database: Database, run_id: int, timeout: float = 120.0) -> str:
+    """The run's state once it is neither waiting (queued, held) nor running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = next(status for found, _direction, status in runs(database) if found == run_id)
-        if status not in ("queued", "running"):
+        if status not in ("queued", "running", "needs_review"):
             return status
         time.sleep(0.3)
     raise AssertionError(f"run {run_id} did not finish in {timeout} s")
@@ -187,5 +188,32 @@ def test_a_held_run_is_shown_and_reviewed_on_synchronize(console_with_worker, pa
     page.locator(".st-key-sync_commit button:not([disabled])").wait_for()
     wait_for_app(page)
     page.locator(".st-key-sync_commit button").click()
-    assert wait_for_run(database, held[0]) == "completed"
+    try:
+        assert wait_for_run(database, held[0], timeout=30) == "completed"
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "held-after-commit.png"), full_page=True)
     assert "Trade Show (here)" not in [item["name"] for item in _ctct_lists(sandbox_url)]
+
+
+def test_schedules_are_added_paused_and_removed_on_synchronize(console_with_worker, page):
+    url, database, _sandbox = console_with_worker
+    page.goto(f"{url}/synchronize")
+    wait_for_app(page)
+    section = page.locator(".st-key-sync_schedules")
+    section.get_by_text("Schedules").first.click()
+    section.get_by_role("spinbutton", name="Minutes").fill("45")
+    section.get_by_role("button", name="Add schedule").click()
+    section.get_by_text("every 45 minutes").wait_for()
+    wait_for_app(page)
+    [added] = [item for item in schedules.list_schedules(database) if item.every_minutes == 45]
+    assert added.direction == "both" and not added.paused
+    page.screenshot(path=str(SCREENSHOTS / "schedules.png"), full_page=True)
+    section.locator(f".st-key-sync_schedule_pause_{added.id} button").click()
+    section.get_by_text("every 45 minutes — paused").wait_for()
+    assert schedules.view(database, added.id).paused
+    section.locator(f".st-key-sync_schedule_remove_{added.id} button").click()
+    wait_for_app(page)
+    deadline = time.monotonic() + 10
+    while any(item.id == added.id for item in schedules.list_schedules(database)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(item.id != added.id for item in schedules.list_schedules(database))

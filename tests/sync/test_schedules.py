@@ -240,3 +240,20 @@ def test_two_workers_take_a_queued_run_once(in_step, database, settings, sandbox
     for thread in threads:
         thread.join(30)
     assert sorted(claims, key=lambda found: found or 0) == [None, run_id]
+
+
+def test_a_run_whose_worker_died_after_taking_it_is_queued_again(in_step, database, service, worker, moment):
+    local_list(database, "News", "p3@acme.com")
+    run_id = background.queue_run(database, service.plan("both"), started_by="test")
+    assert background.claim_queued(database) == run_id  # a worker took it, then died
+    with database.session() as session:
+        session.get(SyncRun, run_id).started_at = moment() - dt.timedelta(minutes=5)
+    assert background.recover_orphans(database, moment()) == [run_id]
+    assert worker.run_once().committed == [run_id]
+    assert remote_members(service.client, "News") == ["p0@acme.com", "p1@acme.com", "p3@acme.com"]
+
+
+def test_a_run_just_taken_by_a_live_worker_is_left_to_it(in_step, database, service, moment):
+    run_id = background.queue_run(database, service.plan("both"), started_by="test")
+    assert background.claim_queued(database) == run_id
+    assert background.recover_orphans(database) == []
