@@ -391,7 +391,7 @@ def _review_and_commit(
         return None
     allow_mass_removal = getattr(args, "allow_mass_removal", False)
     if getattr(args, "background", False):
-        return _queue(service, plan, args, allow_mass_removal)
+        return _queue(service, plan, args, allow_mass_removal, run_id)
     result = service.commit(plan, allow_mass_removal=allow_mass_removal, progress=ProgressLine("sync"), run_id=run_id)
     if not args.json:
         _print_result(result)
@@ -417,14 +417,23 @@ def _confirmed(args: argparse.Namespace, what: str) -> bool:
 
 
 def _queue(
-    service: SyncService, plan: Plan | MergePlan, args: argparse.Namespace, allow_mass_removal: bool
+    service: SyncService,
+    plan: Plan | MergePlan,
+    args: argparse.Namespace,
+    allow_mass_removal: bool,
+    held_run: int | None = None,
 ) -> dict[str, Any]:
-    """Queues the previewed plan for the worker, refused now for what the commit would refuse."""
+    """Queues the previewed plan for the worker (a held run reviewed: that run), refused now for
+    what the commit would refuse."""
     if plan.mass_removals and not allow_mass_removal:
         raise SyncRefused(
             "this plan " + "; ".join(plan.mass_removals[:3]) + ": confirm the mass removal (--allow-mass-removal)"
         )
-    run_id = background.queue_run(service.database, plan, started_by="cli", allow_mass_removal=allow_mass_removal)
+    if held_run is not None:
+        background.requeue_held(service.database, held_run, plan, allow_mass_removal=allow_mass_removal)
+        run_id = held_run
+    else:
+        run_id = background.queue_run(service.database, plan, started_by="cli", allow_mass_removal=allow_mass_removal)
     workers = background.workers_alive(service.database)
     if not args.json:
         print(f"queued: run {run_id} — follow it with `python -m ctct history`")
@@ -494,7 +503,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     service = _sync_service(args)
     if args.resume:
         resumed = service.resume(
-            args.direction, allow_mass_removal=args.allow_mass_removal, progress=ProgressLine("sync")
+            args.direction,
+            allow_mass_removal=args.allow_mass_removal,
+            progress=ProgressLine("sync"),
+            resolutions=parse_resolutions(args.resolve),
+            accept_defaults=args.yes or args.direction != "both",
         )
         if not args.json:
             _print_result(resumed)
@@ -523,10 +536,12 @@ def _cmd_held_run(args: argparse.Namespace) -> int:
         else:
             print(f"dismissed: run {args.run} — nothing of it was made")
         return EXIT_OK
-    held = background.held(database, args.run)
+    held = background.held(database, args.run, states=(background.NEEDS_REVIEW,))
     service = _sync_service(args)
     args.direction = str(held.plan.direction)
     chosen = parse_resolutions(args.resolve)
+    if chosen and args.direction != "both":
+        raise UsageError(f"--resolve is for `both`: run {args.run} is a {args.direction}, which has no conflicts")
     stored = schedules.view(database, held.schedule_id).resolutions if held.schedule_id is not None else {}
     plan = held.plan
     try:

@@ -4,7 +4,8 @@ Each round it says it is alive (the console shows whether a worker is there), co
 runs one by one — the very plans that were previewed, refused as stale when either side changed
 since — and runs each due schedule: it plans, commits by itself when the plan needs no decision
 (ctct/sync/background.py: needs_decision), and otherwise holds the run as needs review with its
-plan. Rounds are driven by APScheduler's blocking scheduler; `--once` runs one round and exits.
+plan. Rounds run in the main thread, at the times APScheduler's interval trigger gives; `--once`
+runs one round and exits.
 Several workers (and consoles) on one database never run one sync twice: a queued run is claimed
 by one update, a due time by one insert (ctct/sync/schedules.py), and the sync lock keeps one sync
 at a time.
@@ -14,17 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ctct.db import Database
 from ctct.db.models import utcnow
 from ctct.errors import SyncBusy, SyncRefused
 from ctct.sync import background, journal, schedules
-from ctct.sync.apply import FAILED, SyncService
+from ctct.sync.apply import SyncService
 
 log = logging.getLogger("ctct.worker")
 ROUND_SECONDS = 2.0
@@ -58,39 +59,45 @@ class Worker:
         self.name = name or journal.holder_name()
 
     def run_once(self) -> RoundReport:
-        """One round: the queued runs, then the schedules due now."""
+        """One round: the queued runs, then the schedules due now. A queued run that finds another
+        sync holding the lock waits for the next round (and so do the ones after it)."""
         report = RoundReport()
         background.note_worker_alive(self.database, self.name, self.now())
         background.recover_orphans(self.database, self.now())
         while (run_id := background.claim_queued(self.database)) is not None:
-            self._commit_queued(run_id, report)
+            if not self._commit_queued(run_id, report):
+                break
         for due in schedules.claim_due(self.database, self.now(), self.name):
             self._run_scheduled(due, report)
         return report
 
-    def _commit_queued(self, run_id: int, report: RoundReport) -> None:
-        held = background.held(self.database, run_id, states=(background.RUNNING,))
-        service = self.make_service()
+    def _commit_queued(self, run_id: int, report: RoundReport) -> bool:
+        """Commits a claimed run; False when another sync holds the lock (the run waits)."""
         try:
+            held = background.held(self.database, run_id, states=(background.RUNNING,))
+            service = self.make_service()
             service.commit(held.plan, allow_mass_removal=held.allow_mass_removal, started_by=self.name, run_id=run_id)
         except SyncBusy as busy:
             background.back_to_queue(self.database, run_id, f"waiting: {busy}")
-            return
-        except SyncRefused as refused:
-            journal.finish_run(self.database, run_id, FAILED, 0, str(refused))
-            background.drop_held_plan(self.database, run_id)
-            report.failed.append(run_id)
-            return
-        except Exception:  # the commit journaled the run as failed, with why; the worker goes on
-            log.exception("run %s failed", run_id)
-            report.failed.append(run_id)
-            return
+            return False
+        except Exception as error:
+            self._failed(run_id, error, report)
+            return True
         report.committed.append(run_id)
+        return True
+
+    def _failed(self, run_id: int, error: Exception, report: RoundReport) -> None:
+        """A run that did not complete: journaled failed with why, unless the commit already ended
+        it (interrupted, failed mid-way); the worker goes on with the next."""
+        if not isinstance(error, SyncRefused):
+            log.error("run %s failed: %s", run_id, error, exc_info=error)
+        background.fail_unless_finished(self.database, run_id, str(error) or type(error).__name__)
+        report.failed.append(run_id)
 
     def _run_scheduled(self, due: schedules.Due, report: RoundReport) -> None:
         started_by = f"schedule {due.schedule_id}"
-        service = self.make_service()
         try:
+            service = self.make_service()
             plan = service.plan(due.direction, resolutions=due.resolutions)
         except Exception as error:
             run_id = journal.record_failed_run(self.database, due.direction, started_by, str(error), due.schedule_id)
@@ -103,47 +110,38 @@ class Worker:
             report.nothing_to_do.append(run_id)
             return
         reasons = background.needs_decision(plan, service.client.budget.remaining(), due.resolutions)
-        if reasons:
-            run_id = background.queue_run(
-                self.database,
-                plan,
-                started_by=started_by,
-                status=background.NEEDS_REVIEW,
-                schedule_id=due.schedule_id,
-                held_because=reasons,
-            )
-            schedules.note_firing_run(self.database, due, run_id)
-            report.held.append(run_id)
-            return
         run_id = background.queue_run(
-            self.database, plan, started_by=started_by, schedule_id=due.schedule_id, status=background.RUNNING
+            self.database,
+            plan,
+            started_by=started_by,
+            status=background.NEEDS_REVIEW if reasons else background.RUNNING,
+            schedule_id=due.schedule_id,
+            held_because=reasons,
         )
         schedules.note_firing_run(self.database, due, run_id)
+        if reasons:
+            report.held.append(run_id)
+            return
         try:
             service.commit(plan, started_by=started_by, run_id=run_id)
-        except SyncRefused as refused:
-            journal.finish_run(self.database, run_id, FAILED, 0, str(refused))
-            background.drop_held_plan(self.database, run_id)
-            report.failed.append(run_id)
-            return
-        except Exception:
-            log.exception("scheduled run %s failed", run_id)
-            report.failed.append(run_id)
+        except Exception as error:
+            self._failed(run_id, error, report)
             return
         report.committed.append(run_id)
 
     def run_forever(self, every: float = ROUND_SECONDS) -> None:
-        """Rounds every `every` seconds until stopped (Ctrl-C, SIGTERM)."""
-        scheduler = BlockingScheduler(timezone=dt.UTC)
-        scheduler.add_job(
-            self.run_once,
-            IntervalTrigger(seconds=every, timezone=dt.UTC),
-            id="round",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=dt.datetime.now(dt.UTC),
-        )
+        """Rounds every `every` seconds until stopped. The rounds run in this, the main, thread:
+        Ctrl-C or SIGTERM stops a commit under way as it stops the CLI's (the run is marked
+        interrupted, its lock released; `sync DIRECTION --resume` finishes it). When the next
+        round is due is APScheduler's interval trigger's to say."""
+        trigger = IntervalTrigger(seconds=every, timezone=dt.UTC)
+        due: dt.datetime | None = dt.datetime.now(dt.UTC)
         try:
-            scheduler.start()
+            while due is not None:
+                wait = (due - dt.datetime.now(dt.UTC)).total_seconds()
+                if wait > 0:
+                    time.sleep(wait)
+                self.run_once()
+                due = trigger.get_next_fire_time(due, dt.datetime.now(dt.UTC))
         finally:
             background.note_worker_stopped(self.database, self.name)

@@ -109,7 +109,7 @@ def ask_to_commit(allow_mass_removal: bool) -> None:
 
 
 def review_held(run_id: int) -> None:
-    held = background.held(database(), run_id)
+    held = background.held(database(), run_id, states=(background.NEEDS_REVIEW,))
     clear_preview()
     st.session_state[PLAN], st.session_state[HELD] = held.plan, run_id
 

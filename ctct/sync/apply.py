@@ -180,19 +180,35 @@ class SyncService:
             return self._commit_locked(plan, allow_mass_removal, progress, started_by, run_id=run_id)
 
     def resume(
-        self, direction: str, *, allow_mass_removal: bool = False, progress: Progress | None = None
+        self,
+        direction: str,
+        *,
+        allow_mass_removal: bool = False,
+        progress: Progress | None = None,
+        resolutions: Mapping[str, str] | None = None,
+        accept_defaults: bool = True,
     ) -> SyncResult:
         """Finishes an interrupted sync: waits for what CTCT still runs of it, plans again from
         both sides as they are now — so what was done is not done twice — and commits that. The
         interrupted run is marked resumed only once the new run has started: a refused resume
-        leaves it to resume later."""
+        leaves it to resume later. A both-ways run resumes with the conflict resolutions it was
+        committed with (and `resolutions` over them); a conflict new since is refused unless
+        `accept_defaults`."""
         known_direction(direction)
         with journal.sync_lock(self.database):
             unfinished = journal.latest_unfinished_run(self.database, direction)
             if unfinished is None:
                 raise SyncRefused(f"there is no interrupted {direction} to resume")
             self._wait_for_activities(progress or silent)
-            plan = self.plan(direction)
+            chosen = {c["id"]: c["resolution"] for c in (unfinished.plan or {}).get("conflicts", [])}
+            chosen.update(resolutions or {})
+            plan = self.plan(direction, resolutions=chosen or None)
+            if isinstance(plan, MergePlan) and plan.unresolved and not accept_defaults:
+                ids = ", ".join(conflict.id for conflict in plan.unresolved[:5])
+                raise SyncRefused(
+                    f"{len(plan.unresolved):,} conflict(s) have no resolution: {ids}: choose with --resolve ID=CHOICE, "
+                    "or take the defaults with --yes"
+                )
             return self._commit_locked(
                 plan, allow_mass_removal, progress, f"resume of run {unfinished.id}", resuming=unfinished.id
             )

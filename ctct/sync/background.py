@@ -154,6 +154,18 @@ def recover_orphans(database: Database, now: dt.datetime | None = None) -> list[
     return recovered
 
 
+def fail_unless_finished(database: Database, run_id: int, why: str) -> None:
+    """A run whose commit did not start or stopped: failed with why — unless the commit itself
+    ended it (failed or interrupted mid-way, which it journals). Its held plan goes either way."""
+    with database.session() as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status.in_((RUNNING, QUEUED)))
+            .values(status="failed", finished_at=utcnow(), error=why[:2000], progress_message="failed")
+        )
+        session.execute(delete(HeldPlan).where(HeldPlan.run_id == run_id))
+
+
 def back_to_queue(database: Database, run_id: int, why: str) -> None:
     """A claimed run that could not start (another sync holds the lock): queued again."""
     with database.session() as session:
@@ -171,12 +183,16 @@ def dismiss(database: Database, run_id: int, by: str = "cli") -> None:
         run = session.get(SyncRun, run_id)
         if run is None:
             raise InvalidInput("run", f"there is no run {run_id}")
-        if run.status not in (NEEDS_REVIEW, QUEUED):
+        # One update that only succeeds while the run still waits: a worker that took it meanwhile keeps it.
+        dismissed = session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status.in_((NEEDS_REVIEW, QUEUED)))
+            .values(status=DISMISSED, finished_at=utcnow(), progress_message=f"dismissed by {by}")
+        )
+        if dismissed.rowcount != 1:  # type: ignore[attr-defined]
             raise SyncRefused(
                 f"run {run_id} is {run.status.replace('_', ' ')}: only a held or queued run can be dismissed"
             )
-        run.status, run.finished_at = DISMISSED, utcnow()
-        run.progress_message = f"dismissed by {by}"
         session.execute(delete(HeldPlan).where(HeldPlan.run_id == run_id))
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ctct import display
-from ctct.crm.normalize import email_keys
+from ctct.crm.normalize import email_keys, name_key
 from ctct.errors import InvalidInput
 from ctct.sync.baseline import remote_pairs
 from ctct.sync.changes import CHANGE_KINDS, ChangeKind, Direction
@@ -292,11 +292,13 @@ def _list_facts(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline
 
 
 def _local_pairs(local: LocalSnapshot) -> pd.DataFrame:
-    """Local memberships of linked lists as (ctct_list_id, email_key)."""
+    """Local memberships of linked lists that can reach CTCT, as (ctct_list_id, email_key): a
+    member who is not eligible (a role address, unsubscribed, no valid email) never reaches the
+    baseline, so it does not make its list "changed here"."""
     linked = local.lists.dropna(subset=["ctct_list_id"])[["list_id", "ctct_list_id"]]
-    pairs = local.members.merge(linked, on="list_id").merge(
-        local.contacts[["contact_id", "email_key"]], on="contact_id"
-    )
+    contacts = local.contacts
+    eligible = contacts[contacts["reason"].isna() & contacts["email_key"].notna() & (contacts["email_key"] != "")]
+    pairs = local.members.merge(linked, on="list_id").merge(eligible[["contact_id", "email_key"]], on="contact_id")
     return pairs[["ctct_list_id", "email_key"]].astype(str)
 
 
@@ -380,11 +382,18 @@ def plan_both(
     recreated_there = resolution(DELETED_IN_CTCT_CHANGED_HERE, "keep")
     deleted_here = facts.ids(frame["here"].isna() & frame["ctct"].notna())
     unsubscribed = set(pulled["contacts_unsubscribed"]["contact_id"])
+    deletions_sent = (deleted_here - set(resolved)) | deleted_there_too
+    kept_last = _last_list_kept(pushed, remote, deletions_sent)
+    if kept_last is not None:
+        # CTCT keeps one list: it stays there, and comes back here with its members.
+        deletions_sent.discard(kept_last)
+        restored_here.add(kept_last)
 
     to_local = _to_local(
         pulled,
         pushed,
         baseline,
+        local,
         in_baseline=in_baseline,
         renames_kept=(renamed_there - renamed_here) | (renamed_there & renamed_here - names_here),
         # Lists deleted here that the pull would bring back, and not restored: nothing of them comes.
@@ -400,13 +409,19 @@ def plan_both(
         in_baseline=in_baseline,
         renames_kept=(renamed_here - renamed_there) | (renamed_here & renamed_there & names_here),
         recreated_there=recreated_there,
-        deletions_sent=(deleted_here - set(resolved)) | deleted_there_too,
+        deletions_sent=deletions_sent,
     )
+    to_local, held_here = _without_name_clashes(to_local, local.lists, "list_id", IN_CRM)
+    to_ctct, held_there = _without_name_clashes(to_ctct, remote.lists, "ctct_list_id", IN_CTCT)
     to_ctct = _with_details_of_new_members(to_ctct, to_local, local, remote, baseline)
-    warnings = [
-        PlanWarning("conflict", f"'{c.list}' was {c.local} here and {c.ctct} in Constant Contact: {c.outcome}")
-        for c in conflicts
-    ]
+    warnings = (
+        [
+            PlanWarning("conflict", f"'{c.list}' was {c.local} here and {c.ctct} in Constant Contact: {c.outcome}")
+            for c in conflicts
+        ]
+        + held_here
+        + held_there
+    )
     return MergePlan(
         _finished(to_local, _local_sizes(local), policy, "list_id"),
         _finished(
@@ -432,6 +447,88 @@ def _finished(part: Plan, sizes: dict[Any, int], policy: MassRemovalPolicy, by: 
         mass_removals=mass_removals(changes, sizes, policy, by),
         estimated_requests=requests,
     )
+
+
+def _last_list_kept(pushed: Plan, remote: RemoteSnapshot, deletions: set[str]) -> str | None:
+    """The list CTCT keeps when the deletions sent would leave it none (it must keep one): the
+    first of them by name; None when some list survives."""
+    creates = pushed["lists_create"]
+    new_there = int((~creates["link"].astype(bool) & creates["ctct_list_id"].isna()).sum())
+    doomed = remote.lists[remote.lists["ctct_list_id"].astype(str).isin(deletions)]
+    if not len(doomed) or len(remote.lists) - len(doomed) + new_there >= 1:
+        return None
+    return str(doomed.sort_values("name", key=lambda names: names.str.casefold())["ctct_list_id"].iloc[0])
+
+
+def _without_name_clashes(part: Plan, lists: pd.DataFrame, key: str, side: str) -> tuple[Plan, list[PlanWarning]]:
+    """The part without the renames and new lists that would give its side two lists of one name
+    (each one-way plan checked its own renames, but the merge keeps only some of them): each held
+    back is said, and happens on a later sync once the name is free. Customer Focus deletes, then
+    renames, then creates (one transaction); CTCT creates, then renames, then deletes — so there a
+    list being deleted still holds its name, and a new list must not take a name before a rename
+    frees it."""
+    c = part.changes
+    renames, creates = c["lists_rename"], c["lists_create"]
+    deleted = set(c["lists_delete"][key]) if side == IN_CRM else set()
+    names = {row_id: name for row_id, name in zip(lists[key], lists["name"], strict=True) if row_id not in deleted}
+    new = creates["list_id"].isna() if side == IN_CRM else ~creates["link"].astype(bool)
+    clashing_creates = pd.Series(False, index=creates.index)
+    if side == IN_CTCT:
+        # Created first: against every name CTCT has now.
+        now_taken = {name_key(name) for name in lists["name"]}
+        clashing_creates = new & creates["name"].map(lambda name: name_key(name) in now_taken).astype(bool)
+    created = [name_key(name) for name in creates.loc[new & ~clashing_creates, "name"]] if side == IN_CTCT else []
+    kept_renames = pd.Series(True, index=renames.index)
+    for _ in range(len(renames) + 1):
+        final = dict(names)
+        final.update({r: to for r, to, keep in zip(renames[key], renames["to"], kept_renames, strict=True) if keep})
+        holders: dict[str, int] = {}
+        for name in [*map(name_key, final.values()), *created]:
+            holders[name] = holders.get(name, 0) + 1
+        taken_twice = [holders.get(name_key(name), 0) > 1 for name in renames["to"]]
+        clashing = kept_renames & pd.Series(taken_twice, index=renames.index, dtype=bool)
+        if not clashing.any():
+            break
+        kept_renames &= ~clashing
+    if side == IN_CRM:
+        # Created last: against the names the lists here have once renamed.
+        final_keys = {name_key(name) for name in final.values()}
+        clashing_creates = new & creates["name"].map(lambda name: name_key(name) in final_keys).astype(bool)
+    warnings = [
+        PlanWarning(
+            "name_clash",
+            f"'{old}' is not renamed '{new_name}' {side}: another list there has that name until this sync ends "
+            "— the next sync renames it",
+        )
+        for old, new_name in zip(renames.loc[~kept_renames, "from"], renames.loc[~kept_renames, "to"], strict=True)
+    ] + [
+        PlanWarning(
+            "name_clash",
+            f"list '{name}' is not created {side} yet: a list there has that name until this sync ends "
+            "— the next sync creates it",
+        )
+        for name in creates.loc[clashing_creates, "name"]
+    ]
+    if not warnings:
+        return part, []
+    dropped = creates[clashing_creates]
+    adds = c["memberships_add"]
+    if side == IN_CRM:
+        adds = adds[~_in(adds["ctct_list_id"], set(dropped["ctct_list_id"].astype(str)))]
+    else:
+        adds = adds[~adds["list_id"].isin(set(dropped["list_id"]))]
+    contacts_create = c["contacts_create"]
+    wanted = set(email_keys(adds["email"]))
+    changes = {
+        **c,
+        ChangeKind.LISTS_RENAME: renames[kept_renames].reset_index(drop=True),
+        ChangeKind.LISTS_CREATE: creates[~clashing_creates].reset_index(drop=True),
+        ChangeKind.MEMBERSHIPS_ADD: adds.reset_index(drop=True),
+        ChangeKind.CONTACTS_CREATE: contacts_create[email_keys(contacts_create["email"]).isin(wanted)].reset_index(
+            drop=True
+        ),
+    }
+    return replace(part, changes=changes), warnings
 
 
 def _with_details_of_new_members(
@@ -487,6 +584,7 @@ def _to_local(
     pulled: Plan,
     pushed: Plan,
     baseline: Baseline,
+    local: LocalSnapshot,
     *,
     in_baseline: set[str],
     renames_kept: set[str],
@@ -499,7 +597,9 @@ def _to_local(
     c = pulled.changes
     creates = c["lists_create"]
     linked_by_push = set(pushed["lists_create"].loc[pushed["lists_create"]["link"].astype(bool), "list_id"].dropna())
-    drop_create = _in(creates["ctct_list_id"], deleted_here) & creates["list_id"].isna()
+    # A list deleted here does not come back — nor does a new list here of its name get linked to
+    # it: the push deletes CTCT's old list, and creates the new one once the name is free.
+    drop_create = _in(creates["ctct_list_id"], deleted_here)
     # A list new on both sides with one name: the push links it (and sends the members here).
     drop_create |= creates["list_id"].isin(linked_by_push) & creates["link"].astype(bool)
     renames = c["lists_rename"]
@@ -511,7 +611,10 @@ def _to_local(
     # Removed in CTCT since the baseline; and every membership of a contact CTCT unsubscribed.
     remove_kept = _pairs_in_baseline(removes, baseline) | removes["contact_id"].isin(unsubscribed)
     kept_adds = adds[add_kept]
-    kept_removes = removes[remove_kept]
+    kept_removes = pd.concat(
+        [removes[remove_kept], _unsubscribed_on_spared_lists(local, deletes, spared_here, unsubscribed)],
+        ignore_index=True,
+    )
     contacts_create = c["contacts_create"]
     wanted = set(email_keys(kept_adds["email"]))
     deleted_in_ctct = c["contacts_deleted_in_ctct"]
@@ -530,6 +633,24 @@ def _to_local(
         ChangeKind.MEMBERSHIPS_REMOVE: kept_removes,
     }
     return replace(pulled, changes={kind: frame.reset_index(drop=True) for kind, frame in changes.items()})
+
+
+def _unsubscribed_on_spared_lists(
+    local: LocalSnapshot, deletes: pd.DataFrame, spared: set[str], unsubscribed: set[Any]
+) -> pd.DataFrame:
+    """The memberships of contacts CTCT unsubscribed on lists the pull would have deleted (their
+    members going with them) but the merge keeps: they leave those lists too."""
+    kept_lists = deletes[_in(deletes["ctct_list_id"], spared)]
+    columns = ["list", "email", "list_id", "ctct_list_id", "contact_id", "ctct_contact_id"]
+    if kept_lists.empty or not unsubscribed:
+        return pd.DataFrame(columns=columns)
+    members = local.members[
+        local.members["list_id"].isin(kept_lists["list_id"]) & local.members["contact_id"].isin(unsubscribed)
+    ]
+    rows = members.merge(kept_lists[["list_id", "ctct_list_id", "name"]], on="list_id").merge(
+        local.contacts[["contact_id", "email", "ctct_contact_id"]], on="contact_id"
+    )
+    return rows.rename(columns={"name": "list"})[columns]
 
 
 def _to_ctct(

@@ -26,6 +26,7 @@ from ctct.db import Database
 from ctct.db.models import ScheduleFiring, SyncSchedule, utcnow
 from ctct.errors import InvalidInput
 from ctct.sync.changes import Direction
+from ctct.sync.merge import CONFLICT_CHOICES
 
 SCHEDULED_DIRECTIONS = (Direction.BOTH, Direction.PULL, Direction.PUSH)
 DAILY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -115,6 +116,7 @@ def add_schedule(
         raise InvalidInput("every", f"--every takes 1 to {MAX_MINUTES} minutes, not {every_minutes}")
     if daily_at is not None and not DAILY.match(daily_at):
         raise InvalidInput("daily", f"--daily takes a time as HH:MM (00:00 to 23:59), not '{daily_at}'")
+    _check_resolutions(direction, resolutions or {})
     with database.session() as session:
         schedule = SyncSchedule(
             direction=direction,
@@ -129,6 +131,23 @@ def add_schedule(
         session.flush()
         schedule_id = schedule.id
     return view(database, schedule_id, now)
+
+
+def _check_resolutions(direction: str, resolutions: dict[str, str]) -> None:
+    """A stored resolution names a conflict kind (or one conflict, KIND:CTCT-LIST-ID) and one of
+    its choices: a misspelt one would be ignored at every run, holding each for review."""
+    if resolutions and direction != Direction.BOTH:
+        raise InvalidInput("resolve", "--resolve is for `both`: only a both-ways sync has conflicts")
+    for key, choice in resolutions.items():
+        kind = key.split(":", 1)[0]
+        if kind not in CONFLICT_CHOICES:
+            raise InvalidInput(
+                "resolve", f"'{key}' is no conflict kind (one of {', '.join(CONFLICT_CHOICES)}, or KIND:LIST-ID)"
+            )
+        if choice not in CONFLICT_CHOICES[kind]:
+            raise InvalidInput(
+                "resolve", f"'{choice}' is not a choice for {kind} (choose {' or '.join(CONFLICT_CHOICES[kind])})"
+            )
 
 
 def _get(session: Any, schedule_id: int) -> SyncSchedule:
@@ -180,10 +199,22 @@ def remove_schedule(database: Database, schedule_id: int) -> None:
         session.delete(_get(session, schedule_id))
 
 
-def set_paused(database: Database, schedule_id: int, paused: bool) -> ScheduleView:
+def set_paused(database: Database, schedule_id: int, paused: bool, now: dt.datetime | None = None) -> ScheduleView:
+    """Pauses or resumes a schedule. The due times it missed while paused are not made up: on
+    resuming, the latest of them is recorded as skipped, so the next run is the next due time."""
+    moment = now or utcnow()
     with database.session() as session:
-        _get(session, schedule_id).paused = paused
-    return view(database, schedule_id)
+        schedule = _get(session, schedule_id)
+        was_paused, schedule.paused = schedule.paused, paused
+        if was_paused and not paused:
+            last = session.scalar(
+                select(func.max(ScheduleFiring.due_at)).where(ScheduleFiring.schedule_id == schedule_id)
+            )
+            since = max(_aware(schedule.created_at), _aware(last)) if last is not None else _aware(schedule.created_at)
+            missed = latest_due(schedule, since, moment)
+            if missed is not None:
+                session.add(ScheduleFiring(schedule_id=schedule_id, due_at=missed, claimed_by="skipped while paused"))
+    return view(database, schedule_id, moment)
 
 
 @dataclass(frozen=True)

@@ -230,3 +230,93 @@ def test_a_both_run_is_journaled_with_each_rows_side(synced, service, database, 
         ("p4@acme.com", "in Constant Contact", "applied"),
         ("p5@acme.com", "in Customer Focus", "applied"),
     ]
+
+
+def converge(service, plan=None, *, syncs=2):
+    """Commits both-ways syncs until one plans nothing (at most `syncs`); each completes."""
+    for _ in range(syncs):
+        plan = plan or service.plan("both")
+        if plan.is_empty and not len(plan["contacts_link"]):
+            return
+        assert service.commit(plan, allow_mass_removal=True).status == "completed"
+        plan = None
+    assert service.plan("both").is_empty
+
+
+def test_a_rename_here_onto_a_name_ctct_gives_another_list_is_held_back_said(synced, service, database, active_client):
+    active_client.lists.rename(synced["News"]["list_id"], "Golf")
+    with database.session() as session:
+        lists.rename_list(session, "Events", "Golf")
+    plan = service.plan("both")
+    assert [w.kind for w in plan.all_warnings()].count("name_clash") >= 1
+    assert service.commit(plan).status == "completed"
+    # Nothing lost: both lists and their members are there, on both sides, under distinct names.
+    here, there = names_here(database), sorted(remote_lists(active_client))
+    assert len(here) == len(set(map(str.casefold, here))) == 3
+    assert sorted(members_here(database, name) for name in here) == sorted(
+        remote_members(active_client, name) for name in there
+    )
+    converge(service)
+
+
+def test_a_rename_here_onto_the_name_of_a_new_ctct_list_is_held_back_said(synced, service, database, active_client):
+    active_client.lists.create("Golf")
+    with database.session() as session:
+        lists.rename_list(session, "Events", "Golf")
+    plan = service.plan("both")
+    assert any(w.kind == "name_clash" for w in plan.all_warnings())
+    assert service.commit(plan).status == "completed"
+    assert members_here(database, "Golf") == ["p3@acme.com"]
+    converge(service)
+
+
+def test_a_ctct_rename_onto_the_name_of_a_list_new_here_is_held_back_said(synced, service, database, active_client):
+    local_list(database, "Golf", "p4@acme.com")
+    active_client.lists.rename(synced["News"]["list_id"], "Golf")
+    plan = service.plan("both")
+    assert any(w.kind == "name_clash" for w in plan.all_warnings())
+    result = service.commit(plan)
+    assert result.status == "completed", result
+    assert members_here(database, "Golf") == ["p4@acme.com"]
+
+
+def test_a_list_deleted_and_made_anew_here_with_its_name_reaches_ctct_as_the_new_one(
+    synced, service, database, active_client
+):
+    with database.session() as session:
+        lists.delete_list(session, "Events")
+    local_list(database, "Events", "p4@acme.com", "p5@acme.com")
+    converge(service)
+    assert members_here(database, "Events") == remote_members(active_client, "Events") == ["p4@acme.com", "p5@acme.com"]
+    assert remote_lists(active_client)["Events"]["list_id"] != synced["Events"]["list_id"]
+
+
+def test_every_list_deleted_here_leaves_ctct_its_last_one_and_brings_it_back(synced, service, database, active_client):
+    for name in names_here(database):
+        with database.session() as session:
+            lists.delete_list(session, name)
+    plan = service.plan("both")
+    assert any(w.kind == "last_list" for w in plan.all_warnings())
+    assert service.commit(plan, allow_mass_removal=True).status == "completed"
+    assert names_here(database) == sorted(remote_lists(active_client)) and len(names_here(database)) == 1
+    [kept] = names_here(database)
+    assert members_here(database, kept) == remote_members(active_client, kept)
+    assert service.plan("both").is_empty
+
+
+def test_a_contact_unsubscribed_in_ctct_leaves_a_list_kept_against_ctcts_deletion(
+    synced, service, database, active_client, sandbox
+):
+    """Events deleted in CTCT but given p1 here: kept (the default) — and p1, unsubscribed in
+    CTCT meanwhile, leaves it here as it leaves every list."""
+    local_list(database, "Events", "p1@acme.com")
+    active_client.activities.delete_lists([synced["Events"]["list_id"]])
+    with sandbox.lock:
+        account = sandbox.account("demo")
+        account.unsubscribe(account.find_by_email("p1@acme.com"), "Contact", sandbox.now())
+    plan = service.plan("both")
+    assert [c.kind for c in plan.conflicts] == [DELETED_IN_CTCT_CHANGED_HERE]
+    assert service.commit(plan).status == "completed"
+    assert members_here(database, "Events") == remote_members(active_client, "Events") == ["p3@acme.com"]
+    assert "p1@acme.com" not in members_here(database, "News")
+    assert service.plan("both").is_empty

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ctct import lists
 from ctct.api.limits import RateLimiter
-from ctct.db.models import ScheduleFiring, SyncRun
+from ctct.db.models import HeldPlan, ScheduleFiring, SyncRun
 from ctct.db.stores import open_client
 from ctct.errors import InvalidInput
 from ctct.sync import background, history, schedules
@@ -112,7 +112,9 @@ def test_a_paused_schedule_does_not_run_until_resumed(in_step, worker, database,
     schedules.set_paused(database, paused.id, True)
     moment.advance(minutes=25)
     assert worker.run_once().runs == []
-    schedules.set_paused(database, paused.id, False)
+    schedules.set_paused(database, paused.id, False, moment())
+    assert worker.run_once().runs == []  # the times missed while paused are not made up
+    moment.advance(minutes=5)
     assert len(worker.run_once().runs) == 1
 
 
@@ -257,3 +259,74 @@ def test_a_run_just_taken_by_a_live_worker_is_left_to_it(in_step, database, serv
     run_id = background.queue_run(database, service.plan("both"), started_by="test")
     assert background.claim_queued(database) == run_id
     assert background.recover_orphans(database) == []
+
+
+def test_a_queued_run_waits_while_another_sync_holds_the_lock(in_step, database, service, worker):
+    from ctct.sync import journal
+
+    local_list(database, "News", "p3@acme.com")
+    run_id = background.queue_run(database, service.plan("both"), started_by="test")
+    with journal.sync_lock(database):
+        report = worker.run_once()  # one claim, back to the queue, no spinning
+        assert report.runs == []
+        assert background.run_state(database, run_id).status == "queued"
+    assert worker.run_once().committed == [run_id]
+
+
+def test_a_queued_run_whose_commit_cannot_start_is_failed_with_why_not_left_running(
+    in_step, database, service, worker, sandbox
+):
+    local_list(database, "News", "p3@acme.com")
+    run_id = background.queue_run(database, service.plan("both"), started_by="test")
+    sandbox.faults.server_errors = 50  # CTCT answers 5xx to the stale check, again and again
+    try:
+        assert worker.run_once().failed == [run_id]
+    finally:
+        sandbox.faults.server_errors = 0
+    run = background.run_state(database, run_id)
+    assert run.status == "failed" and run.error
+    with database.session() as session:
+        assert session.get(HeldPlan, run_id) is None
+
+
+def test_a_resumed_both_keeps_the_resolutions_it_was_committed_with(in_step, database, service, active_client):
+    from ctct.sync import journal
+
+    active_client.lists.rename(in_step["News"]["list_id"], "News (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "News", "News (here)")
+    plan = service.plan("both", resolutions={"renamed_on_both": "local"})
+    run_id = journal.start_run(database, plan, "test")
+    journal.finish_run(database, run_id, "interrupted", 0, "stopped")
+    result = service.resume("both", accept_defaults=False)
+    assert result.status == "completed"
+    assert "News (here)" in remote_lists(active_client)
+
+
+def test_resuming_a_paused_schedule_does_not_make_up_its_missed_times(in_step, worker, database, moment):
+    schedule = schedules.add_schedule(database, "both", every_minutes=10, now=moment())
+    schedules.set_paused(database, schedule.id, True, moment())
+    moment.advance(minutes=35)
+    schedules.set_paused(database, schedule.id, False, moment())
+    assert worker.run_once().runs == []
+    moment.advance(minutes=5)
+    assert len(worker.run_once().runs) == 1
+
+
+def test_a_stored_resolution_must_name_a_conflict_kind_and_one_of_its_choices(database):
+    with pytest.raises(InvalidInput, match="'renamed' is no conflict kind"):
+        schedules.add_schedule(database, "both", every_minutes=5, resolutions={"renamed": "local"})
+    with pytest.raises(InvalidInput, match="'delete' is not a choice for renamed_on_both"):
+        schedules.add_schedule(database, "both", every_minutes=5, resolutions={"renamed_on_both": "delete"})
+    with pytest.raises(InvalidInput, match="--resolve is for `both`"):
+        schedules.add_schedule(database, "pull", every_minutes=5, resolutions={"renamed_on_both": "local"})
+
+
+def test_only_a_held_run_can_be_reviewed_and_a_taken_one_not_dismissed(in_step, database, service, cli_run):
+    run_id = background.queue_run(database, service.plan("both"), started_by="test")
+    code, _out, err = cli_run("sync", "review", str(run_id), "--yes")
+    assert (code == 1 and "not queued or held for review" in err) or "is queued" in err
+    assert background.claim_queued(database) == run_id
+    code, _out, err = cli_run("sync", "dismiss", str(run_id))
+    assert code == 3 and "only a held or queued run can be dismissed" in err
+    assert background.run_state(database, run_id).status == "running"
