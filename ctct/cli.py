@@ -1106,6 +1106,11 @@ def _interrupted(stop: KeyboardInterrupt, args: argparse.Namespace | None) -> st
             f"interrupted{what}: nothing half-done is lost; finish it with "
             f"`python -m ctct sync {args.direction} --resume` (or make a new plan)"
         )
+    if args is not None and args.command == "worker":
+        return (
+            f"worker stopped{what}: a sync it was committing is marked interrupted — finish it with "
+            "`python -m ctct sync DIRECTION --resume` (see `python -m ctct history`); queued runs wait for a worker"
+        )
     # Only `sync` has runs to resume; the other commands commit their work in one
     # transaction, or can simply be run again (demo-data, import, activate).
     return f"interrupted{what}: what it had not finished was not saved; run the command again"

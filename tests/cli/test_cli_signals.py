@@ -81,3 +81,46 @@ def test_a_stopped_push_says_so_in_one_line_and_can_be_resumed(stop, sqlite_url)
             statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
         assert statuses[-2:] == ["resumed", "completed"]
         database.dispose()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.timeout(120)
+def test_a_stopped_worker_interrupts_the_run_it_commits(stop, sqlite_url):
+    """The worker commits in its main thread: a stop signal reaches the commit, which is marked
+    interrupted with its lock released, and the worker says it stopped in one line."""
+    with running_sandbox("--activity-seconds", "8") as url:
+        env = os.environ | {
+            "CTCT_API_BASE": f"{url}/v3",
+            "CTCT_AUTH_BASE": f"{url}/oauth2/default/v1",
+            "CTCT_REDIRECT_URI": "http://127.0.0.1:8501/",
+            "CTCT_SECRET_KEY": Fernet.generate_key().decode(),
+        }
+        assert cli(sqlite_url, env, "activate").wait(timeout=60) == 0
+        database = Database(sqlite_url)
+        with database.session() as session:
+            company = services.create_company(session, "Acme")
+            for number in range(3):
+                services.create_contact(session, company.id, email=f"p{number}@acme.com", first_name="P")
+            lists.create_list(session, "News")
+            lists.add_members(session, "News", [f"p{number}@acme.com" for number in range(3)])
+        queued = cli(sqlite_url, env, "sync", "both", "--yes", "--background")
+        assert queued.wait(timeout=60) == 0, queued.communicate()
+        worker = cli(sqlite_url, env, "worker")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the commit waits on its 8-second activity
+            with database.session() as session:
+                run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+                if run.status == "running" and journal.current_lock(database) is not None:
+                    break
+            time.sleep(0.2)
+        time.sleep(1.0)
+        worker.send_signal(stop)
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 130, (out, err)
+        assert "Traceback" not in err, err
+        assert err.strip().splitlines()[-1].startswith("worker stopped")
+        with database.session() as session:
+            run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+            assert (run.direction, run.status) == ("both", "interrupted")
+        assert journal.current_lock(database) is None
+        database.dispose()
