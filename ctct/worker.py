@@ -124,6 +124,10 @@ class Worker:
             return
         try:
             service.commit(plan, started_by=started_by, run_id=run_id)
+        except SyncBusy as busy:
+            # Another sync runs: this one is queued, for a later round (refused there if stale).
+            background.back_to_queue(self.database, run_id, f"waiting: {busy}")
+            return
         except Exception as error:
             self._failed(run_id, error, report)
             return
