@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,20 @@ def start_demo(tmp_path: Path, port: int, sandbox_port: int) -> tuple[subprocess
     return demo, output
 
 
+def wait_for_worker(database_file: Path, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if database_file.exists():
+            with sqlite3.connect(database_file) as connection:
+                try:
+                    if connection.execute("SELECT count(*) FROM sync_workers").fetchone()[0]:
+                        return True
+                except sqlite3.OperationalError:
+                    pass  # not migrated yet
+        time.sleep(0.3)
+    return False
+
+
 STOPPED = "stopped: the console and its Constant Contact sandbox are shut down"
 
 
@@ -104,6 +120,8 @@ def test_a_stop_signal_stops_the_console_and_the_sandbox(tmp_path, stop, whole_g
     demo, output = start_demo(tmp_path, port, sandbox_port)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", demo, timeout=120)
+        # Beside the console, the background worker: it says it is alive in the demo's database.
+        assert wait_for_worker(tmp_path / "demo.db"), output.read_text()
         (os.killpg if whole_group else os.kill)(demo.pid, stop)
         assert demo.wait(timeout=30) == 130
         # Nothing of the demo left running, re-parented, or holding a port for the next one.
