@@ -35,24 +35,31 @@ def cli(url, env, *args, **kwargs):
     )
 
 
+def activated_with_a_list(database_url: str, sandbox_url: str) -> tuple[dict[str, str], Database]:
+    """The environment of a console activated against the sandbox, and its database, which holds
+    a list News of three contacts to sync."""
+    env = os.environ | {
+        "CTCT_API_BASE": f"{sandbox_url}/v3",
+        "CTCT_AUTH_BASE": f"{sandbox_url}/oauth2/default/v1",
+        "CTCT_REDIRECT_URI": "http://127.0.0.1:8501/",
+        "CTCT_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    assert cli(database_url, env, "activate").wait(timeout=60) == 0
+    database = Database(database_url)
+    with database.session() as session:
+        company = services.create_company(session, "Acme")
+        for number in range(3):
+            services.create_contact(session, company.id, email=f"p{number}@acme.com", first_name="P")
+        lists.create_list(session, "News")
+        lists.add_members(session, "News", [f"p{number}@acme.com" for number in range(3)])
+    return env, database
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.timeout(120)
 def test_a_stopped_push_says_so_in_one_line_and_can_be_resumed(stop, sqlite_url):
     with running_sandbox("--activity-seconds", "8") as url:
-        env = os.environ | {
-            "CTCT_API_BASE": f"{url}/v3",
-            "CTCT_AUTH_BASE": f"{url}/oauth2/default/v1",
-            "CTCT_REDIRECT_URI": "http://127.0.0.1:8501/",
-            "CTCT_SECRET_KEY": Fernet.generate_key().decode(),
-        }
-        assert cli(sqlite_url, env, "activate").wait(timeout=60) == 0
-        database = Database(sqlite_url)
-        with database.session() as session:
-            company = services.create_company(session, "Acme")
-            for number in range(3):
-                services.create_contact(session, company.id, email=f"p{number}@acme.com", first_name="P")
-            lists.create_list(session, "News")
-            lists.add_members(session, "News", [f"p{number}@acme.com" for number in range(3)])
+        env, database = activated_with_a_list(sqlite_url, url)
         push = cli(sqlite_url, env, "sync", "push", "--yes")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the push waits on its 8-second activity
@@ -89,20 +96,7 @@ def test_a_stopped_worker_interrupts_the_run_it_commits(stop, sqlite_url):
     """The worker commits in its main thread: a stop signal reaches the commit, which is marked
     interrupted with its lock released, and the worker says it stopped in one line."""
     with running_sandbox("--activity-seconds", "8") as url:
-        env = os.environ | {
-            "CTCT_API_BASE": f"{url}/v3",
-            "CTCT_AUTH_BASE": f"{url}/oauth2/default/v1",
-            "CTCT_REDIRECT_URI": "http://127.0.0.1:8501/",
-            "CTCT_SECRET_KEY": Fernet.generate_key().decode(),
-        }
-        assert cli(sqlite_url, env, "activate").wait(timeout=60) == 0
-        database = Database(sqlite_url)
-        with database.session() as session:
-            company = services.create_company(session, "Acme")
-            for number in range(3):
-                services.create_contact(session, company.id, email=f"p{number}@acme.com", first_name="P")
-            lists.create_list(session, "News")
-            lists.add_members(session, "News", [f"p{number}@acme.com" for number in range(3)])
+        env, database = activated_with_a_list(sqlite_url, url)
         queued = cli(sqlite_url, env, "sync", "both", "--yes", "--background")
         assert queued.wait(timeout=60) == 0, queued.communicate()
         worker = cli(sqlite_url, env, "worker")

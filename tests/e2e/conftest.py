@@ -3,6 +3,9 @@ Debian's headless Chromium. Skipped with a message when Chromium is not installe
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +59,40 @@ def activated_console(database_url: str, sandbox_url: str, key_file: str) -> Ite
     env = {**sandbox_env(sandbox_url, port), "CTCT_DATABASE_URL": database_url, "CTCT_DEMO_MODE": "1"}
     with running_console({**env, "CTCT_SECRET_KEY_FILE": key_file}, port) as url:
         yield url
+
+
+@contextmanager
+def activated_on_own_sandbox(
+    work: Path, activity_seconds: float
+) -> Iterator[tuple[dict[str, str], Database, str, int]]:
+    """Demo data (12 companies) activated with its import committed — `activate --yes`, as a
+    consultant runs it — against a sandbox of its own whose activities take `activity_seconds`;
+    yields the console's environment, the database, the sandbox's URL and the console's port."""
+    database_url = f"sqlite:///{work / 'console.db'}"
+    database = Database(database_url)
+    with database.session() as session:
+        demo.load_demo_data(session, companies=12)
+    port = free_port()
+    with running_sandbox("--activity-seconds", str(activity_seconds)) as sandbox_url:
+        env = {
+            **sandbox_env(sandbox_url, port),
+            "CTCT_DATABASE_URL": database_url,
+            "CTCT_DEMO_MODE": "1",
+            "CTCT_SECRET_KEY_FILE": str(work / "secret.key"),
+        }
+        activated = subprocess.run(
+            [sys.executable, "-m", "ctct", "activate", "--yes"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert activated.returncode == 0, activated.stderr
+        try:
+            yield env, database, sandbox_url, port
+        finally:
+            database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,6 @@ closed during a run does not stop it. Without a worker the page says so and comm
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -15,14 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from ctct import lists
-from ctct.crm import demo
 from ctct.crm.contact_frame import ContactFilter
 from ctct.db import Database
 from ctct.db.models import SyncRun
-from ctct.sandbox.process import free_port, running_console, running_sandbox, running_worker
+from ctct.sandbox.process import running_console, running_worker
 from ctct.sync import schedules
-from tests.activated import sandbox_env
-from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_for_app
+from tests.e2e.conftest import SCREENSHOTS, activated_on_own_sandbox, wait_for_app
 from tests.e2e.test_activation_and_sync import _ctct_lists, _rename_in_ctct
 
 
@@ -31,30 +26,12 @@ def console_with_worker(chromium_path: str, tmp_path_factory: pytest.TempPathFac
     """An activated console (import committed) against its own slow sandbox — each CTCT activity
     takes 3 s, so a run lasts long enough to walk away from — with a worker beside it."""
     work = tmp_path_factory.mktemp("background")
-    database_url = f"sqlite:///{work / 'console.db'}"
-    database = Database(database_url)
-    with database.session() as session:
-        demo.load_demo_data(session, companies=12)
-    port = free_port()
-    with running_sandbox("--activity-seconds", "3") as sandbox_url:
-        env = {
-            **sandbox_env(sandbox_url, port),
-            "CTCT_DATABASE_URL": database_url,
-            "CTCT_DEMO_MODE": "1",
-            "CTCT_SECRET_KEY_FILE": str(work / "secret.key"),
-        }
-        activated = subprocess.run(
-            [sys.executable, "-m", "ctct", "activate", "--yes"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert activated.returncode == 0, activated.stderr
-        with running_worker(env), running_console(env, port) as url:
-            yield url, database, sandbox_url
-    database.dispose()
+    with (
+        activated_on_own_sandbox(work, 3) as (env, database, sandbox_url, port),
+        running_worker(env),
+        running_console(env, port) as url,
+    ):
+        yield url, database, sandbox_url
 
 
 def new_list_here(database: Database, name: str, tag: str) -> None:

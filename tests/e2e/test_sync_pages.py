@@ -3,23 +3,18 @@ the result in words with a link to the run in History; the sidebar counts the pu
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from ctct import lists
-from ctct.crm import demo
 from ctct.crm.contact_frame import ContactFilter
 from ctct.db import Database
-from ctct.sandbox.process import free_port, running_console, running_sandbox
-from tests.activated import sandbox_env
+from ctct.sandbox.process import running_console
 from tests.browser import STREAMLIT_IDLE
-from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_for_app
+from tests.e2e.conftest import SCREENSHOTS, activated_on_own_sandbox, wait_for_app
 
 REQUESTS_TODAY = re.compile(r"([\d,]+) of [\d,]+ requests today")
 
@@ -28,33 +23,12 @@ REQUESTS_TODAY = re.compile(r"([\d,]+) of [\d,]+ requests today")
 def pushed_console(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     """A console activated (import committed) against its own sandbox, with a new list to push."""
     work = tmp_path_factory.mktemp("sync-pages")
-    database_url = f"sqlite:///{work / 'console.db'}"
-    database = Database(database_url)
-    with database.session() as session:
-        demo.load_demo_data(session, companies=12)
-    port = free_port()
-    with running_sandbox("--activity-seconds", "1.5") as sandbox_url:
-        env = {
-            **sandbox_env(sandbox_url, port),
-            "CTCT_DATABASE_URL": database_url,
-            "CTCT_DEMO_MODE": "1",
-            "CTCT_SECRET_KEY_FILE": str(work / "secret.key"),
-        }
-        activated = subprocess.run(
-            [sys.executable, "-m", "ctct", "activate", "--yes"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert activated.returncode == 0, activated.stderr
+    with activated_on_own_sandbox(work, 1.5) as (env, database, _sandbox_url, port):
         with database.session() as session:
             lists.create_list(session, "Apparel Sports Wear")
             lists.add_matching(session, "Apparel Sports Wear", ContactFilter(tags=("Apparel Sports Wear",)))
         with running_console(env, port) as url:
             yield url, database
-    database.dispose()
 
 
 PROGRESS_NOW = """() => {

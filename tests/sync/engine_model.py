@@ -82,6 +82,24 @@ def machine_settings(examples: int, steps: int) -> settings:
     )
 
 
+def inject_fault(sandbox: Any, kind: str, size: int) -> None:
+    """One of FAULTS armed in the sandbox (`size`: how many answers a burst or error run lasts)."""
+    faults = sandbox.faults
+    with sandbox.lock:
+        if kind == "expired_token":
+            sandbox.tokens.expire_all(sandbox.now())
+        elif kind == "fail_next_activity":
+            faults.fail_next_activity = True
+        else:
+            setattr(faults, kind, size)
+
+
+def clear_faults(sandbox: Any) -> None:
+    faults = sandbox.faults
+    faults.throttle_burst = faults.server_errors = faults.drop_connections = 0
+    faults.fail_next_activity = False
+
+
 class Crash(journal.SyncInterrupted):
     """The process stops here (Ctrl-C, SIGTERM — or, when `killed`, SIGKILL)."""
 
@@ -322,23 +340,13 @@ class EngineMachine(RuleBasedStateMachine):
     # Hooks: what happens at a request or a statement while a sync runs
 
     def clear_faults(self) -> None:
-        faults = self.sandbox.faults
-        faults.throttle_burst = faults.server_errors = faults.drop_connections = 0
-        faults.fail_next_activity = False
+        clear_faults(self.sandbox)
 
     def inject(self, fault: tuple[str, int] | None) -> None:
         if fault is None:
             return
-        kind, size = fault
-        faults = self.sandbox.faults
-        with self.sandbox.lock:
-            if kind == "expired_token":
-                self.sandbox.tokens.expire_all(self.sandbox.now())
-            elif kind == "fail_next_activity":
-                faults.fail_next_activity = True
-            else:
-                setattr(faults, kind, size)
-        self.counts[f"fault: {kind}"] += 1
+        inject_fault(self.sandbox, *fault)
+        self.counts[f"fault: {fault[0]}"] += 1
 
     def tick(self, on_request: bool) -> None:
         if self.armed.get("editing"):

@@ -37,6 +37,13 @@ def synced(service, database, active_client):
     return remote_lists(active_client)
 
 
+def rename_news_on_both_sides(synced, database, client):
+    """News renamed 'News (CTCT)' in CTCT and 'News (here)' here since the last sync."""
+    client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
+    with database.session() as session:
+        lists.rename_list(session, "News", "News (here)")
+
+
 def add_in_ctct(sandbox, list_name, email):
     """A member added in CTCT (a new contact there if CTCT has none with that email)."""
     with sandbox.lock:
@@ -112,9 +119,7 @@ def test_a_rename_here_goes_to_ctct(synced, service, database, active_client):
 
 
 def test_a_double_rename_is_a_conflict_that_keeps_ctcts_name_by_default(synced, service, database, active_client):
-    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
-    with database.session() as session:
-        lists.rename_list(session, "News", "News (here)")
+    rename_news_on_both_sides(synced, database, active_client)
     plan = service.plan("both")
     [conflict] = plan.conflicts
     assert (conflict.kind, conflict.resolution, conflict.choices) == (RENAMED_ON_BOTH, "ctct", ("ctct", "local"))
@@ -125,9 +130,7 @@ def test_a_double_rename_is_a_conflict_that_keeps_ctcts_name_by_default(synced, 
 
 
 def test_a_double_rename_resolved_for_the_name_here(synced, service, database, active_client):
-    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
-    with database.session() as session:
-        lists.rename_list(session, "News", "News (here)")
+    rename_news_on_both_sides(synced, database, active_client)
     conflict_id = service.plan("both").conflicts[0].id
     plan = service.plan("both", resolutions={conflict_id: "local"})
     assert plan.conflicts[0].resolution == "local" and plan.conflicts[0].chosen
@@ -138,9 +141,7 @@ def test_a_double_rename_resolved_for_the_name_here(synced, service, database, a
 
 
 def test_a_resolution_that_is_not_a_choice_is_refused_naming_the_conflict(synced, service, database, active_client):
-    active_client.lists.rename(synced["News"]["list_id"], "News (CTCT)")
-    with database.session() as session:
-        lists.rename_list(session, "News", "News (here)")
+    rename_news_on_both_sides(synced, database, active_client)
     with pytest.raises(InvalidInput, match=r"'delete' is not a choice for conflict renamed_on_both:.* ctct or local"):
         service.plan("both", resolutions={RENAMED_ON_BOTH: "delete"})
 

@@ -37,7 +37,7 @@ from ctct.sync import journal
 from ctct.sync.apply import COMPLETED, SyncService
 from ctct.sync.changes import SHOWN_KINDS
 from tests.sandbox_client import activate
-from tests.sync.engine_model import FAULTS, Crash, Hooks, World, machine_settings
+from tests.sync.engine_model import FAULTS, Crash, Hooks, World, clear_faults, inject_fault, machine_settings
 
 EXAMPLES = int(os.environ.get("CTCT_MODEL_EXAMPLES", "30"))
 STEPS = int(os.environ.get("CTCT_MODEL_STEPS", "25"))
@@ -279,14 +279,7 @@ class BothWaysMachine(RuleBasedStateMachine):
             plan = self.service.plan("both")
         except ConsoleError:
             return
-        faults = self.sandbox.faults
-        with self.sandbox.lock:
-            if fault == "expired_token":
-                self.sandbox.tokens.expire_all(self.sandbox.now())
-            elif fault == "fail_next_activity":
-                faults.fail_next_activity = True
-            else:
-                setattr(faults, fault, size)
+        inject_fault(self.sandbox, fault, size)
         self.crash_in = crash_at
         try:
             self.service.commit(plan, allow_mass_removal=True)
@@ -294,8 +287,7 @@ class BothWaysMachine(RuleBasedStateMachine):
             pass
         finally:
             self.crash_in = None
-            faults.throttle_burst = faults.server_errors = faults.drop_connections = 0
-            faults.fail_next_activity = False
+            clear_faults(self.sandbox)
         if journal.latest_unfinished_run(self.database, "both") is not None:
             self.service.resume("both", allow_mass_removal=True)
         self.commit_both()
