@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from ctct.sync.apply import SyncService
 
 log = logging.getLogger("ctct.worker")
 ROUND_SECONDS = 2.0
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -110,6 +112,13 @@ class Worker:
             report.nothing_to_do.append(run_id)
             return
         reasons = background.needs_decision(plan, service.client.budget.remaining(), due.resolutions)
+        waiting = background.held_for_schedule(self.database, due.schedule_id) if reasons else None
+        if waiting is not None:
+            # One held run per schedule: the one waiting for review takes this newer plan.
+            background.replan_run(self.database, waiting, plan, held_because=reasons)
+            schedules.note_firing_run(self.database, due, waiting)
+            report.held.append(waiting)
+            return
         run_id = background.queue_run(
             self.database,
             plan,
@@ -124,9 +133,11 @@ class Worker:
             return
         try:
             service.commit(plan, started_by=started_by, run_id=run_id)
-        except SyncBusy as busy:
-            # Another sync runs: this one is queued, for a later round (refused there if stale).
-            background.back_to_queue(self.database, run_id, f"waiting: {busy}")
+        except SyncBusy:
+            # Another sync runs, and will change what this plan saw: the due time is given back,
+            # and a later round plans it afresh.
+            background.discard_run(self.database, run_id)
+            schedules.release_firing(self.database, due)
             return
         except Exception as error:
             self._failed(run_id, error, report)
@@ -139,13 +150,26 @@ class Worker:
         interrupted, its lock released; `sync DIRECTION --resume` finishes it). When the next
         round is due is APScheduler's interval trigger's to say."""
         trigger = IntervalTrigger(seconds=every, timezone=dt.UTC)
-        due: dt.datetime | None = dt.datetime.now(dt.UTC)
+        alive = threading.Event()
+        # Alive while a long commit runs, too: the console takes a silent worker for stopped.
+        heartbeat = threading.Thread(target=self._say_alive, args=(alive,), daemon=True, name="worker-heartbeat")
+        heartbeat.start()
         try:
-            while due is not None:
-                wait = (due - dt.datetime.now(dt.UTC)).total_seconds()
-                if wait > 0:
-                    time.sleep(wait)
+            while True:
                 self.run_once()
-                due = trigger.get_next_fire_time(due, dt.datetime.now(dt.UTC))
+                # The next round at the trigger's next time after now (not after the last round's
+                # time, which a long commit leaves far behind).
+                due = trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC))
+                if due is None:
+                    return
+                time.sleep(max((due - dt.datetime.now(dt.UTC)).total_seconds(), 0.0))
         finally:
+            alive.set()
             background.note_worker_stopped(self.database, self.name)
+
+    def _say_alive(self, stopped: threading.Event) -> None:
+        while not stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                background.note_worker_alive(self.database, self.name)
+            except Exception:  # a database hiccup: the next beat says it again
+                log.warning("the worker could not say it is alive", exc_info=True)

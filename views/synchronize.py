@@ -34,6 +34,7 @@ PLAN, HELD, COMMITTING, FOLLOWING, FINISHED, RESULT, PROBLEM, REPLAN = (
     "sync_problem",
     "sync_replan",
 )
+VERSION = "sync_plan_version"
 BOTH = "both"
 
 st.title("Synchronize")
@@ -70,6 +71,8 @@ DIRECTIONS = {
 def clear_preview() -> None:
     for name in (PLAN, HELD, RESULT, PROBLEM, FINISHED):
         st.session_state.pop(name, None)
+    # Each plan has its own widgets (conflict choices, the mass-removal tick): none carries over.
+    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
 
 
 def make_preview(direction: str, resolutions: dict[str, str] | None = None) -> None:
@@ -79,6 +82,9 @@ def make_preview(direction: str, resolutions: dict[str, str] | None = None) -> N
     clear_preview()
     with st.spinner("Reading both sides…"):
         try:
+            if held is not None:
+                # A held scheduled run: its schedule's stored resolutions, under what was picked.
+                resolutions = {**stored_resolutions(held), **(resolutions or {})} or None
             plan = sync_service().plan(direction, resolutions=resolutions)
             st.session_state[PLAN] = plan
             if held is not None:
@@ -90,6 +96,16 @@ def make_preview(direction: str, resolutions: dict[str, str] | None = None) -> N
     st.rerun()
 
 
+def stored_resolutions(run_id: int) -> dict[str, str]:
+    run = background.run_state(database(), run_id)
+    if run is None or run.schedule_id is None:
+        return {}
+    try:
+        return schedules.view(database(), run.schedule_id).resolutions
+    except ConsoleError:
+        return {}
+
+
 def ask_to_commit(allow_mass_removal: bool) -> None:
     """With a worker running, the commit is queued for it (the page only follows it); without one,
     the page commits itself in its next run, as the button beside the warning says."""
@@ -98,7 +114,12 @@ def ask_to_commit(allow_mass_removal: bool) -> None:
         return
     if background.workers_alive(database()):
         if held is not None:
-            background.requeue_held(database(), held, plan, allow_mass_removal=allow_mass_removal)
+            try:
+                background.requeue_held(database(), held, plan, allow_mass_removal=allow_mass_removal)
+            except ConsoleError as error:
+                clear_preview()
+                st.session_state[PROBLEM] = CommitProblem(f"Not committed: {error}.", refused=True)
+                return
             run_id = held
         else:
             run_id = background.queue_run(database(), plan, started_by="console", allow_mass_removal=allow_mass_removal)
@@ -109,15 +130,22 @@ def ask_to_commit(allow_mass_removal: bool) -> None:
 
 
 def review_held(run_id: int) -> None:
-    held = background.held(database(), run_id, states=(background.NEEDS_REVIEW,))
     clear_preview()
+    try:
+        held = background.held(database(), run_id, states=(background.NEEDS_REVIEW,))
+    except ConsoleError as error:
+        st.session_state[PROBLEM] = CommitProblem(f"It cannot be reviewed: {error}.", refused=True)
+        return
     st.session_state[PLAN], st.session_state[HELD] = held.plan, run_id
 
 
 def dismiss_held(run_id: int) -> None:
-    background.dismiss(database(), run_id, "console")
     if st.session_state.get(HELD) == run_id:
         clear_preview()
+    try:
+        background.dismiss(database(), run_id, "console")
+    except ConsoleError as error:
+        st.session_state[PROBLEM] = CommitProblem(f"Not dismissed: {error}.", refused=True)
 
 
 def replan_with_choices() -> None:
@@ -235,8 +263,9 @@ def schedules_section() -> None:
 
 committing = st.session_state.pop(COMMITTING, None)
 plan = st.session_state.get(PLAN)
+version = st.session_state.get(VERSION, 0)
 if st.session_state.pop(REPLAN, False) and isinstance(plan, MergePlan):
-    make_preview(BOTH, chosen_resolutions(plan, "sync"))
+    make_preview(BOTH, chosen_resolutions(plan, "sync", version))
 
 # Every second while a run is queued or running or this page waits for the end of one it handed
 # over; otherwise a look every 10 s, for a scheduled run starting meanwhile.
@@ -290,12 +319,14 @@ with st.container(key="sync_section"):
         held = st.session_state.get(HELD)
         st.subheader(DIRECTIONS[plan.direction][0] + (f" — reviewing held run {held}" if held else ""))
         if isinstance(plan, MergePlan):
-            show_merge_plan(plan, "sync", on_choice=replan_with_choices)
+            show_merge_plan(plan, "sync", on_choice=replan_with_choices, version=version)
         else:
             show_plan(plan, "sync")
         allowed = True
         if plan.mass_removals:
-            allowed = st.checkbox("I understand: delete these lists / remove these members", key="sync_allow_mass")
+            allowed = st.checkbox(
+                "I understand: delete these lists / remove these members", key=f"sync_allow_mass_{version}"
+            )
         if not plan.is_empty:
             worker_there = bool(background.workers_alive(database()))
             if not worker_there:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from ctct.db import Database
 from ctct.db.models import HeldPlan, SyncRun, SyncStep, SyncWorker, utcnow
@@ -51,8 +52,8 @@ def queue_run(
 ) -> int:
     """Journals `plan` as a run in `status` (queued for the worker, or needs_review) with the plan
     itself kept beside it; returns the run's id."""
-    run_id = journal.start_run(database, plan, started_by, status=status)
-    with database.session() as session:
+
+    def keep_the_plan(session: Session, run_id: int) -> None:
         session.add(
             HeldPlan(run_id=run_id, body=pickle.dumps(plan), options={"allow_mass_removal": allow_mass_removal})
         )
@@ -62,7 +63,8 @@ def queue_run(
         run.progress_message = "waiting for the worker" if status == QUEUED else "needs review"
         if held_because:
             run.plan = {**(run.plan or {}), "held_because": held_because}
-    return run_id
+
+    return journal.start_run(database, plan, started_by, status=status, with_run=keep_the_plan)
 
 
 @dataclass(frozen=True)
@@ -196,9 +198,28 @@ def dismiss(database: Database, run_id: int, by: str = "cli") -> None:
         session.execute(delete(HeldPlan).where(HeldPlan.run_id == run_id))
 
 
-def replan_run(database: Database, run_id: int, plan: AnyPlan) -> None:
-    """A held run planned again: its rows and plan become the new plan's."""
-    journal.replace_planned_rows(database, run_id, plan)
+def discard_run(database: Database, run_id: int) -> None:
+    """A run journaled but never started (its plan held), removed with its rows: a scheduled run
+    that found another sync running gives its due time back instead."""
+    with database.session() as session:
+        session.execute(delete(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_((RUNNING, QUEUED))))
+
+
+def held_for_schedule(database: Database, schedule_id: int) -> int | None:
+    """The run of this schedule waiting for review, if any."""
+    with database.session() as session:
+        return session.scalar(
+            select(SyncRun.id).where(SyncRun.schedule_id == schedule_id, SyncRun.status == NEEDS_REVIEW).limit(1)
+        )
+
+
+def replan_run(database: Database, run_id: int, plan: AnyPlan, *, held_because: list[str] | None = None) -> None:
+    """A held run planned again: its rows and plan become the new plan's. Refused (SyncRefused)
+    once it no longer waits for review — queued, committed or dismissed meanwhile."""
+    state = run_state(database, run_id)
+    if state is None or state.status != NEEDS_REVIEW:
+        raise SyncRefused(f"run {run_id} is no longer held for review")
+    journal.replace_planned_rows(database, run_id, plan, held_because=held_because)
     with database.session() as session:
         body = session.get(HeldPlan, run_id)
         if body is not None:

@@ -11,16 +11,17 @@ import datetime as dt
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ctct.db import Database
 from ctct.db.models import RowChange, SyncLock, SyncRun, SyncStep, utcnow
-from ctct.errors import SyncBusy
+from ctct.errors import SyncBusy, SyncRefused
 from ctct.sync.changes import ROW_KINDS
 from ctct.sync.merge import MergePlan
 from ctct.sync.plan import Plan
@@ -149,9 +150,17 @@ def break_lock(database: Database) -> SyncLock | None:
         return current
 
 
-def start_run(database: Database, plan: Plan | MergePlan, started_by: str, *, status: str = "running") -> int:
+def start_run(
+    database: Database,
+    plan: Plan | MergePlan,
+    started_by: str,
+    *,
+    status: str = "running",
+    with_run: Callable[[Session, int], None] | None = None,
+) -> int:
     """The run of `plan`, with one row change per planned row; a both-ways plan's rows say on which
-    side they are made. `status` queued: a run the worker is to commit."""
+    side they are made. `status` queued: a run the worker is to commit; `with_run` adds to the
+    same transaction (the plan a queued run keeps), so no one sees the run without it."""
     with database.session() as session:
         run = SyncRun(
             direction=str(plan.direction),
@@ -169,14 +178,20 @@ def start_run(database: Database, plan: Plan | MergePlan, started_by: str, *, st
             rows += _planned_rows(run_id, part, side)
         if rows:
             session.connection().execute(insert(RowChange), rows)
+        if with_run is not None:
+            with_run(session, run_id)
     return run_id
 
 
-def replace_planned_rows(database: Database, run_id: int, plan: Plan | MergePlan) -> None:
-    """A run not started yet (held for review) planned again: its rows, counts and plan anew."""
+def replace_planned_rows(
+    database: Database, run_id: int, plan: Plan | MergePlan, *, held_because: list[str] | None = None
+) -> None:
+    """A run not started yet (held for review) planned again: its rows, counts and plan anew (and
+    why it is held, when given)."""
     with database.session() as session:
         session.execute(delete(RowChange).where(RowChange.run_id == run_id))
-        held_because = (session.get(SyncRun, run_id).plan or {}).get("held_because")  # type: ignore[union-attr]
+        if held_because is None:
+            held_because = (session.get(SyncRun, run_id).plan or {}).get("held_because")  # type: ignore[union-attr]
         session.execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
@@ -189,13 +204,25 @@ def replace_planned_rows(database: Database, run_id: int, plan: Plan | MergePlan
             session.connection().execute(insert(RowChange), rows)
 
 
+# A run waiting to be committed: queued for a worker, claimed by one, or held for review.
+WAITING = ("queued", "running", "needs_review")
+
+
 def mark_running(database: Database, run_id: int, started_by: str | None = None) -> None:
-    """A queued or held run, started now."""
+    """A queued or held run, started now; SyncBusy-free refusal (SyncRefused) when it no longer
+    waits — dismissed, or committed meanwhile by another console — so no run is made twice."""
     values: dict[str, Any] = {"status": "running", "started_at": utcnow()}
     if started_by:
         values["started_by"] = started_by
     with database.session() as session:
-        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+        started = session.execute(
+            update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(WAITING)).values(**values)
+        )
+        if started.rowcount != 1:  # type: ignore[attr-defined]
+            status = session.scalar(select(SyncRun.status).where(SyncRun.id == run_id))
+            raise SyncRefused(
+                f"run {run_id} is {str(status or 'gone').replace('_', ' ')}: it no longer waits to be committed"
+            )
 
 
 def run_plan(plan: Plan | MergePlan) -> dict[str, Any]:

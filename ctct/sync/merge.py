@@ -68,7 +68,9 @@ CHOICE_WORDS: dict[tuple[str, str], str] = {
     (DELETED_IN_CTCT_CHANGED_HERE, "delete"): "the list is deleted here too",
 }
 # The warnings of a one-way plan about what its losing side loses: a merge loses none of it.
-ONE_WAY_WARNINGS = frozenset({"losing_side_change", "kept_local_change", "deleted_in_ctct", "ctct_only_lists"})
+ONE_WAY_WARNINGS = frozenset(
+    {"losing_side_change", "kept_local_change", "deleted_in_ctct", "ctct_only_lists", "last_list"}
+)
 
 # The two sides, as History and the preview name them.
 IN_CTCT, IN_CRM = "in Constant Contact", "in Customer Focus"
@@ -276,7 +278,7 @@ def _list_facts(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline
         )
     )
     there = dict(zip(remote.lists["ctct_list_id"].astype(str), remote.lists["name"], strict=True))
-    changed_here = _lists_with_member_changes(_local_pairs(local), baseline)
+    changed_here = _lists_with_member_changes(_local_pairs(local, baseline), baseline)
     changed_there = _lists_with_member_changes(remote_pairs(remote), baseline)
     frame = pd.DataFrame(
         {
@@ -291,15 +293,20 @@ def _list_facts(local: LocalSnapshot, remote: RemoteSnapshot, baseline: Baseline
     return _Lists(frame.reset_index(drop=True))
 
 
-def _local_pairs(local: LocalSnapshot) -> pd.DataFrame:
-    """Local memberships of linked lists that can reach CTCT, as (ctct_list_id, email_key): a
-    member who is not eligible (a role address, unsubscribed, no valid email) never reaches the
-    baseline, so it does not make its list "changed here"."""
+def _local_pairs(local: LocalSnapshot, baseline: Baseline) -> pd.DataFrame:
+    """Local memberships of linked lists as (ctct_list_id, email_key) — but for members who are not
+    eligible (a role address, unsubscribed, no valid email) and not in the baseline: those never
+    reach CTCT, so they do not make their list "changed here" (one in the baseline, which CTCT and
+    here both held, still counts)."""
     linked = local.lists.dropna(subset=["ctct_list_id"])[["list_id", "ctct_list_id"]]
-    contacts = local.contacts
-    eligible = contacts[contacts["reason"].isna() & contacts["email_key"].notna() & (contacts["email_key"] != "")]
-    pairs = local.members.merge(linked, on="list_id").merge(eligible[["contact_id", "email_key"]], on="contact_id")
-    return pairs[["ctct_list_id", "email_key"]].astype(str)
+    contacts = local.contacts[["contact_id", "email_key", "reason"]]
+    pairs = local.members.merge(linked, on="list_id").merge(contacts, on="contact_id")
+    pairs = pairs[pairs["email_key"].notna() & (pairs["email_key"] != "")]
+    pairs = pairs.assign(ctct_list_id=pairs["ctct_list_id"].astype(str), email_key=pairs["email_key"].astype(str))
+    base = baseline.members[["ctct_list_id", "email_key"]].astype(str).drop_duplicates().assign(_base=True)
+    pairs = pairs.merge(base, on=["ctct_list_id", "email_key"], how="left")
+    kept = pairs["reason"].isna() | pairs["_base"].notna()
+    return pairs.loc[kept, ["ctct_list_id", "email_key"]]
 
 
 def _lists_with_member_changes(pairs: pd.DataFrame, baseline: Baseline) -> set[str]:
@@ -383,36 +390,40 @@ def plan_both(
     deleted_here = facts.ids(frame["here"].isna() & frame["ctct"].notna())
     unsubscribed = set(pulled["contacts_unsubscribed"]["contact_id"])
     deletions_sent = (deleted_here - set(resolved)) | deleted_there_too
-    kept_last = _last_list_kept(pushed, remote, deletions_sent)
-    if kept_last is not None:
-        # CTCT keeps one list: it stays there, and comes back here with its members.
-        deletions_sent.discard(kept_last)
-        restored_here.add(kept_last)
-
-    to_local = _to_local(
-        pulled,
-        pushed,
-        baseline,
-        local,
-        in_baseline=in_baseline,
-        renames_kept=(renamed_there - renamed_here) | (renamed_there & renamed_here - names_here),
-        # Lists deleted here that the pull would bring back, and not restored: nothing of them comes.
-        deleted_here=deleted_here - restored_here,
-        restored_here=restored_here,
-        spared_here=recreated_there,
-        unsubscribed=unsubscribed,
-    )
-    to_ctct = _to_ctct(
-        pushed,
-        local,
-        baseline,
-        in_baseline=in_baseline,
-        renames_kept=(renamed_here - renamed_there) | (renamed_here & renamed_there & names_here),
-        recreated_there=recreated_there,
-        deletions_sent=deletions_sent,
-    )
-    to_local, held_here = _without_name_clashes(to_local, local.lists, "list_id", IN_CRM)
-    to_ctct, held_there = _without_name_clashes(to_ctct, remote.lists, "ctct_list_id", IN_CTCT)
+    kept_last: str | None = None
+    while True:
+        restored = restored_here | ({kept_last} if kept_last else set())
+        to_local = _to_local(
+            pulled,
+            pushed,
+            baseline,
+            local,
+            in_baseline=in_baseline,
+            renames_kept=(renamed_there - renamed_here) | (renamed_there & renamed_here - names_here),
+            # Lists deleted here that the pull would bring back, and not restored: nothing of them comes.
+            deleted_here=deleted_here - restored,
+            restored_here=restored,
+            spared_here=recreated_there,
+            unsubscribed=unsubscribed,
+        )
+        to_ctct = _to_ctct(
+            pushed,
+            local,
+            baseline,
+            in_baseline=in_baseline,
+            renames_kept=(renamed_here - renamed_there) | (renamed_here & renamed_there & names_here),
+            recreated_there=recreated_there,
+            deletions_sent=deletions_sent - {kept_last},
+        )
+        to_local, held_here = _without_name_clashes(to_local, local.lists, "list_id", IN_CRM)
+        to_ctct, held_there = _without_name_clashes(to_ctct, remote.lists, "ctct_list_id", IN_CTCT)
+        if kept_last is not None:
+            break
+        # CTCT must keep one list: when what is sent would delete its last, that one stays there
+        # and comes back here with its members (planned again once, with it kept).
+        kept_last = _last_list_kept(to_ctct, remote)
+        if kept_last is None:
+            break
     to_ctct = _with_details_of_new_members(to_ctct, to_local, local, remote, baseline)
     warnings = (
         [
@@ -422,6 +433,15 @@ def plan_both(
         + held_here
         + held_there
     )
+    if kept_last is not None:
+        name = str(remote.lists.set_index("ctct_list_id")["name"].get(kept_last))
+        warnings.append(
+            PlanWarning(
+                "last_list",
+                f"Constant Contact must keep at least one list: '{name}', deleted here, stays there and "
+                "comes back here",
+            )
+        )
     return MergePlan(
         _finished(to_local, _local_sizes(local), policy, "list_id"),
         _finished(
@@ -449,15 +469,14 @@ def _finished(part: Plan, sizes: dict[Any, int], policy: MassRemovalPolicy, by: 
     )
 
 
-def _last_list_kept(pushed: Plan, remote: RemoteSnapshot, deletions: set[str]) -> str | None:
-    """The list CTCT keeps when the deletions sent would leave it none (it must keep one): the
-    first of them by name; None when some list survives."""
-    creates = pushed["lists_create"]
-    new_there = int((~creates["link"].astype(bool) & creates["ctct_list_id"].isna()).sum())
-    doomed = remote.lists[remote.lists["ctct_list_id"].astype(str).isin(deletions)]
-    if not len(doomed) or len(remote.lists) - len(doomed) + new_there >= 1:
+def _last_list_kept(to_ctct: Plan, remote: RemoteSnapshot) -> str | None:
+    """The list CTCT keeps when what its part sends would leave it none (it must keep one): the
+    first by name of those it deletes; None when some list survives."""
+    creates, deletes = to_ctct["lists_create"], to_ctct["lists_delete"]
+    new_there = int((~creates["link"].astype(bool)).sum())
+    if not len(deletes) or len(remote.lists) - len(deletes) + new_there >= 1:
         return None
-    return str(doomed.sort_values("name", key=lambda names: names.str.casefold())["ctct_list_id"].iloc[0])
+    return str(deletes.sort_values("name", key=lambda names: names.astype(str).str.casefold())["ctct_list_id"].iloc[0])
 
 
 def _without_name_clashes(part: Plan, lists: pd.DataFrame, key: str, side: str) -> tuple[Plan, list[PlanWarning]]:

@@ -11,7 +11,7 @@ ctct/sync/push_check.py reads back what CTCT shows, which is what the baseline r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -170,12 +170,39 @@ def _push_lists(run: _Push, plan: Plan) -> dict[int, str]:
                 linked[list_id] = ctct_list_id
     for row in plan["lists_create"].itertuples():
         _place_list(run, row, linked)
-    for old, new, ctct_list_id in zip(
-        plan["lists_rename"]["from"], plan["lists_rename"]["to"], plan["lists_rename"]["ctct_list_id"], strict=True
+    renames = plan["lists_rename"]
+    for ctct_list_id, old, new in rename_order(
+        zip(renames["ctct_list_id"].astype(str), renames["from"].astype(str), renames["to"].astype(str), strict=True)
     ):
         with run.step("rename_list", {"ctct_list_id": ctct_list_id, "from": old, "to": new}):
-            run.client.lists.rename(str(ctct_list_id), str(new))
+            run.client.lists.rename(ctct_list_id, new)
     return linked
+
+
+def rename_order(renames: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """CTCT's renames (list id, from, to) as CTCT can take them, one at a time with no two lists
+    of one name: a list is renamed to a name only once the list that has it was renamed away;
+    names swapped or passed round in a ring go through a free name first (as the pull's renames
+    here go through a temporary key)."""
+    pending = [list(rename) for rename in renames]
+    holders = {name_key(old): list_id for list_id, old, _new in pending}
+    ordered: list[tuple[str, str, str]] = []
+    while pending:
+        ready = [r for r in pending if holders.get(name_key(r[2]), r[0]) == r[0]]
+        for list_id, old, new in ready:
+            ordered.append((list_id, old, new))
+            holders.pop(name_key(old), None)
+            holders[name_key(new)] = list_id
+        pending = [r for r in pending if r not in ready]
+        if pending and not ready:
+            # A ring: the first steps aside under a name no list has.
+            list_id, old, new = pending[0]
+            aside = next(name for n in range(1, 1000) if name_key(name := f"{old} (renaming {n})") not in holders)
+            ordered.append((list_id, old, aside))
+            holders.pop(name_key(old), None)
+            holders[name_key(aside)] = list_id
+            pending[0][1] = aside
+    return ordered
 
 
 def _place_list(run: _Push, row: Any, linked: dict[int, str]) -> None:

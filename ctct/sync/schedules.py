@@ -19,7 +19,7 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ctct.db import Database
@@ -254,6 +254,16 @@ def claim_due(database: Database, now: dt.datetime, worker: str) -> list[Due]:
             continue  # another worker has it
         claimed.append(due)
     return claimed
+
+
+def release_firing(database: Database, due: Due) -> None:
+    """Gives a claimed due time back (its run could not start): a later round claims it again."""
+    with database.session() as session:
+        session.execute(
+            delete(ScheduleFiring).where(
+                ScheduleFiring.schedule_id == due.schedule_id, ScheduleFiring.due_at == due.due_at
+            )
+        )
 
 
 def note_firing_run(database: Database, due: Due, run_id: int) -> None:

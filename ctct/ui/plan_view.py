@@ -190,11 +190,18 @@ def _show_changes(plan: Plan, kind: str, key: str) -> None:
     csv_download(frame, f"{plan.direction}-{kind}.csv", f"{key}_{kind}_csv")
 
 
-def show_merge_plan(plan: MergePlan, key: str, on_choice: Callable[[], None] | None = None) -> None:
+def show_merge_plan(
+    plan: MergePlan, key: str, on_choice: Callable[[], None] | None = None, *, version: int = 0
+) -> None:
     """The both-ways preview: the conflicts, each with its resolution to choose (the default never
-    deletes and never loses a change), then what goes to each side, as a one-way preview shows it."""
+    deletes and never loses a change), then what goes to each side, as a one-way preview shows it.
+    `version` names this plan's choices: a new plan's start from its own resolutions."""
     if plan.is_empty:
-        st.success("Both sides already agree: nothing to change.")
+        held_back = [w for w in plan.all_warnings() if w.kind == "name_clash"]
+        if not held_back:
+            st.success("Both sides already agree: nothing to change.")
+        for warning in held_back:
+            st.warning(plain(warning.message), icon=":material/warning:")
         return
     st.caption(
         f"About {plan.estimated_requests:,} Constant Contact requests. Each side's changes since the last sync go "
@@ -212,7 +219,7 @@ def show_merge_plan(plan: MergePlan, key: str, on_choice: Callable[[], None] | N
                 format_func=lambda choice, kind=conflict.kind: (
                     CHOICE_WORDS[(kind, choice)] + (" (default)" if CONFLICT_CHOICES[kind][0] == choice else "")
                 ),
-                key=f"{key}_conflict_{conflict.id}",
+                key=f"{key}_conflict_{version}_{conflict.id}",
                 on_change=on_choice,
                 horizontal=True,
             )
@@ -230,9 +237,9 @@ def show_merge_plan(plan: MergePlan, key: str, on_choice: Callable[[], None] | N
                 show_plan(part, f"{key}_{'crm' if side == IN_CRM else 'ctct'}", one_of_two=True)
 
 
-def chosen_resolutions(plan: MergePlan, key: str) -> dict[str, str]:
-    """The resolutions picked in the preview (the defaults where nothing else was picked)."""
-    return {c.id: str(st.session_state.get(f"{key}_conflict_{c.id}", c.resolution)) for c in plan.conflicts}
+def chosen_resolutions(plan: MergePlan, key: str, version: int = 0) -> dict[str, str]:
+    """The resolutions picked in the preview (the plan's own where nothing else was picked)."""
+    return {c.id: str(st.session_state.get(f"{key}_conflict_{version}_{c.id}", c.resolution)) for c in plan.conflicts}
 
 
 @dataclass

@@ -321,3 +321,32 @@ def test_a_contact_unsubscribed_in_ctct_leaves_a_list_kept_against_ctcts_deletio
     assert members_here(database, "Events") == remote_members(active_client, "Events") == ["p3@acme.com"]
     assert "p1@acme.com" not in members_here(database, "News")
     assert service.plan("both").is_empty
+
+
+@pytest.mark.parametrize("direction", ["both", "push"])
+def test_names_swapped_or_passed_along_here_reach_ctct(synced, service, database, active_client, direction):
+    local_list(database, "Golf", "p5@acme.com")
+    service.commit(service.plan("push"))
+    with database.session() as session:  # News <-> Events swapped; Golf -> News -> … passed along
+        lists.rename_list(session, "News", "Swap")
+        lists.rename_list(session, "Events", "News")
+        lists.rename_list(session, "Swap", "Events")
+        lists.rename_list(session, "Golf", "Golf 2027")
+    assert service.commit(service.plan(direction)).status == "completed"
+    there = remote_lists(active_client)
+    assert there["Events"]["list_id"] == synced["News"]["list_id"]
+    assert there["News"]["list_id"] == synced["Events"]["list_id"]
+    assert "Golf 2027" in there and not any("renaming" in name for name in there)
+    assert service.plan("both").is_empty
+
+
+def test_every_list_deleted_here_and_a_new_one_of_an_old_name_keeps_ctct_a_list(
+    synced, service, database, active_client
+):
+    for name in names_here(database):
+        with database.session() as session:
+            lists.delete_list(session, name)
+    local_list(database, "News", "p4@acme.com")
+    converge(service)
+    assert members_here(database, "News") == remote_members(active_client, "News") == ["p4@acme.com"]
+    assert sorted(remote_lists(active_client)) == names_here(database)

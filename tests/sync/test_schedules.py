@@ -330,3 +330,42 @@ def test_only_a_held_run_can_be_reviewed_and_a_taken_one_not_dismissed(in_step, 
     code, _out, err = cli_run("sync", "dismiss", str(run_id))
     assert code == 3 and "only a held or queued run can be dismissed" in err
     assert background.run_state(database, run_id).status == "running"
+
+
+def test_a_run_that_no_longer_waits_is_never_committed(in_step, database, service, active_client):
+    from ctct.errors import SyncRefused
+
+    local_list(database, "News", "p3@acme.com")
+    plan = service.plan("both")
+    run_id = background.queue_run(database, plan, started_by="test")
+    background.dismiss(database, run_id)
+    with pytest.raises(SyncRefused, match=f"run {run_id} is dismissed: it no longer waits"):
+        service.commit(plan, run_id=run_id)
+    assert remote_members(active_client, "News") == ["p0@acme.com", "p1@acme.com"]
+    with pytest.raises(SyncRefused, match="no longer held for review"):
+        background.replan_run(database, run_id, plan)
+
+
+def test_a_scheduled_run_that_finds_another_sync_running_is_planned_again_later(in_step, database, worker, moment):
+    from ctct.sync import journal
+
+    schedule = schedules.add_schedule(database, "both", every_minutes=30, now=moment())
+    local_list(database, "News", "p3@acme.com")
+    moment.advance(minutes=30)
+    with journal.sync_lock(database):
+        assert worker.run_once().runs == []
+    assert runs_of(database, schedule.id) == []  # nothing half-made: the due time was given back
+    local_list(database, "News", "p4@acme.com")  # what the busy sync changed meanwhile
+    assert len(worker.run_once().committed) == 1
+    assert [status for _id, status in runs_of(database, schedule.id)] == ["completed"]
+
+
+def test_a_schedule_keeps_one_held_run_which_each_due_time_plans_again(in_step, database, worker, moment):
+    with database.session() as session:
+        lists.delete_list(session, "News")
+    schedule = schedules.add_schedule(database, "both", every_minutes=10, now=moment())
+    moment.advance(minutes=10)
+    [held] = worker.run_once().held
+    moment.advance(minutes=10)
+    assert worker.run_once().held == [held]
+    assert runs_of(database, schedule.id) == [(held, "needs_review")]
