@@ -591,12 +591,9 @@ def _pairs_in_baseline(memberships: pd.DataFrame, baseline: Baseline) -> pd.Seri
 
 
 def _in(column: pd.Series, ids: set[str]) -> pd.Series:
-    return (
-        column.astype(object)
-        .where(column.notna(), None)
-        .map(lambda value: value is not None and str(value) in ids)
-        .astype(bool)
-    )
+    """Which rows' ids (as text) are among `ids`; a missing id is in none. One vectorized test:
+    membership frames run to millions of rows."""
+    return column.notna() & column.astype(str).isin(ids)
 
 
 def _to_local(
