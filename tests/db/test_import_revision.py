@@ -127,3 +127,42 @@ def test_loading_the_demo_data_moves_the_revision_once(database):
         assert loaded.contacts > 12 and after != before and marks == 0
         if database.is_sqlite:
             assert after == before + 1
+
+
+def trigger_definitions(session):
+    return dict(session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+
+
+def test_the_row_triggers_are_as_they_were_after_an_import_and_after_a_failed_one(sqlite_url):
+    """The import drops the CRM's row triggers inside its transaction (they would run for every row
+    only to skip): whether it commits or fails, every connection finds them again, unchanged."""
+    database = Database(sqlite_url)
+    with database.session() as session:
+        triggers = trigger_definitions(session)
+    assert len(triggers) >= 6
+    with pytest.raises(Interrupted), database.session() as session:
+        importer.commit_crm_import(session, plan(session), progress=interrupt_after_companies)
+    with database.session() as session:
+        assert trigger_definitions(session) == triggers
+        importer.commit_crm_import(session, plan(session))
+        assert trigger_definitions(session) == triggers
+    other = Database(database.url, run_migrations=False)
+    with other.session() as session:
+        assert trigger_definitions(session) == triggers
+    other.dispose()
+    database.dispose()
+
+
+def test_other_connections_see_the_triggers_while_an_import_has_them_dropped(sqlite_url):
+    from ctct.db.bulk import crm_revision_bumped_once
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        triggers = trigger_definitions(session)
+    other = Database(database.url, run_migrations=False)
+    with database.session() as session, crm_revision_bumped_once(session.connection()):
+        assert trigger_definitions(session) == {}  # dropped in this transaction only
+        with other.session() as elsewhere:
+            assert trigger_definitions(elsewhere) == triggers
+    other.dispose()
+    database.dispose()
