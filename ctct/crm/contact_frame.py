@@ -79,7 +79,6 @@ COLUMNS = [
     "search_text",
 ]
 _SEARCHED = ["company", "first_name", "last_name", "email", "job_title"]
-_TEXT = ["company", "first_name", "last_name", "email", "job_title", "email_key"]
 
 
 def _contact_rows() -> Select:
@@ -116,9 +115,8 @@ def _frame_from_rows(
 ) -> pd.DataFrame:
     # As objects: inferring text columns costs a quarter of a 100,000-row read, and they are
     # made objects next anyway.
+    # A database's NULL arrives as None, which an object column keeps: nothing to convert.
     frame = pd.DataFrame(rows, columns=_READ_COLUMNS, dtype=object)
-    for column in _TEXT:
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     # Enum columns arrive as text from the cursor and as enums from the ORM: the same words.
     frame["company_kind"] = frame["company_kind"].astype(str)
     frame["unsubscribed"] = frame["email_status"].astype(str) == EmailStatus.UNSUBSCRIBED.value
