@@ -232,15 +232,21 @@ class _Sheet:
     """A file's cells before the columns are named: the header, the non-blank data rows and where they are."""
 
     header: list[str]
-    # Row by row; empty when `columns` holds the cells.
-    rows: list[list[str]]
+    # The data rows' cells column by column, each as long as `lines`: what the column engine takes.
+    columns: Sequence[pa.Array | np.ndarray]
     # The line of each data row in the file, as the user finds it in an editor or spreadsheet.
     lines: Sequence[int]
     # (data row position, column position) → (cell reference, formula) for each formula cell the
     # file holds no computed value for (Excel only).
     uncomputed: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
-    # Column by column, as Arrow read a plain CSV (see _plain_csv_columns), or None.
-    columns: list[pa.Array] | None = None
+
+
+def _columns_of(rows: list[list[str]], width: int) -> list[np.ndarray]:
+    """Rows as wide as `width` (a ragged CSV is refused, a sheet's rows are padded) as columns:
+    one 2-D array, cut by column."""
+    cells = np.empty((len(rows), width), dtype=object)
+    cells[:] = rows
+    return [cells[:, position] for position in range(width)]
 
 
 @contextmanager
@@ -287,18 +293,10 @@ def read_import_file(path: Path | str, content: bytes | None = None) -> tuple[pd
         )
     ignored = [original for original, h in zip(originals, headers, strict=True) if h not in COLUMNS]
     index = pd.RangeIndex(row_count)
-    if sheet.columns is not None:
-        columns: list[Any] = sheet.columns
-    else:
-        # Every row is as wide as the header (a ragged CSV is refused, a sheet's rows are padded),
-        # so the cells make one 2-D array whose columns go to the column engine whole.
-        cells = np.empty((row_count, len(headers)), dtype=object)
-        cells[:] = sheet.rows
-        columns = [cells[:, position] for position in range(len(headers))]
     frame = pd.DataFrame(
         {
             FIELD_OF[column]: (
-                pd.Series(columns[headers.index(column)], index=index, dtype="str").fillna("").str.strip()
+                pd.Series(sheet.columns[headers.index(column)], index=index, dtype="str").fillna("").str.strip()
                 if column in headers
                 else pd.Series("", index=index, dtype="str")
             )
@@ -344,12 +342,12 @@ def _read_csv(data: bytes) -> _Sheet:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    plain = _plain_csv_columns(text, delimiter)
+    plain = _plain_csv_columns(data, text, delimiter)
     if plain is not None:
         header, columns = plain
         if not len(columns[0]):
             raise ImportFileError("the file has a header but no data rows")
-        return _Sheet(header=header, rows=[], lines=range(2, len(columns[0]) + 2), columns=columns)
+        return _Sheet(header=header, columns=columns, lines=range(2, len(columns[0]) + 2))
     rows, lines = _csv_records(text, delimiter)
     header, data_rows, data_lines = rows[0], rows[1:], lines[1:]
     if not data_rows:
@@ -362,27 +360,27 @@ def _read_csv(data: bytes) -> _Sheet:
             f"the file is not well-formed CSV: line {data_lines[first]} has {int(ragged.iloc[0])} cells "
             f"but the header has {len(header)} ({len(ragged)} such row(s)); check quotes and delimiters"
         )
-    return _Sheet(header=header, rows=data_rows, lines=data_lines)
+    return _Sheet(header=header, columns=_columns_of(data_rows, len(header)), lines=data_lines)
 
 
 # What Python's str.strip() takes for white space: a row of nothing else is a blank line.
 _ONLY_WHITE_SPACE = "^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
 
 
-def _plain_csv_columns(text: str, delimiter: str) -> tuple[list[str], list[pa.Array]] | None:
-    """The header and the data columns of a CSV without quotes, blank lines or a lone carriage
-    return, where each line is one record: what `_csv_records` reads from it, read by Arrow's
-    parser, several times faster. None for any other file, which `_csv_records` reads (and words
-    what is wrong with it): the two never differ on a file this returns columns for."""
+def _plain_csv_columns(data: bytes, text: str, delimiter: str) -> tuple[list[str], list[pa.Array]] | None:
+    """The header and the data columns of a CSV (`data`, whose `text` it is; Arrow skips a byte
+    order mark as the decoding did) without quotes,
+    blank lines or a lone carriage return, where each line is one record: what `_csv_records`
+    reads from it, read by Arrow's parser, several times faster. None for any other file, which
+    `_csv_records` reads (and words what is wrong with it): the two never differ on a file this
+    returns columns for."""
     if '"' in text or text.count("\r") != text.count("\r\n"):
         return None
-    header = text[: text.find("\n")].removesuffix("\r").split(delimiter) if "\n" in text else None
-    if header is None:
-        return None
-    names = [f"column_{position}" for position in range(len(header))]
+    # Every column is text, named by position: the header is the table's first row.
+    names = [f"column_{position}" for position in range(text.split("\n", 1)[0].count(delimiter) + 1)]
     try:
         table = pa_csv.read_csv(
-            pa.py_buffer(text.encode("utf-8")),
+            pa.py_buffer(data),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
@@ -401,7 +399,7 @@ def _plain_csv_columns(text: str, delimiter: str) -> tuple[list[str], list[pa.Ar
     joined = pc.binary_join_element_wise(*columns, "")
     if pc.any(pc.match_substring_regex(joined, _ONLY_WHITE_SPACE)).as_py():
         return None  # a row of blank cells, which is a blank line
-    return header, [column.slice(1) for column in columns]
+    return [column[0].as_py() for column in columns], [column.slice(1) for column in columns]
 
 
 def _csv_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
@@ -538,7 +536,7 @@ def _excel_sheet(data: bytes) -> _Sheet:
         for (number, column), formula in uncomputed_cells.items()
         if number in position_of
     }
-    return _Sheet(header=header, rows=rows, lines=lines, uncomputed=uncomputed)
+    return _Sheet(header=header, columns=_columns_of(rows, width), lines=lines, uncomputed=uncomputed)
 
 
 # Validation

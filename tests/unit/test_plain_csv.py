@@ -4,7 +4,7 @@ the same cells and the same lines — whatever the cells, blanks, delimiters and
 
 from __future__ import annotations
 
-import io
+import codecs
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +26,7 @@ def python_read(text: str, delimiter: str) -> tuple[list[str], list[list[str]], 
 
 def assert_same_reading(text: str, delimiter: str) -> bool:
     """Whether Arrow took the file; where it did, what it read equals what the csv module reads."""
-    plain = importer._plain_csv_columns(text, delimiter)
+    plain = importer._plain_csv_columns(text.encode(), text, delimiter)
     if plain is None:
         return False
     header, columns = plain
@@ -105,10 +105,11 @@ def test_other_files_are_left_to_the_csv_module(text: str) -> None:
     assert not assert_same_reading(text, ",")
 
 
-def test_the_import_reads_a_plain_file_through_arrow_with_its_lines() -> None:
+@pytest.mark.parametrize("byte_order_mark", [b"", codecs.BOM_UTF8])
+def test_the_import_reads_a_plain_file_through_arrow_with_its_lines(byte_order_mark: bytes) -> None:
     text = "Company,Kind,Email\nAcme,customer,ann@acme.example\nBolt,prospect,bo@bolt.example\n"
-    frame, ignored = importer.read_import_file("contacts.csv", io.BytesIO(text.encode()).getvalue())
-    assert ignored == []
+    frame, ignored = importer.read_import_file("contacts.csv", byte_order_mark + text.encode())
+    assert ignored == []  # the mark is not part of the first header
     assert frame["company"].tolist() == ["Acme", "Bolt"]
     assert frame["email"].tolist() == ["ann@acme.example", "bo@bolt.example"]
     assert frame["line"].tolist() == [2, 3]
