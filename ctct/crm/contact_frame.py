@@ -113,9 +113,8 @@ def _read_all(session: Session) -> list[tuple[Any, ...]]:
 def _frame_from_rows(
     rows: Sequence[tuple[Any, ...]], context: EligibilityContext, tags: dict[int, str]
 ) -> pd.DataFrame:
-    # As objects: inferring text columns costs a quarter of a 100,000-row read, and they are
-    # made objects next anyway.
-    # A database's NULL arrives as None, which an object column keeps: nothing to convert.
+    # As objects: inferring text columns costs a quarter of a 100,000-row read, and a database's
+    # NULL arrives as None, which an object column keeps as it is.
     frame = pd.DataFrame(rows, columns=_READ_COLUMNS, dtype=object)
     # Enum columns arrive as text from the cursor and as enums from the ORM: the same words.
     frame["company_kind"] = frame["company_kind"].astype(str)

@@ -368,12 +368,11 @@ _ONLY_WHITE_SPACE = "^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028
 
 
 def _plain_csv_columns(data: bytes, text: str, delimiter: str) -> tuple[list[str], list[pa.Array]] | None:
-    """The header and the data columns of a CSV (`data`, whose `text` it is; Arrow skips a byte
-    order mark as the decoding did) without quotes,
-    blank lines or a lone carriage return, where each line is one record: what `_csv_records`
-    reads from it, read by Arrow's parser, several times faster. None for any other file, which
-    `_csv_records` reads (and words what is wrong with it): the two never differ on a file this
-    returns columns for."""
+    """The header and the data columns of a CSV without quotes, blank lines or a lone carriage
+    return, where each line is one record: what `_csv_records` reads from its `text`, read from
+    its `data` by Arrow's parser (which skips a byte order mark, as the decoding did), several
+    times faster. None for any other file, which `_csv_records` reads (and words what is wrong
+    with it): the two never differ on a file this returns columns for."""
     if '"' in text or text.count("\r") != text.count("\r\n"):
         return None
     # Every column is text, named by position: the header is the table's first row.

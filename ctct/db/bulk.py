@@ -117,7 +117,8 @@ def crm_revision_bumped_once(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    # Written first: it opens the transaction, which the sqlite3 module does not open for DDL.
+    # Written first: it opens the transaction, which the sqlite3 module does not open for DDL
+    # (with the triggers dropped, that is all the mark still does).
     connection.exec_driver_sql("INSERT INTO crm_revision_bulk_write (id) VALUES (1)")
     triggers = connection.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%crm_revision_bulk_write%' "

@@ -32,6 +32,7 @@ from ctct.crm.normalize import email_keys, name_key
 from ctct.errors import InvalidInput
 from ctct.sync.baseline import remote_pairs
 from ctct.sync.changes import CHANGE_KINDS, ChangeKind, Direction
+from ctct.sync.keys import is_in
 from ctct.sync.plan import (
     MassRemovalPolicy,
     Plan,
@@ -591,9 +592,9 @@ def _pairs_in_baseline(memberships: pd.DataFrame, baseline: Baseline) -> pd.Seri
 
 
 def _in(column: pd.Series, ids: set[str]) -> pd.Series:
-    """Which rows' ids (as text) are among `ids`; a missing id is in none. One vectorized test:
-    membership frames run to millions of rows."""
-    return column.notna() & column.astype(str).isin(ids)
+    """Which rows' ids (as text) are among `ids`; a missing id is in none. Through the planner's
+    hash look-up: membership frames run to millions of rows."""
+    return column.notna() & is_in(column.astype("str"), pd.Series(sorted(ids), dtype="str"))
 
 
 def _to_local(

@@ -2,6 +2,9 @@
 every write a stale check could miss, once per write on SQLite (migration 0008), and every other
 writer still bumps it."""
 
+import os
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -165,4 +168,42 @@ def test_other_connections_see_the_triggers_while_an_import_has_them_dropped(sql
         with other.session() as elsewhere:
             assert trigger_definitions(elsewhere) == triggers
     other.dispose()
+    database.dispose()
+
+
+KILLED_INSIDE_THE_BLOCK = """
+import os, sys
+from sqlalchemy import text
+from ctct.db import Database
+from ctct.db.bulk import crm_revision_bumped_once
+
+database = Database(sys.argv[1], run_migrations=False)
+with database.session() as session, crm_revision_bumped_once(session.connection()):
+    session.execute(text("UPDATE companies SET kind = 'prospect'"))
+    session.flush()
+    os._exit(3)  # killed with the triggers dropped and rows written: no finally, no rollback
+"""
+
+
+def test_a_process_killed_inside_a_bulk_write_leaves_the_triggers_and_the_revision(sqlite_url, tmp_path):
+    import subprocess
+    import sys
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        importer.commit_crm_import(session, plan(session))
+        triggers = trigger_definitions(session)
+    before = revision_seen_elsewhere(database)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_INSIDE_THE_BLOCK)
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, str(script), sqlite_url], cwd=root, env={**os.environ, "PYTHONPATH": root})
+    assert done.returncode == 3
+    assert revision_seen_elsewhere(database) == before  # nothing of the killed block committed
+    with database.session() as session:
+        assert trigger_definitions(session) == triggers
+        assert set(session.scalars(text("SELECT kind FROM companies"))) == {"customer", "prospect"}
+        rising = crm_revision(session)
+        session.execute(text("UPDATE companies SET kind = 'prospect'"))
+        assert crm_revision(session) > rising  # the triggers work again
     database.dispose()
