@@ -94,6 +94,11 @@ def caption_changes(page: Any, before: str) -> None:
     )
 
 
+def median_step(steps: list[tuple[float, int]]) -> tuple[float, int]:
+    """The median seconds and bytes of repeated steps."""
+    return statistics.median(step[0] for step in steps), int(statistics.median(step[1] for step in steps))
+
+
 @contextmanager
 def bare_server(folder: Path) -> Iterator[str]:
     script = folder / "bare.py"
@@ -125,10 +130,7 @@ def bare_figures(browser: Any, folder: Path) -> dict[str, tuple[float, int]]:
                             )
                         )
                     )
-                figures["rerun"] = (
-                    statistics.median(r[0] for r in reruns),
-                    int(statistics.median(r[1] for r in reruns)),
-                )
+                figures["rerun"] = median_step(reruns)
                 opens = []
                 for _ in range(SIDEBAR_OPENS):
                     opens.append(
@@ -142,10 +144,7 @@ def bare_figures(browser: Any, folder: Path) -> dict[str, tuple[float, int]]:
                     visit.page.get_by_role("link", name="Bare page").click()
                     visit.page.get_by_role("button", name="Rerun").wait_for()
                     visit.page.wait_for_selector(STREAMLIT_IDLE, timeout=TIMEOUT)
-                figures["open_from_sidebar"] = (
-                    statistics.median(o[0] for o in opens),
-                    int(statistics.median(o[1] for o in opens)),
-                )
+                figures["open_from_sidebar"] = median_step(opens)
             visit.close()
     return figures
 
@@ -186,7 +185,7 @@ def customers_figures(browser: Any, url: str, needles: dict[str, str]) -> dict[s
                 )
             )
         )
-    figures["open_from_sidebar"] = (statistics.median(o[0] for o in opens), int(statistics.median(o[1] for o in opens)))
+    figures["open_from_sidebar"] = median_step(opens)
     search = page.get_by_placeholder("company, name, email, job title")
 
     def search_for() -> None:
@@ -280,11 +279,10 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
         browser.close()
     figures, bare = medians(runs), medians(bare_runs)
-    baseline_of = {"server_first_visit": "server_first_visit", "open": "open", "open_from_sidebar": "open_from_sidebar"}
     ratios = {
         step: {
-            "seconds": round(value["seconds"] / bare[baseline_of.get(step, "rerun")]["seconds"], 1),
-            "bytes": round(value["bytes"] / max(bare[baseline_of.get(step, "rerun")]["bytes"], 1), 1),
+            "seconds": round(value["seconds"] / bare[step if step in bare else "rerun"]["seconds"], 1),
+            "bytes": round(value["bytes"] / max(bare[step if step in bare else "rerun"]["bytes"], 1), 1),
         }
         for step, value in figures.items()
     }
