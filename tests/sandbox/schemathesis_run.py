@@ -219,7 +219,7 @@ class CheckFailure:
 @dataclass
 class SchemathesisRun:
     command: list[str]
-    exit_code: int
+    exit_code: int | None  # None: killed at the time limit
     seconds: float
     output: str
     report: dict[str, Any]
@@ -227,10 +227,31 @@ class SchemathesisRun:
     # Per operation of the spec (`GET /contacts`), how many answers had each status.
     statuses: dict[str, collections.Counter[int | None]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Per phase, in the order they ran: where the time went (shown when a run is slow or killed).
+    phases: dict[str, PhaseTime] = field(default_factory=dict)
 
     @property
     def cases(self) -> int:
         return int(self.report.get("test_cases", {}).get("generated", 0))
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exit_code is None
+
+    def phase_times(self) -> str:
+        return ", ".join(f"{name} {times.describe()}" for name, times in self.phases.items()) or "no phase started"
+
+
+@dataclass
+class PhaseTime:
+    started: float
+    finished: float | None = None
+    scenarios: int = 0
+
+    def describe(self) -> str:
+        if self.finished is None:
+            return f"unfinished after {self.scenarios} scenarios"
+        return f"{self.finished - self.started:.0f} s ({self.scenarios} scenarios)"
 
 
 def run_schemathesis(
@@ -277,24 +298,47 @@ def run_schemathesis(
     # Hypothesis changes its defaults when it sees CI set (derandomized, for one): the run must not depend on it.
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     started = time.monotonic()
-    finished = subprocess.run(
-        command, cwd=report_dir, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    try:
+        finished = subprocess.run(
+            command, cwd=report_dir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        exit_code, output = finished.returncode, finished.stdout + finished.stderr
+    except subprocess.TimeoutExpired as expired:  # the child is killed by then; what it reported so far is kept
+        exit_code, output = None, _captured_text(expired.stdout) + _captured_text(expired.stderr)
     seconds = time.monotonic() - started
-    output = finished.stdout + finished.stderr
-    report = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
-    run = SchemathesisRun(command, finished.returncode, seconds, output, report)
+    # A killed run leaves its summary empty (schemathesis writes it at the end).
+    report = json.loads(summary.read_text(encoding="utf-8")) if exit_code is not None and summary.is_file() else {}
+    run = SchemathesisRun(command, exit_code, seconds, output, report)
     if ndjson.is_file():
         _read_events(ndjson, run)
     run.errors += [f"{error['title']} (x{error['count']})" for error in report.get("errors", [])]
     return run
 
 
+def _captured_text(captured: bytes | str | None) -> str:
+    """A killed child's output as `subprocess` hands it over: bytes, whatever `text=True` asked for."""
+    if isinstance(captured, bytes):
+        return captured.decode("utf-8", errors="replace")
+    return captured or ""
+
+
 def _read_events(path: Path, run: SchemathesisRun) -> None:
     with path.open(encoding="utf-8") as stream:
         for line in stream:
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:  # the last line of a run killed while writing it
+                break
+            if "PhaseStarted" in event:
+                phase = event["PhaseStarted"]["phase"]["name"]
+                run.phases[phase] = PhaseTime(started=event["PhaseStarted"]["timestamp"])
+            elif "PhaseFinished" in event:
+                phase = event["PhaseFinished"]["phase"]["name"]
+                if phase in run.phases:
+                    run.phases[phase].finished = event["PhaseFinished"]["timestamp"]
             if "ScenarioFinished" in event:
+                if run.phases:
+                    run.phases[next(reversed(run.phases))].scenarios += 1
                 _read_scenario(event["ScenarioFinished"], run)
             elif "NonFatalError" in event:
                 error = event["NonFatalError"]
