@@ -131,12 +131,22 @@ def crm_revision_bumped_once(connection: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        wrote = _rows_changed(connection) > before
-        for _, definition in triggers:
-            connection.exec_driver_sql(definition)
-        connection.exec_driver_sql("DELETE FROM crm_revision_bulk_write")
-        if wrote:
-            connection.exec_driver_sql(_BUMP_CRM_REVISION)
+        # A full disk or an I/O error makes SQLite roll the transaction back by itself: the triggers
+        # and the mark are back as committed and nothing was written, so there is nothing to restore
+        # (making the triggers again would fail and hide the error that ended the block).
+        if _in_transaction(connection):
+            wrote = _rows_changed(connection) > before
+            for _, definition in triggers:
+                connection.exec_driver_sql(definition)
+            connection.exec_driver_sql("DELETE FROM crm_revision_bulk_write")
+            if wrote:
+                connection.exec_driver_sql(_BUMP_CRM_REVISION)
+
+
+def _in_transaction(connection: Connection) -> bool:
+    """Whether SQLite itself still has this connection's transaction open."""
+    driver = connection.connection.driver_connection
+    return driver is not None and bool(driver.in_transaction)
 
 
 def _rows_changed(connection: Connection) -> int:

@@ -207,3 +207,35 @@ def test_a_process_killed_inside_a_bulk_write_leaves_the_triggers_and_the_revisi
         session.execute(text("UPDATE companies SET kind = 'prospect'"))
         assert crm_revision(session) > rising  # the triggers work again
     database.dispose()
+
+
+def test_a_bulk_write_that_sqlite_rolls_back_by_itself_raises_its_own_error(sqlite_url):
+    """A full disk makes SQLite roll the whole transaction back, the dropped triggers with it: the
+    error that says so reaches the caller (not one from making the triggers again), and the
+    triggers, the mark and the revision are as committed."""
+    from ctct.db.bulk import crm_revision_bumped_once
+
+    database = Database(sqlite_url)
+    with database.session() as session:
+        triggers = trigger_definitions(session)
+        revision = crm_revision(session)
+    insert = (
+        "INSERT INTO companies (name, name_key, kind, created_by_import, created_at, updated_at) "
+        "VALUES (?, ?, 'customer', 1, '2026-01-01', '2026-01-01')"
+    )
+    with pytest.raises(Exception, match="full") as raised, database.session() as session:
+        connection = session.connection()
+        with crm_revision_bumped_once(connection):
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+            connection.exec_driver_sql(f"PRAGMA max_page_count = {pages + 2}")
+            for number in range(5000):
+                connection.exec_driver_sql(insert, (f"Company {number} " * 20, f"company {number} " * 20))
+    assert "already exists" not in str(raised.value)
+    database.dispose()
+    reopened = Database(sqlite_url, run_migrations=False)
+    with reopened.session() as session:
+        assert trigger_definitions(session) == triggers
+        assert crm_revision(session) == revision
+        assert session.scalar(select(func.count()).select_from(CrmRevisionBulkWrite)) == 0
+        assert session.scalar(text("SELECT count(*) FROM companies WHERE created_at = '2026-01-01'")) == 0
+    reopened.dispose()
