@@ -395,6 +395,9 @@ def _plain_csv_columns(data: bytes, text: str, delimiter: str) -> tuple[list[str
     if table.num_rows != lines:
         return None
     columns = [table.column(position).combine_chunks() for position in range(len(names))]
+    longest = max((pc.max(pc.utf8_length(column)).as_py() or 0) for column in columns)
+    if longest > csv.field_size_limit():
+        return None  # a cell the csv module refuses as too long (Arrow has no such limit)
     joined = pc.binary_join_element_wise(*columns, "")
     if pc.any(pc.match_substring_regex(joined, _ONLY_WHITE_SPACE)).as_py():
         return None  # a row of blank cells, which is a blank line

@@ -5,6 +5,7 @@ the same cells and the same lines — whatever the cells, blanks, delimiters and
 from __future__ import annotations
 
 import codecs
+import csv
 
 import pytest
 from hypothesis import given, settings
@@ -99,6 +100,7 @@ def test_a_plain_export_is_read_by_arrow(ending: str) -> None:
         "Company,Email\n , \nAcme,ann@acme.example\n",  # a row of blank cells is a blank line
         "Company,Email\nAcme\n",  # ragged: the csv module's reading words the refusal
         "Company,Email\rAcme,ann@acme.example\r",  # lone carriage returns
+        f"Company,Email\nAcme,{'a' * (csv.field_size_limit() + 1)}\n",  # a cell the csv module refuses as too long
     ],
 )
 def test_other_files_are_left_to_the_csv_module(text: str) -> None:
@@ -113,3 +115,13 @@ def test_the_import_reads_a_plain_file_through_arrow_with_its_lines(byte_order_m
     assert frame["company"].tolist() == ["Acme", "Bolt"]
     assert frame["email"].tolist() == ["ann@acme.example", "bo@bolt.example"]
     assert frame["line"].tolist() == [2, 3]
+
+
+def test_a_cell_longer_than_the_csv_module_reads_is_refused_with_or_without_quotes() -> None:
+    limit = csv.field_size_limit()
+    for company in ("Acme", '"Acme"'):
+        text = f"Company,Email,Notes\n{company},ann@acme.example,{'x' * (limit + 1)}\n"
+        with pytest.raises(importer.ImportFileError, match=f"line 2: field larger than field limit \\({limit}\\)"):
+            importer.read_import_file("contacts.csv", text.encode())
+    at_the_limit = f"Company,Email,Notes\nAcme,ann@acme.example,{'x' * limit}\n"
+    assert assert_same_reading(at_the_limit, ",")
