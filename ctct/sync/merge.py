@@ -594,7 +594,7 @@ def _pairs_in_baseline(memberships: pd.DataFrame, baseline: Baseline) -> pd.Seri
 def _in(column: pd.Series, ids: set[str]) -> pd.Series:
     """Which rows' ids (as text) are among `ids`; a missing id is in none. Through the planner's
     hash look-up: membership frames run to millions of rows."""
-    return column.notna() & is_in(column.astype("str"), pd.Series(sorted(ids), dtype="str"))
+    return column.notna() & is_in(column.astype("str"), pd.Series(list(ids), dtype="str"))
 
 
 def _to_local(
