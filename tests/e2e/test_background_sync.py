@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
 from ctct import lists
@@ -178,9 +179,17 @@ def test_schedules_are_added_paused_and_removed_on_synchronize(console_with_work
     wait_for_app(page)
     section = page.locator(".st-key-sync_schedules")
     section.get_by_text("Schedules").first.click()
-    section.get_by_role("spinbutton", name="Minutes").fill("45")
+    minutes = section.get_by_role("spinbutton", name="Minutes")
+    minutes.fill("45")
+    minutes.press("Tab")  # typed, then left, as a user does: the form holds the value from then on
+    wait_for_app(page)  # not while the page's periodic look at runs is under way
     section.get_by_role("button", name="Add schedule").click()
-    section.get_by_text("every 45 minutes").wait_for()
+    try:
+        section.get_by_text("every 45 minutes").wait_for()
+    except PlaywrightTimeoutError:
+        page.screenshot(path=str(SCREENSHOTS / "schedules-not-added.png"), full_page=True)
+        stored = [(item.every_minutes, item.daily_at, item.paused) for item in schedules.list_schedules(database)]
+        pytest.fail(f"no 'every 45 minutes' shown; the schedules stored (minutes, daily at, paused): {stored}")
     wait_for_app(page)
     [added] = [item for item in schedules.list_schedules(database) if item.every_minutes == 45]
     assert added.direction == "both" and not added.paused
