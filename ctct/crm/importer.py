@@ -395,10 +395,14 @@ def _plain_csv_columns(data: bytes, text: str, delimiter: str) -> tuple[list[str
     if table.num_rows != lines:
         return None
     columns = [table.column(position).combine_chunks() for position in range(len(names))]
-    longest = max((pc.max(pc.utf8_length(column)).as_py() or 0) for column in columns)
-    if longest > csv.field_size_limit():
-        return None  # a cell the csv module refuses as too long (Arrow has no such limit)
     joined = pc.binary_join_element_wise(*columns, "")
+    # A cell the csv module refuses as too long (Arrow has no such limit). A row's bytes bound each
+    # of its cells' characters: the cells are measured only in a file with such a row.
+    limit = csv.field_size_limit()
+    if (pc.max(pc.binary_length(joined)).as_py() or 0) > limit and any(
+        (pc.max(pc.utf8_length(column)).as_py() or 0) > limit for column in columns
+    ):
+        return None
     if pc.any(pc.match_substring_regex(joined, _ONLY_WHITE_SPACE)).as_py():
         return None  # a row of blank cells, which is a blank line
     return [column[0].as_py() for column in columns], [column.slice(1) for column in columns]
