@@ -304,7 +304,7 @@ def run_schemathesis(
         )
         exit_code, output = finished.returncode, finished.stdout + finished.stderr
     except subprocess.TimeoutExpired as expired:  # the child is killed by then; what it reported so far is kept
-        exit_code, output = None, _captured_text(expired.stdout) + _captured_text(expired.stderr)
+        exit_code, output = None, _text(expired.stdout) + _text(expired.stderr)
     seconds = time.monotonic() - started
     # A killed run leaves its summary empty (schemathesis writes it at the end).
     report = json.loads(summary.read_text(encoding="utf-8")) if exit_code is not None and summary.is_file() else {}
@@ -313,13 +313,6 @@ def run_schemathesis(
         _read_events(ndjson, run)
     run.errors += [f"{error['title']} (x{error['count']})" for error in report.get("errors", [])]
     return run
-
-
-def _captured_text(captured: bytes | str | None) -> str:
-    """A killed child's output as `subprocess` hands it over: bytes, whatever `text=True` asked for."""
-    if isinstance(captured, bytes):
-        return captured.decode("utf-8", errors="replace")
-    return captured or ""
 
 
 def _read_events(path: Path, run: SchemathesisRun) -> None:
@@ -336,7 +329,7 @@ def _read_events(path: Path, run: SchemathesisRun) -> None:
                 phase = event["PhaseFinished"]["phase"]["name"]
                 if phase in run.phases:
                     run.phases[phase].finished = event["PhaseFinished"]["timestamp"]
-            if "ScenarioFinished" in event:
+            elif "ScenarioFinished" in event:
                 if run.phases:
                     run.phases[next(reversed(run.phases))].scenarios += 1
                 _read_scenario(event["ScenarioFinished"], run)
@@ -385,9 +378,12 @@ def _recorded_request(request: dict[str, Any]) -> RecordedRequest:
 
 
 def _text(content: Any) -> str:
-    """A body as the NDJSON report holds it (text, or bytes as `{"$base64": …}`), as text."""
+    """A body as the NDJSON report holds it (text, or bytes as `{"$base64": …}`), or a killed child's
+    output as `subprocess` hands it over (bytes, whatever `text=True` asked for), as text."""
     if isinstance(content, dict) and "$base64" in content:
-        return base64.b64decode(content["$base64"]).decode("utf-8", errors="backslashreplace")
+        content = base64.b64decode(content["$base64"])
+    if isinstance(content, bytes):
+        return content.decode("utf-8", errors="backslashreplace")
     return "" if content is None else str(content)
 
 
